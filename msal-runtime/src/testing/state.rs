@@ -1,0 +1,240 @@
+//! The state one TestIdp instance shares between its handlers and its controls.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::faults::{Endpoint, Fault};
+use super::keys::KeySet;
+use super::model::{TestClient, TestTenant, TestUser};
+
+/// Locks ignore poisoning: every critical section here leaves the data consistent, and a
+/// test identity provider must keep answering after a panicking test thread.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+pub(crate) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+pub(crate) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Lifetimes and limits chosen on the builder.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) token_lifetime: Duration,
+    pub(crate) code_lifetime: Duration,
+    pub(crate) refresh_lifetime: Duration,
+    pub(crate) group_overage_limit: usize,
+}
+
+/// How the tenant segment of a URL resolved.
+#[derive(Clone, Debug)]
+pub(crate) enum TenantPath {
+    Tenant(TestTenant),
+    /// `common` or `organizations`: any tenant, issuer `{tenantid}` template in discovery.
+    Any,
+    /// `consumers`: Microsoft accounts only; TestIdp has none, so nobody can sign in there.
+    Consumers,
+}
+
+/// Tenants, app registrations and users.
+pub(crate) struct Registry {
+    pub(crate) tenants: Vec<TestTenant>,
+    pub(crate) clients: Vec<TestClient>,
+    pub(crate) users: Vec<TestUser>,
+}
+
+impl Registry {
+    pub(crate) fn tenant_path(&self, segment: &str) -> Option<TenantPath> {
+        match segment.to_ascii_lowercase().as_str() {
+            "common" | "organizations" => Some(TenantPath::Any),
+            "consumers" => Some(TenantPath::Consumers),
+            s => self
+                .tenants
+                .iter()
+                .find(|t| t.id.eq_ignore_ascii_case(s) || t.domain.eq_ignore_ascii_case(s))
+                .cloned()
+                .map(TenantPath::Tenant),
+        }
+    }
+
+    pub(crate) fn client(&self, client_id: &str) -> Option<&TestClient> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// The app whose API an identifier (App ID URI or client id) names.
+    pub(crate) fn resource(&self, identifier: &str) -> Option<&TestClient> {
+        let identifier = identifier.trim_end_matches('/');
+        self.clients.iter().find(|c| {
+            c.client_id.eq_ignore_ascii_case(identifier)
+                || c.app_id_uri.trim_end_matches('/') == identifier
+        })
+    }
+
+    pub(crate) fn user_by_name(&self, name: &str) -> Option<&TestUser> {
+        self.users
+            .iter()
+            .find(|u| u.preferred_username.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn user_by_oid(&self, oid: &str) -> Option<&TestUser> {
+        self.users.iter().find(|u| u.oid.eq_ignore_ascii_case(oid))
+    }
+
+    /// The user's tenant id (the builder sets every user's tenant before start).
+    pub(crate) fn user_tenant<'a>(&'a self, user: &'a TestUser) -> &'a str {
+        user.tenant_id
+            .as_deref()
+            .or_else(|| self.tenants.first().map(|t| t.id.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// Users who may sign in through this tenant segment.
+    pub(crate) fn users_in(&self, path: &TenantPath) -> Vec<&TestUser> {
+        self.users
+            .iter()
+            .filter(|u| match path {
+                TenantPath::Any => true,
+                TenantPath::Consumers => false,
+                TenantPath::Tenant(t) => self.user_tenant(u) == t.id,
+            })
+            .collect()
+    }
+}
+
+/// An issued authorization code, waiting for its single redemption.
+#[derive(Clone, Debug)]
+pub(crate) struct CodeGrant {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) oid: String,
+    pub(crate) scope: String,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: String,
+    pub(crate) sid: String,
+    pub(crate) expires: i64,
+}
+
+/// An outstanding refresh token.
+#[derive(Clone, Debug)]
+pub(crate) struct RefreshGrant {
+    pub(crate) status: RefreshStatus,
+    pub(crate) client_id: String,
+    pub(crate) oid: String,
+    pub(crate) scope: String,
+    pub(crate) sid: String,
+    pub(crate) expires: i64,
+}
+
+/// Refresh tokens rotate: a used one stays known, so its replay gets a precise error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RefreshStatus {
+    Active,
+    Used,
+    Revoked,
+}
+
+/// The identity provider's own browser session (its SSO cookie).
+#[derive(Clone, Debug)]
+pub(crate) struct SsoSession {
+    pub(crate) oid: String,
+    pub(crate) sid: String,
+    /// Apps signed in through this session, for front-channel sign-out.
+    pub(crate) clients: BTreeSet<String>,
+}
+
+/// A Microsoft Graph token this IdP issued, as the Graph stand-in knows it.
+#[derive(Clone, Debug)]
+pub(crate) struct GraphGrant {
+    pub(crate) oid: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires: i64,
+}
+
+/// Everything one instance shares.
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    /// Name of the SSO cookie; it carries the port because cookies ignore ports, and two
+    /// TestIdps on one host must not read each other's sessions.
+    pub(crate) sso_cookie: String,
+    pub(crate) settings: Settings,
+    pub(crate) registry: RwLock<Registry>,
+    pub(crate) keys: RwLock<KeySet>,
+    pub(crate) codes: Mutex<HashMap<String, CodeGrant>>,
+    pub(crate) redeemed_codes: Mutex<HashSet<String>>,
+    pub(crate) refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+    pub(crate) sso: Mutex<HashMap<String, SsoSession>>,
+    pub(crate) graph_tokens: Mutex<HashMap<String, GraphGrant>>,
+    pub(crate) faults: Mutex<HashMap<Endpoint, Fault>>,
+    pub(crate) counts: [AtomicU64; Endpoint::ALL.len()],
+    pub(crate) clock_offset: AtomicI64,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        base_url: String,
+        port: u16,
+        settings: Settings,
+        registry: Registry,
+        keys: KeySet,
+    ) -> Self {
+        Self {
+            base_url,
+            sso_cookie: format!("testidp_sso_{port}"),
+            settings,
+            registry: RwLock::new(registry),
+            keys: RwLock::new(keys),
+            codes: Mutex::default(),
+            redeemed_codes: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            sso: Mutex::default(),
+            graph_tokens: Mutex::default(),
+            faults: Mutex::default(),
+            counts: Default::default(),
+            clock_offset: AtomicI64::new(0),
+        }
+    }
+
+    /// Seconds since the epoch, as this IdP's (possibly advanced) clock reads.
+    pub(crate) fn now(&self) -> i64 {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        real + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn v2_issuer(&self, tenant_id: &str) -> String {
+        format!("{}/{tenant_id}/v2.0", self.base_url)
+    }
+
+    pub(crate) fn v1_issuer(&self, tenant_id: &str) -> String {
+        format!("{}/{tenant_id}/", self.base_url)
+    }
+
+    pub(crate) fn graph_base(&self) -> String {
+        format!("{}/graph/v1.0", self.base_url)
+    }
+
+    /// Counts a request and takes the fault to apply to it, if any.
+    pub(crate) fn take_fault(&self, endpoint: Endpoint) -> Option<Fault> {
+        self.counts[endpoint.index()].fetch_add(1, Ordering::Relaxed);
+        let mut faults = lock(&self.faults);
+        let fault = faults.get_mut(&endpoint)?;
+        if fault.remaining == Some(0) {
+            faults.remove(&endpoint);
+            return None;
+        }
+        let taken = fault.clone();
+        if let Some(n) = fault.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                faults.remove(&endpoint);
+            }
+        }
+        Some(taken)
+    }
+}
