@@ -1,1 +1,248 @@
-//! placeholder
+//! Shared helpers for msal-axum's end-to-end suites: a browser-like HTTP client, PKCE, the
+//! authorization request, and an independent JWT verifier (jsonwebtoken against the live
+//! JWKS), so TestIdp's tokens are checked by code that shares nothing with it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers: a failed step fails the test
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// The redirect URI tests use with the default client (any loopback port is registered).
+pub const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
+
+/// A client that keeps cookies like a browser but never follows redirects, so every hop can
+/// be asserted.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A PKCE verifier and its S256 challenge.
+#[derive(Clone, Debug)]
+pub struct Pkce {
+    /// The secret the client keeps.
+    pub verifier: String,
+    /// `BASE64URL(SHA256(verifier))`, sent on the authorize request.
+    pub challenge: String,
+}
+
+impl Pkce {
+    /// A fresh random pair.
+    pub fn new() -> Self {
+        let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        Self {
+            verifier,
+            challenge,
+        }
+    }
+}
+
+impl Default for Pkce {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An authorization request as a relying party would build it.
+#[derive(Clone, Debug)]
+pub struct AuthRequest {
+    /// The parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// The PKCE pair whose challenge is in `params`.
+    pub pkce: Pkce,
+}
+
+impl AuthRequest {
+    /// The default client signing in `login_hint` with `openid profile email offline_access`.
+    pub fn new(login_hint: &str) -> Self {
+        let pkce = Pkce::new();
+        let params = [
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("redirect_uri", REDIRECT_URI),
+            ("response_type", "code"),
+            ("scope", "openid profile email offline_access"),
+            ("state", "state-123"),
+            ("nonce", "nonce-456"),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("login_hint", login_hint),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Self { params, pkce }
+    }
+
+    /// Sets (or replaces) a parameter.
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self = self.remove(name);
+        self.params.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes a parameter.
+    pub fn remove(mut self, name: &str) -> Self {
+        self.params.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// The value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The full authorize URL at `authorize_endpoint`.
+    pub fn url(&self, authorize_endpoint: &str) -> String {
+        let mut url = Url::parse(authorize_endpoint).unwrap();
+        url.query_pairs_mut().extend_pairs(&self.params);
+        url.into()
+    }
+}
+
+/// The `Location` header of a response, parsed.
+pub fn location(response: &reqwest::Response) -> Url {
+    let value = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .unwrap_or_else(|| panic!("no Location header; status {}", response.status()));
+    Url::parse(value.to_str().unwrap()).unwrap()
+}
+
+/// A query parameter of a URL.
+pub fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Sends the authorize request and returns the code from the redirect back to the app.
+pub async fn authorize_code(
+    browser: &reqwest::Client,
+    idp: &TestIdp,
+    request: &AuthRequest,
+) -> String {
+    let response = browser
+        .get(request.url(&idp.authorize_endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302, "authorize should redirect back");
+    let back = location(&response);
+    assert_eq!(param(&back, "error"), None, "authorize failed: {back}");
+    param(&back, "code").expect("a code")
+}
+
+/// Redeems a code at the token endpoint with `client_secret_post`.
+pub async fn redeem(idp: &TestIdp, code: &str, request: &AuthRequest) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("code", code),
+            (
+                "redirect_uri",
+                request.get("redirect_uri").unwrap_or_default(),
+            ),
+            ("code_verifier", &request.pkce.verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts a form to the token endpoint.
+pub async fn token_request(idp: &TestIdp, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The whole code flow for a user; returns the token response.
+pub async fn sign_in(idp: &TestIdp, username: &str, scope: &str) -> Value {
+    let request = AuthRequest::new(username).set("scope", scope);
+    let code = authorize_code(&browser(), idp, &request).await;
+    let response = redeem(idp, &code, &request).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// `(error, error_description)` of an OAuth JSON error response, after asserting its status.
+pub async fn oauth_error(response: reqwest::Response, status: u16) -> (String, String) {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    (
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Header and claims of a JWT, without verifying anything.
+pub fn decode_unverified(token: &str) -> (Value, Value) {
+    let mut parts = token.split('.');
+    let mut part = || -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap()
+    };
+    let header = part();
+    let claims = part();
+    (header, claims)
+}
+
+/// The JWKS as the IdP serves it now.
+pub async fn jwks(idp: &TestIdp) -> JwkSet {
+    reqwest::get(idp.jwks_uri())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Verifies a token independently: signature against the served JWKS (by `kid`), `alg`
+/// from the key, `aud`, `iss`, `exp` and `nbf` with no leeway.
+pub async fn verify(
+    idp: &TestIdp,
+    token: &str,
+    audience: &str,
+    issuer: &str,
+) -> Result<Value, jsonwebtoken::errors::Error> {
+    let header = jsonwebtoken::decode_header(token)?;
+    let set = jwks(idp).await;
+    let kid = header.kid.clone().unwrap_or_default();
+    let jwk = set
+        .find(&kid)
+        .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+    let key = DecodingKey::from_jwk(jwk)?;
+    // The key decides the algorithm family; the header may only pick within it.
+    use jsonwebtoken::Algorithm::{ES256, PS256, RS256};
+    let alg = match (&jwk.algorithm, header.alg) {
+        (jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_), _) => ES256,
+        (jsonwebtoken::jwk::AlgorithmParameters::RSA(_), PS256) => PS256,
+        _ => RS256,
+    };
+    let mut validation = Validation::new(alg);
+    validation.leeway = 0;
+    validation.validate_nbf = true;
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims)
+}

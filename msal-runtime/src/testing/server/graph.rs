@@ -106,6 +106,7 @@ pub(crate) async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
         return fault;
     }
     let result = authorize(&shared, &headers).and_then(|grant| {
+        let user = signed_in_user(&shared, &grant)?;
         if !grant
             .scopes
             .iter()
@@ -117,7 +118,7 @@ pub(crate) async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
                 "Insufficient privileges to complete the operation: /me needs User.Read.",
             ));
         }
-        signed_in_user(&shared, &grant)
+        Ok(user)
     });
     let user = match result {
         Ok(user) => user,

@@ -205,6 +205,10 @@ pub(crate) fn uri_matches(registered: &str, given: &str) -> bool {
 
 /// `uri` with these parameters appended to its query.
 pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        // query_pairs_mut would leave a bare '?' behind.
+        return uri.to_owned();
+    }
     match Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(pairs);

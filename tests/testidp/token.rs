@@ -1,0 +1,297 @@
+//! The token endpoint's refusals for the code grant and client authentication.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestClient, TestIdp};
+use msal_tests::{
+    AuthRequest, REDIRECT_URI, authorize_code, browser, oauth_error, redeem, token_request,
+};
+
+async fn fresh_code(idp: &TestIdp) -> (String, AuthRequest) {
+    let request = AuthRequest::new("alice@contoso.test");
+    (authorize_code(&browser(), idp, &request).await, request)
+}
+
+fn assert_code(description: &str, aadsts: &str) {
+    assert!(
+        description.starts_with(&format!("AADSTS{aadsts}:")),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_single_use() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    assert_eq!(redeem(&idp, &code, &request).await.status(), 200);
+    let (error, description) = oauth_error(redeem(&idp, &code, &request).await, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert_code(&description, "54005");
+}
+
+#[tokio::test]
+async fn an_unknown_code_is_invalid_grant() {
+    let idp = TestIdp::start().await.unwrap();
+    let (_, request) = fresh_code(&idp).await;
+    let (error, description) = oauth_error(redeem(&idp, "made-up", &request).await, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert_code(&description, "70000");
+}
+
+#[tokio::test]
+async fn a_wrong_verifier_fails_and_burns_the_code() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let mut wrong = request.clone();
+    wrong.pkce = msal_tests::Pkce::new();
+    let (error, description) = oauth_error(redeem(&idp, &code, &wrong).await, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert_code(&description, "501481");
+    // The right verifier is too late now: no second guess at a code.
+    let (_, description) = oauth_error(redeem(&idp, &code, &request).await, 400).await;
+    assert_code(&description, "54005");
+}
+
+#[tokio::test]
+async fn a_missing_verifier_is_invalid_request() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, _) = fresh_code(&idp).await;
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "invalid_request");
+    assert!(description.contains("'code_verifier'"), "{description}");
+}
+
+#[tokio::test]
+async fn the_redirect_uri_must_be_the_one_of_the_authorize_request() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let other = request
+        .clone()
+        .set("redirect_uri", "http://127.0.0.1:9999/auth/callback");
+    let (error, description) = oauth_error(redeem(&idp, &code, &other).await, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert_code(&description, "500112");
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    idp.advance_clock(Duration::from_secs(601));
+    let (error, description) = oauth_error(redeem(&idp, &code, &request).await, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert_code(&description, "70008");
+}
+
+#[tokio::test]
+async fn a_code_for_another_client_is_refused() {
+    let other = "44444444-0000-4000-8000-000000000004";
+    let idp = TestIdp::builder()
+        .client(TestClient::new(other).secret("other-secret"))
+        .start()
+        .await
+        .unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", other),
+            ("client_secret", "other-secret"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &request.pkce.verifier),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "invalid_grant");
+    assert!(description.contains("different client"), "{description}");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_401_invalid_client() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", "not-the-secret"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &request.pkce.verifier),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 401).await;
+    assert_eq!(error, "invalid_client");
+    assert_code(&description, "7000215");
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_401_invalid_client() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &request.pkce.verifier),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 401).await;
+    assert_eq!(error, "invalid_client");
+    assert_code(&description, "7000218");
+}
+
+#[tokio::test]
+async fn an_unknown_client_is_unauthorized_client() {
+    let idp = TestIdp::start().await.unwrap();
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "nobody"),
+            ("client_secret", "x"),
+            ("scope", "x/.default"),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "unauthorized_client");
+    assert_code(&description, "700016");
+}
+
+#[tokio::test]
+async fn client_secret_basic_authenticates() {
+    let idp = TestIdp::start().await.unwrap();
+    let (code, request) = fresh_code(&idp).await;
+    let basic = STANDARD.encode(format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"));
+    let response = reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", request.pkce.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn client_secret_basic_with_a_wrong_secret_is_401() {
+    let idp = TestIdp::start().await.unwrap();
+    let basic = STANDARD.encode(format!("{DEFAULT_CLIENT_ID}:wrong"));
+    let response = reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (error, description) = oauth_error(response, 401).await;
+    assert_eq!(error, "invalid_client");
+    assert_code(&description, "7000215");
+}
+
+#[tokio::test]
+async fn two_client_authentication_methods_at_once_are_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let basic = STANDARD.encode(format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"));
+    let response = reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (error, _) = oauth_error(response, 400).await;
+    assert_eq!(error, "invalid_request");
+}
+
+#[tokio::test]
+async fn unsupported_or_missing_grant_type_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "password"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+        ],
+    )
+    .await;
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "unsupported_grant_type");
+    assert_code(&description, "70003");
+    let response = token_request(&idp, &[("client_id", DEFAULT_CLIENT_ID)]).await;
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "invalid_request");
+    assert!(description.contains("'grant_type'"), "{description}");
+}
+
+#[tokio::test]
+async fn a_json_body_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let response = reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .json(&serde_json::json!({ "grant_type": "client_credentials" }))
+        .send()
+        .await
+        .unwrap();
+    let (error, description) = oauth_error(response, 400).await;
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains("application/x-www-form-urlencoded"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_have_entras_shape() {
+    let idp = TestIdp::start().await.unwrap();
+    let response = token_request(
+        &idp,
+        &[
+            ("grant_type", "password"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error_codes"], serde_json::json!([70003]));
+    assert!(body["trace_id"].as_str().unwrap().len() == 36);
+    assert!(body["correlation_id"].as_str().unwrap().len() == 36);
+}
