@@ -7,4 +7,5 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

@@ -510,10 +510,18 @@ async fn the_builder_reports_every_setup_problem() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no tenant"), "{err}");
+    let err = TestIdp::builder()
+        .without_defaults()
+        .tenant(TestTenant::new("t-1", "one.test"))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no client"), "{err}");
 
     let idp = TestIdp::builder()
         .without_defaults()
         .tenant(TestTenant::new("t-1", "one.test"))
+        .client(TestClient::new("c-1"))
         .user(TestUser::new("solo@one.test", "Solo"))
         .start()
         .await

@@ -190,6 +190,9 @@ impl TestIdpBuilder {
             ));
         };
         let mut problems = Vec::new();
+        if self.clients.is_empty() {
+            problems.push("no client: add one with .client(TestClient::new(client_id))".to_owned());
+        }
         let duplicate = |items: Vec<&str>, what: &str, problems: &mut Vec<String>| {
             for (i, item) in items.iter().enumerate() {
                 if items[..i].iter().any(|e| e.eq_ignore_ascii_case(item)) {
@@ -408,6 +411,7 @@ impl TestIdp {
 
     /// The first (default) tenant.
     pub fn tenant(&self) -> TestTenant {
+        // The builder refuses to start without a tenant, so the fallback is never used.
         read(&self.shared.registry)
             .tenants
             .first()
@@ -417,6 +421,7 @@ impl TestIdp {
 
     /// The first (default) app registration.
     pub fn client(&self) -> TestClient {
+        // The builder refuses to start without a client, so the fallback is never used.
         read(&self.shared.registry)
             .clients
             .first()

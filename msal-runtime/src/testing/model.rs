@@ -225,7 +225,8 @@ pub struct TestUser {
     pub preferred_username: String,
     /// `email` claim.
     pub email: String,
-    /// App roles assigned to the user (`roles`).
+    /// App roles assigned to the user. As at Entra, a token carries (in `roles`) those that
+    /// its app defines in [`TestClient::app_roles`].
     pub roles: Vec<String>,
     /// Group object ids (`groups`).
     pub groups: Vec<String>,

@@ -230,3 +230,59 @@ pub(crate) fn found(location: &str) -> Response {
 }
 
 pub(crate) use pages::error_page;
+
+#[cfg(test)]
+mod tests {
+    use super::{Params, uri_matches, with_query};
+
+    #[test]
+    fn loopback_uris_match_on_any_port_and_nothing_else() {
+        let registered = "http://127.0.0.1/auth/callback";
+        assert!(uri_matches(
+            registered,
+            "http://127.0.0.1:5000/auth/callback"
+        ));
+        assert!(uri_matches(registered, registered));
+        assert!(!uri_matches(
+            registered,
+            "http://127.0.0.1:5000/auth/callback/"
+        ));
+        assert!(!uri_matches(
+            registered,
+            "http://127.0.0.1:5000/auth/x/../callback"
+        ));
+        assert!(!uri_matches(
+            registered,
+            "http://localhost:5000/auth/callback"
+        ));
+        assert!(!uri_matches(
+            registered,
+            "https://127.0.0.1:5000/auth/callback"
+        ));
+        let https = "https://app.test/cb";
+        assert!(
+            !uri_matches(https, "https://app.test:444/cb"),
+            "ports count off loopback"
+        );
+        assert!(
+            !uri_matches(https, "https://APP.test/cb"),
+            "exact, no normalising"
+        );
+    }
+
+    #[test]
+    fn repeated_parameters_are_found() {
+        assert_eq!(Params::parse(b"a=1&b=2&a=3").repeated(), Some("a"));
+        assert_eq!(Params::parse(b"a=1&b=2").repeated(), None);
+        assert_eq!(Params::parse(b"a=&b=2").get("a"), None, "empty is absent");
+    }
+
+    #[test]
+    fn with_query_appends_and_leaves_no_bare_question_mark() {
+        assert_eq!(with_query("http://x.test/cb", &[]), "http://x.test/cb");
+        assert_eq!(
+            with_query("http://x.test/cb?a=1", &[("b", "2 3")]),
+            "http://x.test/cb?a=1&b=2+3"
+        );
+    }
+}
