@@ -52,11 +52,48 @@ impl Default for Pkce {
     }
 }
 
+/// Form or query parameters in order, with `set`/`remove` for building variants.
+#[derive(Clone, Debug, Default)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// These pairs, in order.
+    pub fn new(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    /// Sets (or replaces) a parameter.
+    pub fn set(self, name: &str, value: &str) -> Self {
+        let mut out = self.remove(name);
+        out.0.push((name.to_owned(), value.to_owned()));
+        out
+    }
+
+    /// Removes a parameter.
+    pub fn remove(mut self, name: &str) -> Self {
+        self.0.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// The value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// An authorization request as a relying party would build it.
 #[derive(Clone, Debug)]
 pub struct AuthRequest {
     /// The parameters, in order.
-    pub params: Vec<(String, String)>,
+    pub params: Params,
     /// The PKCE pair whose challenge is in `params`.
     pub pkce: Pkce,
 }
@@ -65,7 +102,7 @@ impl AuthRequest {
     /// The default client signing in `login_hint` with `openid profile email offline_access`.
     pub fn new(login_hint: &str) -> Self {
         let pkce = Pkce::new();
-        let params = [
+        let params = Params::new(&[
             ("client_id", DEFAULT_CLIENT_ID),
             ("redirect_uri", REDIRECT_URI),
             ("response_type", "code"),
@@ -75,40 +112,75 @@ impl AuthRequest {
             ("code_challenge", pkce.challenge.as_str()),
             ("code_challenge_method", "S256"),
             ("login_hint", login_hint),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+        ]);
         Self { params, pkce }
     }
 
     /// Sets (or replaces) a parameter.
     pub fn set(mut self, name: &str, value: &str) -> Self {
-        self = self.remove(name);
-        self.params.push((name.to_owned(), value.to_owned()));
+        self.params = self.params.set(name, value);
         self
     }
 
     /// Removes a parameter.
     pub fn remove(mut self, name: &str) -> Self {
-        self.params.retain(|(k, _)| k != name);
+        self.params = self.params.remove(name);
         self
     }
 
     /// The value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params.get(name)
     }
 
     /// The full authorize URL at `authorize_endpoint`.
     pub fn url(&self, authorize_endpoint: &str) -> String {
         let mut url = Url::parse(authorize_endpoint).unwrap();
-        url.query_pairs_mut().extend_pairs(&self.params);
+        url.query_pairs_mut().extend_pairs(&self.params.0);
         url.into()
     }
+
+    /// The token request that redeems `code` from this request, as the default client
+    /// with `client_secret_post`.
+    pub fn redemption(&self, code: &str) -> Params {
+        Params::new(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", self.get("client_id").unwrap_or_default()),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("code", code),
+            ("redirect_uri", self.get("redirect_uri").unwrap_or_default()),
+            ("code_verifier", &self.pkce.verifier),
+        ])
+    }
+}
+
+/// Sends the authorize request from `browser` (cookies kept, redirects not followed).
+pub async fn send_authorize(
+    browser: &reqwest::Client,
+    idp: &TestIdp,
+    request: &AuthRequest,
+) -> reqwest::Response {
+    browser
+        .get(request.url(&idp.authorize_endpoint()))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts an authorize error sent back to the app: a redirect with `error`, an
+/// `error_description` starting with the AADSTS code, the request's `state`, and no code.
+pub fn assert_redirected_error(response: &reqwest::Response, error: &str, aadsts: &str) {
+    assert_eq!(response.status(), 302, "expected a redirect for {error}");
+    let back = location(response);
+    assert!(back.as_str().starts_with(REDIRECT_URI), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some(error), "{back}");
+    let description = param(&back, "error_description").unwrap();
+    assert!(
+        description.starts_with(&format!("AADSTS{aadsts}:")),
+        "{description}"
+    );
+    assert_eq!(param(&back, "state").as_deref(), Some("state-123"));
+    assert_eq!(param(&back, "code"), None);
 }
 
 /// The `Location` header of a response, parsed.
@@ -133,11 +205,7 @@ pub async fn authorize_code(
     idp: &TestIdp,
     request: &AuthRequest,
 ) -> String {
-    let response = browser
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(browser, idp, request).await;
     assert_eq!(response.status(), 302, "authorize should redirect back");
     let back = location(&response);
     assert_eq!(param(&back, "error"), None, "authorize failed: {back}");
@@ -146,32 +214,22 @@ pub async fn authorize_code(
 
 /// Redeems a code at the token endpoint with `client_secret_post`.
 pub async fn redeem(idp: &TestIdp, code: &str, request: &AuthRequest) -> reqwest::Response {
+    post_token(idp, &request.redemption(code)).await
+}
+
+/// Posts a form to the token endpoint.
+pub async fn post_token(idp: &TestIdp, form: &Params) -> reqwest::Response {
     reqwest::Client::new()
         .post(idp.token_endpoint())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("code", code),
-            (
-                "redirect_uri",
-                request.get("redirect_uri").unwrap_or_default(),
-            ),
-            ("code_verifier", &request.pkce.verifier),
-        ])
+        .form(&form.0)
         .send()
         .await
         .unwrap()
 }
 
-/// Posts a form to the token endpoint.
+/// Posts these pairs to the token endpoint.
 pub async fn token_request(idp: &TestIdp, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(idp.token_endpoint())
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    post_token(idp, &Params::new(form)).await
 }
 
 /// The whole code flow for a user; returns the token response.
@@ -245,4 +303,12 @@ pub async fn verify(
     validation.set_audience(&[audience]);
     validation.set_issuer(&[issuer]);
     Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims)
+}
+
+/// [`verify`] for the default app: `aud` = its client id, `iss` = the default tenant's issuer.
+pub async fn verify_for_app(
+    idp: &TestIdp,
+    token: &str,
+) -> Result<Value, jsonwebtoken::errors::Error> {
+    verify(idp, token, DEFAULT_CLIENT_ID, &idp.issuer()).await
 }

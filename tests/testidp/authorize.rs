@@ -2,15 +2,11 @@
 //! answer is an error page and never a redirect; after, the error goes back with `state`.
 
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
-use msal_tests::{AuthRequest, browser, location, param};
+use msal_tests::{AuthRequest, assert_redirected_error, browser, location, param, send_authorize};
 
 /// Asserts an error page: the status, no Location, and the AADSTS code on the page.
 async fn assert_error_page(idp: &TestIdp, request: &AuthRequest, aadsts: &str) {
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), idp, request).await;
     assert_eq!(
         response.status(),
         400,
@@ -27,27 +23,13 @@ async fn assert_error_page(idp: &TestIdp, request: &AuthRequest, aadsts: &str) {
     );
 }
 
-/// Asserts an error redirected back to the app: `error`, the AADSTS code and `state`.
+/// Sends the request and asserts the error comes back to the app.
 async fn assert_error_redirect(idp: &TestIdp, request: &AuthRequest, error: &str, aadsts: &str) {
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302, "expected a redirect for {error}");
-    let back = location(&response);
-    assert!(
-        back.as_str().starts_with(msal_tests::REDIRECT_URI),
-        "{back}"
+    assert_redirected_error(
+        &send_authorize(&browser(), idp, request).await,
+        error,
+        aadsts,
     );
-    assert_eq!(param(&back, "error").as_deref(), Some(error), "{back}");
-    let description = param(&back, "error_description").unwrap();
-    assert!(
-        description.starts_with(&format!("AADSTS{aadsts}:")),
-        "{description}"
-    );
-    assert_eq!(param(&back, "state").as_deref(), Some("state-123"));
-    assert_eq!(param(&back, "code"), None);
 }
 
 #[tokio::test]
@@ -103,11 +85,7 @@ async fn loopback_redirect_uris_match_on_any_port() {
         "http://localhost:5000/auth/callback",
     ] {
         let request = AuthRequest::new("alice@contoso.test").set("redirect_uri", uri);
-        let response = browser()
-            .get(request.url(&idp.authorize_endpoint()))
-            .send()
-            .await
-            .unwrap();
+        let response = send_authorize(&browser(), &idp, &request).await;
         assert_eq!(response.status(), 302, "{uri}");
         assert!(location(&response).as_str().starts_with(uri), "{uri}");
     }
@@ -120,11 +98,7 @@ async fn a_redirect_uri_added_at_run_time_is_accepted() {
     let request = AuthRequest::new("alice@contoso.test").set("redirect_uri", uri);
     assert_error_page(&idp, &request, "50011").await;
     idp.add_redirect_uri(DEFAULT_CLIENT_ID, uri).unwrap();
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(response.status(), 302);
     assert!(idp.add_redirect_uri("nope", uri).is_err());
 }
@@ -133,7 +107,7 @@ async fn a_redirect_uri_added_at_run_time_is_accepted() {
 async fn repeated_parameters_are_refused() {
     let idp = TestIdp::start().await.unwrap();
     let mut request = AuthRequest::new("alice@contoso.test");
-    request.params.push(("state".into(), "second".into()));
+    request.params.0.push(("state".into(), "second".into()));
     assert_error_page(&idp, &request, "90015").await;
 }
 
@@ -221,11 +195,7 @@ async fn errors_in_form_post_mode_are_posted_back() {
     let request = AuthRequest::new("alice@contoso.test")
         .set("response_mode", "form_post")
         .remove("code_challenge");
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(
@@ -243,19 +213,12 @@ async fn state_is_echoed_exactly_and_html_in_it_is_escaped() {
     let idp = TestIdp::start().await.unwrap();
     let state = "<script>alert(1)</script>&x=\"y\"";
     let request = AuthRequest::new("alice@contoso.test").set("state", state);
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(param(&location(&response), "state").as_deref(), Some(state));
 
     let posted = request.set("response_mode", "form_post");
-    let html = browser()
-        .get(posted.url(&idp.authorize_endpoint()))
-        .send()
+    let html = send_authorize(&browser(), &idp, &posted)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -4,8 +4,8 @@ use msal_runtime::testing::{
     BOB_GROUP_ID, DEFAULT_CLIENT_ID, TestClient, TestIdp, TestTenant, TestUser, TokenVersion,
 };
 use msal_tests::{
-    AuthRequest, REDIRECT_URI, authorize_code, browser, decode_unverified, location, param, redeem,
-    sign_in, verify,
+    AuthRequest, REDIRECT_URI, assert_redirected_error, authorize_code, browser, decode_unverified,
+    location, param, redeem, send_authorize, sign_in, verify, verify_for_app,
 };
 use serde_json::json;
 
@@ -42,11 +42,7 @@ fn form_action(html: &str) -> String {
 async fn login_hint_signs_in_and_tokens_verify_independently() {
     let idp = TestIdp::start().await.unwrap();
     let request = AuthRequest::new("alice@contoso.test");
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(response.status(), 302);
     let back = location(&response);
     assert_eq!(back.as_str().split('?').next().unwrap(), REDIRECT_URI);
@@ -65,14 +61,9 @@ async fn login_hint_signs_in_and_tokens_verify_independently() {
         "offline_access gives a refresh token"
     );
 
-    let claims = verify(
-        &idp,
-        body["id_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .expect("ID token verifies against the JWKS");
+    let claims = verify_for_app(&idp, body["id_token"].as_str().unwrap())
+        .await
+        .expect("ID token verifies against the JWKS");
     let alice = idp.user("alice@contoso.test").unwrap();
     assert_eq!(claims["nonce"], "nonce-456");
     assert_eq!(claims["oid"], alice.oid);
@@ -118,11 +109,7 @@ async fn picker_page_signs_in_the_chosen_user() {
     let idp = TestIdp::start().await.unwrap();
     let browser = browser();
     let request = AuthRequest::new("").remove("login_hint");
-    let page = browser
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let page = send_authorize(&browser, &idp, &request).await;
     assert_eq!(page.status(), 200);
     assert!(
         page.headers()["content-type"]
@@ -154,14 +141,9 @@ async fn picker_page_signs_in_the_chosen_user() {
         .json()
         .await
         .unwrap();
-    let claims = verify(
-        &idp,
-        body["id_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .unwrap();
+    let claims = verify_for_app(&idp, body["id_token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(claims["oid"], bob.oid);
     assert_eq!(claims["roles"], json!(["Admin"]));
     assert_eq!(claims["groups"], json!([BOB_GROUP_ID]));
@@ -172,11 +154,8 @@ async fn cancelling_on_the_picker_returns_access_denied_with_state() {
     let idp = TestIdp::start().await.unwrap();
     let browser = browser();
     let request = AuthRequest::new("").remove("login_hint");
-    let html = browser
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
+    let html = send_authorize(&browser, &idp, &request)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -191,26 +170,14 @@ async fn cancelling_on_the_picker_returns_access_denied_with_state() {
         .send()
         .await
         .unwrap();
-    let back = location(&response);
-    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
-    assert!(
-        param(&back, "error_description")
-            .unwrap()
-            .starts_with("AADSTS65004:")
-    );
-    assert_eq!(param(&back, "state").as_deref(), Some("state-123"));
-    assert_eq!(param(&back, "code"), None);
+    assert_redirected_error(&response, "access_denied", "65004");
 }
 
 #[tokio::test]
 async fn unknown_login_hint_shows_the_picker_with_a_notice() {
     let idp = TestIdp::start().await.unwrap();
     let request = AuthRequest::new("mallory@contoso.test");
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(
@@ -224,11 +191,7 @@ async fn prompt_login_shows_the_picker_even_with_a_known_hint() {
     let idp = TestIdp::start().await.unwrap();
     for prompt in ["login", "select_account"] {
         let request = AuthRequest::new("alice@contoso.test").set("prompt", prompt);
-        let response = browser()
-            .get(request.url(&idp.authorize_endpoint()))
-            .send()
-            .await
-            .unwrap();
+        let response = send_authorize(&browser(), &idp, &request).await;
         assert_eq!(response.status(), 200, "prompt={prompt}");
         assert!(response.text().await.unwrap().contains("Pick an account"));
     }
@@ -238,11 +201,7 @@ async fn prompt_login_shows_the_picker_even_with_a_known_hint() {
 async fn form_post_mode_posts_code_and_state_to_the_redirect_uri() {
     let idp = TestIdp::start().await.unwrap();
     let request = AuthRequest::new("alice@contoso.test").set("response_mode", "form_post");
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser(), &idp, &request).await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert_eq!(form_action(&html), REDIRECT_URI);
@@ -265,30 +224,14 @@ async fn idp_session_cookie_allows_silent_sign_in_with_prompt_none() {
         .set("prompt", "none");
     let code = authorize_code(&browser, &idp, &silent).await;
     let body: serde_json::Value = redeem(&idp, &code, &silent).await.json().await.unwrap();
-    let claims = verify(
-        &idp,
-        body["id_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .unwrap();
+    let claims = verify_for_app(&idp, body["id_token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(claims["preferred_username"], "bob@contoso.test");
 
     // A fresh browser has no IdP session: login_required, back to the app with state.
-    let response = msal_tests::browser()
-        .get(silent.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
-    let back = location(&response);
-    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
-    assert!(
-        param(&back, "error_description")
-            .unwrap()
-            .starts_with("AADSTS50058:")
-    );
-    assert_eq!(param(&back, "state").as_deref(), Some("state-123"));
+    let response = send_authorize(&msal_tests::browser(), &idp, &silent).await;
+    assert_redirected_error(&response, "login_required", "50058");
 }
 
 #[tokio::test]
@@ -300,14 +243,9 @@ async fn api_scope_yields_a_v2_access_token_for_the_api() {
         body["scope"],
         format!("api://{DEFAULT_CLIENT_ID}/Tasks.Read openid profile")
     );
-    let claims = verify(
-        &idp,
-        body["access_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .expect("API access tokens verify");
+    let claims = verify_for_app(&idp, body["access_token"].as_str().unwrap())
+        .await
+        .expect("API access tokens verify");
     assert_eq!(claims["scp"], "Tasks.Read");
     assert_eq!(claims["azp"], DEFAULT_CLIENT_ID);
     assert_eq!(claims["azpacr"], "1");
@@ -393,18 +331,8 @@ async fn users_of_another_tenant_sign_in_through_common_with_their_own_issuer() 
     assert_eq!(claims["tid"], fabrikam);
 
     // Through Contoso's own authority, Dave is a stranger.
-    let response = browser()
-        .get(request.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
-    let back = location(&response);
-    assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
-    assert!(
-        param(&back, "error_description")
-            .unwrap()
-            .starts_with("AADSTS50020:")
-    );
+    let response = send_authorize(&browser(), &idp, &request).await;
+    assert_redirected_error(&response, "invalid_request", "50020");
 }
 
 #[tokio::test]
@@ -421,14 +349,9 @@ async fn groups_past_the_overage_limit_become_a_claim_source() {
         .await
         .unwrap();
     let body = sign_in(&idp, "many@contoso.test", "openid").await;
-    let claims = verify(
-        &idp,
-        body["id_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .unwrap();
+    let claims = verify_for_app(&idp, body["id_token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert!(claims.get("groups").is_none());
     assert_eq!(claims["_claim_names"], json!({ "groups": "src1" }));
     let oid = idp.user("many@contoso.test").unwrap().oid;

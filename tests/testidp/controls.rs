@@ -10,7 +10,7 @@ use msal_runtime::testing::{
     DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint, MintKey, TestClient, TestIdp,
     TestIdpError, TestTenant, TestUser,
 };
-use msal_tests::{decode_unverified, sign_in, verify};
+use msal_tests::{decode_unverified, sign_in, verify_for_app};
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
 
 fn now() -> i64 {
@@ -29,13 +29,6 @@ fn alice_api_claims(idp: &TestIdp) -> msal_runtime::testing::JsonObject {
         .unwrap()
 }
 
-async fn verify_api(
-    idp: &TestIdp,
-    token: &str,
-) -> Result<serde_json::Value, jsonwebtoken::errors::Error> {
-    verify(idp, token, DEFAULT_CLIENT_ID, &idp.issuer()).await
-}
-
 #[tokio::test]
 async fn rotation_keeping_old_keys_publishes_both_and_old_tokens_still_verify() {
     let idp = TestIdp::start().await.unwrap();
@@ -47,10 +40,12 @@ async fn rotation_keeping_old_keys_publishes_both_and_old_tokens_still_verify() 
     let after = access_token(&idp, Mint::new(alice_api_claims(&idp))).await;
     let (header, _) = decode_unverified(&after);
     assert_eq!(header["kid"], new_kid);
-    verify_api(&idp, &before)
+    verify_for_app(&idp, &before)
         .await
         .expect("old key still published");
-    verify_api(&idp, &after).await.expect("new key published");
+    verify_for_app(&idp, &after)
+        .await
+        .expect("new key published");
     // Issued tokens (not only minted ones) use the new key.
     let body = sign_in(&idp, "alice@contoso.test", "openid").await;
     let (header, _) = decode_unverified(body["id_token"].as_str().unwrap());
@@ -64,7 +59,7 @@ async fn rotation_dropping_old_keys_leaves_old_tokens_with_an_unknown_kid() {
     let before = access_token(&idp, Mint::new(alice_api_claims(&idp))).await;
     let new_kid = idp.rotate_keys(KeyRotation::DropOld).unwrap();
     assert_eq!(idp.published_kids(), vec![new_kid]);
-    let err = verify_api(&idp, &before).await.unwrap_err();
+    let err = verify_for_app(&idp, &before).await.unwrap_err();
     assert_eq!(
         err.kind(),
         &ErrorKind::InvalidKeyFormat,
@@ -89,7 +84,7 @@ async fn many_rotations_keep_issuing_verifiable_tokens() {
     for _ in 0..10 {
         idp.rotate_keys(KeyRotation::DropOld).unwrap();
         let token = access_token(&idp, Mint::new(alice_api_claims(&idp))).await;
-        verify_api(&idp, &token).await.unwrap();
+        verify_for_app(&idp, &token).await.unwrap();
     }
 }
 
@@ -97,7 +92,7 @@ async fn many_rotations_keep_issuing_verifiable_tokens() {
 async fn a_plain_mint_is_a_valid_token() {
     let idp = TestIdp::start().await.unwrap();
     let token = access_token(&idp, Mint::new(alice_api_claims(&idp))).await;
-    let claims = verify_api(&idp, &token).await.unwrap();
+    let claims = verify_for_app(&idp, &token).await.unwrap();
     assert_eq!(claims["scp"], "Tasks.Read");
 }
 
@@ -107,7 +102,7 @@ async fn minted_signature_attacks_fail_verification() {
     let claims = alice_api_claims(&idp);
     let tampered = access_token(&idp, Mint::new(claims.clone()).tampered_signature()).await;
     assert_eq!(
-        verify_api(&idp, &tampered).await.unwrap_err().kind(),
+        verify_for_app(&idp, &tampered).await.unwrap_err().kind(),
         &ErrorKind::InvalidSignature
     );
     let foreign = access_token(&idp, Mint::new(claims.clone()).key(MintKey::Foreign)).await;
@@ -118,7 +113,7 @@ async fn minted_signature_attacks_fail_verification() {
         "claims a published kid"
     );
     assert_eq!(
-        verify_api(&idp, &foreign).await.unwrap_err().kind(),
+        verify_for_app(&idp, &foreign).await.unwrap_err().kind(),
         &ErrorKind::InvalidSignature
     );
 }
@@ -136,7 +131,7 @@ async fn alg_none_has_an_empty_signature() {
     .unwrap();
     assert_eq!(header["alg"], "none");
     assert!(header.get("kid").is_none());
-    assert!(verify_api(&idp, &token).await.is_err());
+    assert!(verify_for_app(&idp, &token).await.is_err());
 }
 
 #[tokio::test]
@@ -170,7 +165,7 @@ async fn hs256_with_the_public_key_is_the_algorithm_confusion_token() {
     )
     .expect("HMAC keyed with the public key PEM");
     assert!(
-        verify_api(&idp, &token).await.is_err(),
+        verify_for_app(&idp, &token).await.is_err(),
         "a correct verifier refuses it"
     );
 }
@@ -198,7 +193,7 @@ async fn ps256_tokens_verify_with_the_rsa_key() {
     let idp = TestIdp::start().await.unwrap();
     let token = access_token(&idp, Mint::new(alice_api_claims(&idp)).key(MintKey::Ps256)).await;
     assert_eq!(decode_unverified(&token).0["alg"], "PS256");
-    verify_api(&idp, &token)
+    verify_for_app(&idp, &token)
         .await
         .expect("PS256 with the published RSA key");
 }
@@ -213,7 +208,7 @@ async fn es256_tokens_verify_only_when_the_ec_key_is_published() {
     .await;
     assert_eq!(decode_unverified(&token).0["alg"], "ES256");
     assert!(
-        verify_api(&hidden, &token).await.is_err(),
+        verify_for_app(&hidden, &token).await.is_err(),
         "Entra publishes RSA only"
     );
 
@@ -225,7 +220,7 @@ async fn es256_tokens_verify_only_when_the_ec_key_is_published() {
         Mint::new(alice_api_claims(&published)).key(MintKey::Es256),
     )
     .await;
-    verify_api(&published, &token)
+    verify_for_app(&published, &token)
         .await
         .expect("ES256 with the published P-256 key");
 }
@@ -248,7 +243,7 @@ async fn header_controls_remove_or_replace_the_kid() {
     .await;
     assert_eq!(decode_unverified(&unknown).0["kid"], "unknown-kid");
     assert_eq!(
-        verify_api(&idp, &unknown).await.unwrap_err().kind(),
+        verify_for_app(&idp, &unknown).await.unwrap_err().kind(),
         &ErrorKind::InvalidKeyFormat
     );
     let typ = access_token(
@@ -283,7 +278,10 @@ async fn minted_claims_produce_each_claim_failure() {
     ];
     for (mint, kind) in cases {
         let token = idp.mint(&mint).unwrap();
-        assert_eq!(verify_api(&idp, &token).await.unwrap_err().kind(), &kind);
+        assert_eq!(
+            verify_for_app(&idp, &token).await.unwrap_err().kind(),
+            &kind
+        );
     }
     let token = idp
         .mint(&Mint::new(claims.clone()).without_claim("exp"))
@@ -316,7 +314,7 @@ async fn no_kid_with_several_published_keys() {
     // Signed by the current key: a validator that tries every key would accept it, one
     // that needs the kid to pick among several must refuse it.
     assert!(
-        verify_api(&idp, &token).await.is_err(),
+        verify_for_app(&idp, &token).await.is_err(),
         "the independent verifier needs a kid"
     );
 }
@@ -328,9 +326,7 @@ async fn claim_helpers_describe_valid_tokens() {
         .id_token_claims("bob@contoso.test", DEFAULT_CLIENT_ID, Some("n-1"))
         .unwrap();
     let token = idp.mint(&Mint::new(id)).unwrap();
-    let claims = verify(&idp, &token, DEFAULT_CLIENT_ID, &idp.issuer())
-        .await
-        .unwrap();
+    let claims = verify_for_app(&idp, &token).await.unwrap();
     assert_eq!(claims["nonce"], "n-1");
     assert_eq!(claims["roles"], serde_json::json!(["Admin"]));
 
@@ -341,7 +337,7 @@ async fn claim_helpers_describe_valid_tokens() {
             &["Tasks.ReadWrite.All"],
         )
         .unwrap();
-    let claims = verify_api(&idp, &idp.mint(&Mint::new(app)).unwrap())
+    let claims = verify_for_app(&idp, &idp.mint(&Mint::new(app)).unwrap())
         .await
         .unwrap();
     assert_eq!(claims["idtyp"], "app");
@@ -476,7 +472,7 @@ async fn advancing_the_clock_moves_what_the_idp_issues() {
     // Seen from the real clock, what it issues now is not yet valid.
     let token = idp.mint(&Mint::new(alice_api_claims(&idp))).unwrap();
     assert_eq!(
-        verify_api(&idp, &token).await.unwrap_err().kind(),
+        verify_for_app(&idp, &token).await.unwrap_err().kind(),
         &ErrorKind::ImmatureSignature
     );
 }

@@ -4,6 +4,7 @@
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
 use msal_tests::{
     AuthRequest, authorize_code, browser, decode_unverified, location, param, redeem,
+    send_authorize,
 };
 
 /// Signs Alice in with `browser` and returns her ID token.
@@ -45,11 +46,7 @@ async fn logout_ends_the_idp_session_and_returns_to_the_app() {
     let silent = AuthRequest::new("")
         .remove("login_hint")
         .set("prompt", "none");
-    let response = browser
-        .get(silent.url(&idp.authorize_endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response = send_authorize(&browser, &idp, &silent).await;
     assert_eq!(
         param(&location(&response), "error").as_deref(),
         Some("login_required")

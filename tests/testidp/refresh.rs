@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestClient, TestIdp};
-use msal_tests::{decode_unverified, oauth_error, sign_in, token_request, verify};
+use msal_tests::{decode_unverified, oauth_error, sign_in, token_request, verify_for_app};
 
 async fn refresh(idp: &TestIdp, token: &str, scope: Option<&str>) -> reqwest::Response {
     let mut form = vec![
@@ -34,9 +34,7 @@ async fn refresh_rotates_and_the_used_token_is_refused() {
     assert_ne!(rt1, rt2, "a new refresh token each time");
 
     let id_token = second["id_token"].as_str().unwrap();
-    let claims = verify(&idp, id_token, DEFAULT_CLIENT_ID, &idp.issuer())
-        .await
-        .unwrap();
+    let claims = verify_for_app(&idp, id_token).await.unwrap();
     let (_, original) = decode_unverified(first["id_token"].as_str().unwrap());
     assert_eq!(claims["sid"], original["sid"], "same IdP session");
     assert!(
@@ -59,14 +57,9 @@ async fn refresh_can_ask_for_another_resource() {
     let response = refresh(&idp, &refresh_token_of(&first), Some(&scope)).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    let claims = verify(
-        &idp,
-        body["access_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .unwrap();
+    let claims = verify_for_app(&idp, body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
     assert_eq!(claims["scp"], "Tasks.Write");
     assert!(
         body.get("id_token").is_none(),

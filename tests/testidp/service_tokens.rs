@@ -3,7 +3,7 @@
 use msal_runtime::testing::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Mint, MintKey, TestClient, TestIdp,
 };
-use msal_tests::{decode_unverified, oauth_error, sign_in, token_request, verify};
+use msal_tests::{decode_unverified, oauth_error, sign_in, token_request, verify_for_app};
 
 async fn client_credentials(idp: &TestIdp, scope: &str) -> reqwest::Response {
     token_request(
@@ -25,14 +25,9 @@ async fn client_credentials_gives_an_app_token_with_granted_roles() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
-    let claims = verify(
-        &idp,
-        body["access_token"].as_str().unwrap(),
-        DEFAULT_CLIENT_ID,
-        &idp.issuer(),
-    )
-    .await
-    .expect("app token verifies");
+    let claims = verify_for_app(&idp, body["access_token"].as_str().unwrap())
+        .await
+        .expect("app token verifies");
     assert_eq!(claims["roles"], serde_json::json!(["Tasks.ReadWrite.All"]));
     assert_eq!(claims["idtyp"], "app");
     assert_eq!(claims["azp"], DEFAULT_CLIENT_ID);

@@ -6,7 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestClient, TestIdp};
 use msal_tests::{
-    AuthRequest, REDIRECT_URI, authorize_code, browser, oauth_error, redeem, token_request,
+    AuthRequest, REDIRECT_URI, authorize_code, browser, oauth_error, post_token, redeem,
+    token_request,
 };
 
 async fn fresh_code(idp: &TestIdp) -> (String, AuthRequest) {
@@ -57,18 +58,8 @@ async fn a_wrong_verifier_fails_and_burns_the_code() {
 #[tokio::test]
 async fn a_missing_verifier_is_invalid_request() {
     let idp = TestIdp::start().await.unwrap();
-    let (code, _) = fresh_code(&idp).await;
-    let response = token_request(
-        &idp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-        ],
-    )
-    .await;
+    let (code, request) = fresh_code(&idp).await;
+    let response = post_token(&idp, &request.redemption(&code).remove("code_verifier")).await;
     let (error, description) = oauth_error(response, 400).await;
     assert_eq!(error, "invalid_request");
     assert!(description.contains("'code_verifier'"), "{description}");
@@ -105,16 +96,12 @@ async fn a_code_for_another_client_is_refused() {
         .await
         .unwrap();
     let (code, request) = fresh_code(&idp).await;
-    let response = token_request(
+    let response = post_token(
         &idp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", other),
-            ("client_secret", "other-secret"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &request.pkce.verifier),
-        ],
+        &request
+            .redemption(&code)
+            .set("client_id", other)
+            .set("client_secret", "other-secret"),
     )
     .await;
     let (error, description) = oauth_error(response, 400).await;
@@ -126,16 +113,11 @@ async fn a_code_for_another_client_is_refused() {
 async fn a_wrong_secret_is_401_invalid_client() {
     let idp = TestIdp::start().await.unwrap();
     let (code, request) = fresh_code(&idp).await;
-    let response = token_request(
+    let response = post_token(
         &idp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", "not-the-secret"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &request.pkce.verifier),
-        ],
+        &request
+            .redemption(&code)
+            .set("client_secret", "not-the-secret"),
     )
     .await;
     let (error, description) = oauth_error(response, 401).await;
@@ -147,17 +129,7 @@ async fn a_wrong_secret_is_401_invalid_client() {
 async fn a_missing_secret_is_401_invalid_client() {
     let idp = TestIdp::start().await.unwrap();
     let (code, request) = fresh_code(&idp).await;
-    let response = token_request(
-        &idp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &request.pkce.verifier),
-        ],
-    )
-    .await;
+    let response = post_token(&idp, &request.redemption(&code).remove("client_secret")).await;
     let (error, description) = oauth_error(response, 401).await;
     assert_eq!(error, "invalid_client");
     assert_code(&description, "7000218");
@@ -240,7 +212,7 @@ async fn two_client_authentication_methods_at_once_are_refused() {
 }
 
 #[tokio::test]
-async fn unsupported_or_missing_grant_type_is_refused() {
+async fn unsupported_or_missing_grant_type_is_refused_in_entras_error_shape() {
     let idp = TestIdp::start().await.unwrap();
     let response = token_request(
         &idp,
@@ -251,9 +223,15 @@ async fn unsupported_or_missing_grant_type_is_refused() {
         ],
     )
     .await;
-    let (error, description) = oauth_error(response, 400).await;
-    assert_eq!(error, "unsupported_grant_type");
-    assert_code(&description, "70003");
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_grant_type");
+    assert_code(body["error_description"].as_str().unwrap(), "70003");
+    assert_eq!(body["error_codes"], serde_json::json!([70003]));
+    assert_eq!(body["trace_id"].as_str().unwrap().len(), 36);
+    assert_eq!(body["correlation_id"].as_str().unwrap().len(), 36);
+
     let response = token_request(&idp, &[("client_id", DEFAULT_CLIENT_ID)]).await;
     let (error, description) = oauth_error(response, 400).await;
     assert_eq!(error, "invalid_request");
@@ -275,23 +253,4 @@ async fn a_json_body_is_refused() {
         description.contains("application/x-www-form-urlencoded"),
         "{description}"
     );
-}
-
-#[tokio::test]
-async fn error_bodies_have_entras_shape() {
-    let idp = TestIdp::start().await.unwrap();
-    let response = token_request(
-        &idp,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-        ],
-    )
-    .await;
-    assert_eq!(response.headers()["cache-control"], "no-store");
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["error_codes"], serde_json::json!([70003]));
-    assert!(body["trace_id"].as_str().unwrap().len() == 36);
-    assert!(body["correlation_id"].as_str().unwrap().len() == 36);
 }
