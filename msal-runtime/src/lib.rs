@@ -1,11 +1,49 @@
 //! Microsoft identity platform (Entra ID, B2C, External ID) and OpenID Connect sign-in for axum.
 //!
+//! ```no_run
+//! use axum::{Json, Router, routing::get};
+//! use msal_runtime::{Msal, User};
+//!
+//! async fn me(user: User) -> Json<User> {
+//!     Json(user)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), msal_runtime::Error> {
+//!     let msal = Msal::from_env().await?; // MSAL_* variables, .env, secrets dir
+//!     let app = Router::new()
+//!         .route("/me", get(me))
+//!         .merge(msal.routes()) // /auth/login, /auth/callback, /auth/logout, ...
+//!         .layer(msal.layer()); // sessions -> request context
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
 //! With the `testing` feature, [`testing::TestIdp`] runs an Entra-compatible identity
 //! provider on loopback, so sign-in, API protection and downstream token calls can all be
 //! tested without an Azure tenant.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod client;
+pub mod config;
+mod error;
+mod extract;
+mod msal;
+mod principal;
+mod routes;
+mod session;
+mod validate;
+
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+pub use config::MsalConfig;
+pub use error::{AuthError, AuthRejection, Error};
+pub use extract::{Claims, CsrfToken, MsalLayer, MsalService};
+pub use msal::Msal;
+pub use principal::User;
+pub use session::MsalStore;

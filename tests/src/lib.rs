@@ -312,3 +312,153 @@ pub async fn verify_for_app(
 ) -> Result<Value, jsonwebtoken::errors::Error> {
     verify(idp, token, DEFAULT_CLIENT_ID, &idp.issuer()).await
 }
+
+/// An app under test: msal-axum in front of a few routes, on `127.0.0.1:0`, signed in
+/// against a [`TestIdp`].
+///
+/// Routes: `/` (anyone: the name or "anonymous"), `/me` (a [`User`](msal_runtime::User) as
+/// JSON), `/csrf` (the sign-out token), `/visit` (writes to the session before sign-in),
+/// `/claims` (a [`Claims`](msal_runtime::Claims) extractor), and the sign-in routes.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The msal-axum instance behind it.
+    pub msal: msal_runtime::Msal,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The configuration a [`TestApp`] starts from: the default client of `idp`, its tenant,
+/// and the app's own URL.
+pub fn app_config(idp: &TestIdp, base_url: &str) -> msal_runtime::config::MsalConfigBuilder {
+    msal_runtime::MsalConfig::builder()
+        .client_id(DEFAULT_CLIENT_ID)
+        .client_secret(DEFAULT_CLIENT_SECRET)
+        .instance(idp.base_url())
+        .tenant_id(idp.tenant().id)
+        .public_url(base_url)
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Employee {
+    oid: String,
+    name: String,
+}
+
+impl TestApp {
+    /// Starts with [`app_config`].
+    pub async fn start(idp: &TestIdp) -> Self {
+        Self::start_with(idp, |c| c).await
+    }
+
+    /// Starts with [`app_config`] changed by `tweak`.
+    pub async fn start_with(
+        idp: &TestIdp,
+        tweak: impl FnOnce(
+            msal_runtime::config::MsalConfigBuilder,
+        ) -> msal_runtime::config::MsalConfigBuilder,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let config = tweak(app_config(idp, &base_url)).build().unwrap();
+        Self::serve(listener, base_url, config).await
+    }
+
+    /// Serves `config` on `listener`.
+    pub async fn serve(
+        listener: tokio::net::TcpListener,
+        base_url: String,
+        config: msal_runtime::MsalConfig,
+    ) -> Self {
+        use axum::routing::get;
+        use msal_runtime::{Claims, CsrfToken, User};
+        let msal = msal_runtime::Msal::new(config).await.unwrap();
+        let app: axum::Router = axum::Router::new()
+            .route(
+                "/",
+                get(|user: Option<User>| async move {
+                    user.and_then(|u| u.name)
+                        .unwrap_or_else(|| "anonymous".into())
+                }),
+            )
+            .route("/me", get(|user: User| async move { axum::Json(user) }))
+            .route(
+                "/csrf",
+                get(|csrf: CsrfToken| async move { csrf.as_str().to_owned() }),
+            )
+            .route(
+                "/visit",
+                get(|session: tower_sessions::Session| async move {
+                    let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
+                    session.insert("visits", visits).await.unwrap();
+                    visits.to_string()
+                }),
+            )
+            .route(
+                "/claims",
+                get(|Claims(e): Claims<Employee>| async move { axum::Json(e) }),
+            )
+            .merge(msal.routes())
+            .layer(msal.layer());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Self {
+            base_url,
+            msal,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// An absolute URL of the app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// Drives a sign-in from `{app}/auth/login?login_hint=…&next=…` through the IdP and back,
+/// following each hop by hand; returns the callback's response.
+pub async fn app_sign_in(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    next: &str,
+) -> reqwest::Response {
+    let login = browser
+        .get(app.url("/auth/login"))
+        .query(&[("login_hint", username), ("next", next)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 302, "login redirects to the IdP");
+    let at_idp = browser.get(location(&login)).send().await.unwrap();
+    assert_eq!(at_idp.status(), 302, "the IdP redirects back");
+    let callback = location(&at_idp);
+    assert!(
+        callback.as_str().starts_with(&app.url("/auth/callback")),
+        "{callback}"
+    );
+    browser.get(callback).send().await.unwrap()
+}
+
+/// The value of a cookie the response sets.
+pub fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}

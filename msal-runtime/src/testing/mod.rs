@@ -624,6 +624,41 @@ impl TestIdp {
             .fetch_add(by.as_secs() as i64, Ordering::Relaxed);
     }
 
+    /// From now on, the token endpoint edits the claims of every ID token it issues and signs
+    /// it with `key`: the way to test how a relying party treats a wrong `iss`, `aud`,
+    /// `nonce`, an expired token or a bad signature arriving through a real code flow.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// use msal_runtime::testing::{MintKey, TestIdp};
+    /// let idp = TestIdp::start().await?;
+    /// idp.tamper_id_tokens(MintKey::Current, |claims| {
+    ///     claims.insert("nonce".into(), "not-the-one-you-sent".into());
+    /// });
+    /// idp.stop_tampering();
+    /// # Ok(()) }
+    /// ```
+    pub fn tamper_id_tokens(
+        &self,
+        key: MintKey,
+        edit: impl Fn(&mut JsonObject) + Send + Sync + 'static,
+    ) {
+        *lock(&self.shared.id_token_tamper) = Some(state::IdTokenTamper {
+            edit: Arc::new(edit),
+            key,
+        });
+    }
+
+    /// Issues ID tokens untouched again.
+    pub fn stop_tampering(&self) {
+        *lock(&self.shared.id_token_tamper) = None;
+    }
+
+    /// Seconds since the epoch on this IdP's clock (see [`advance_clock`](Self::advance_clock)).
+    pub fn now(&self) -> i64 {
+        self.shared.now()
+    }
+
     /// Revokes every refresh token and IdP session of a user (as Entra's
     /// `revokeSignInSessions`). Returns how many refresh tokens were revoked.
     pub fn revoke_refresh_tokens(&self, username: &str) -> Result<usize, TestIdpError> {

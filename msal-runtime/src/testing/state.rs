@@ -171,6 +171,14 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<HashMap<Endpoint, Fault>>,
     pub(crate) counts: [AtomicU64; Endpoint::ALL.len()],
     pub(crate) clock_offset: AtomicI64,
+    pub(crate) id_token_tamper: Mutex<Option<IdTokenTamper>>,
+}
+
+/// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
+#[derive(Clone)]
+pub(crate) struct IdTokenTamper {
+    pub(crate) edit: std::sync::Arc<dyn Fn(&mut super::jwt::JsonObject) + Send + Sync>,
+    pub(crate) key: super::jwt::MintKey,
 }
 
 impl Shared {
@@ -195,6 +203,7 @@ impl Shared {
             faults: Mutex::default(),
             counts: Default::default(),
             clock_offset: AtomicI64::new(0),
+            id_token_tamper: Mutex::default(),
         }
     }
 

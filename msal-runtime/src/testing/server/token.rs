@@ -526,8 +526,17 @@ impl Ctx<'_> {
                 sid,
                 scopes.has("email"),
             );
+            let tamper = lock(&self.shared.id_token_tamper).clone();
+            let mint = match tamper {
+                Some(tamper) => {
+                    let mut claims = claims;
+                    (tamper.edit)(&mut claims);
+                    jwt::Mint::new(claims).key(tamper.key.clone())
+                }
+                None => jwt::Mint::new(claims),
+            };
             let keys = read(&self.shared.keys);
-            let id_token = jwt::issue(&keys, &claims).map_err(|e| {
+            let id_token = mint.sign(&keys).map_err(|e| {
                 GrantError::new(
                     "server_error",
                     50000,

@@ -1,0 +1,297 @@
+//! The confidential client: discovery (fetched and checked here, because openidconnect's own
+//! discovery refuses Entra's `{tenantid}` issuer template), the authorization URL with PKCE,
+//! and the code exchange on openidconnect + reqwest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType};
+use openidconnect::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    Scope, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{MsalConfig, TokenAuthMethod};
+use crate::validate::{KeyCache, ResolvedIssuer};
+
+/// What discovery told us, checked.
+pub(crate) struct Discovered {
+    pub(crate) issuer: ResolvedIssuer,
+    issuer_url: String,
+    pub(crate) authorization_endpoint: Url,
+    pub(crate) token_endpoint: Url,
+    pub(crate) end_session_endpoint: Option<Url>,
+    pub(crate) keys: KeyCache,
+}
+
+#[derive(Deserialize)]
+struct RawMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    end_session_endpoint: Option<String>,
+}
+
+/// Why a call to the provider failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProviderError {
+    /// Unreachable, timed out, 5xx, or not the protocol: try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The provider said no (`invalid_grant` and friends), with its description.
+    #[error("{error}: {description}")]
+    Refused { error: String, description: String },
+    /// The provider answered, but what it sent cannot be used.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// Tokens from a code exchange. (The access and refresh tokens join the session's token
+/// cache with the downstream-token work; sign-in needs the ID token.)
+pub(crate) struct CodeTokens {
+    pub(crate) id_token: SecretString,
+}
+
+/// A prepared authorization request: where to send the browser and what to remember.
+pub(crate) struct AuthorizationRequest {
+    pub(crate) url: Url,
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) pkce_verifier: String,
+}
+
+/// Hints passed through to the provider.
+#[derive(Default)]
+pub(crate) struct Hints<'a> {
+    pub(crate) login_hint: Option<&'a str>,
+    pub(crate) domain_hint: Option<&'a str>,
+    pub(crate) prompt: Option<&'a str>,
+}
+
+/// The provider as this app talks to it.
+pub(crate) struct Provider {
+    http: reqwest::Client,
+    config: Arc<MsalConfig>,
+    discovered: ArcSwapOption<Discovered>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl Provider {
+    pub(crate) fn new(config: Arc<MsalConfig>) -> Result<Self, reqwest::Error> {
+        // No redirects: a token or metadata endpoint that redirects is a misconfiguration
+        // or an attack (SSRF), never something to follow.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("msal-axum/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            config,
+            discovered: ArcSwapOption::empty(),
+            fetching: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The provider's metadata, fetched once and cached; a failed fetch is retried by the
+    /// next caller, one at a time.
+    pub(crate) async fn discovered(&self) -> Result<Arc<Discovered>, ProviderError> {
+        if let Some(d) = self.discovered.load_full() {
+            return Ok(d);
+        }
+        let _one_at_a_time = self.fetching.lock().await;
+        if let Some(d) = self.discovered.load_full() {
+            return Ok(d);
+        }
+        let d = Arc::new(self.discover().await?);
+        self.discovered.store(Some(d.clone()));
+        Ok(d)
+    }
+
+    async fn discover(&self) -> Result<Discovered, ProviderError> {
+        let url = self.config.authority.discovery_url();
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("GET {url}: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ProviderError::Unavailable(format!(
+                "GET {url}: HTTP {status}"
+            )));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("GET {url}: {e}")))?;
+        let raw: RawMetadata = serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::Unavailable(format!(
+                "GET {url}: not an OpenID Connect discovery document: {e}"
+            ))
+        })?;
+        let issuer =
+            ResolvedIssuer::from_discovery(&self.config.authority.issuer_rule(), &raw.issuer)
+                .map_err(ProviderError::Malformed)?;
+        let endpoint = |name: &str, value: &str| {
+            crate::config::parse_endpoint(value)
+                .map_err(|e| ProviderError::Malformed(format!("discovery's {name}: {e}")))
+        };
+        let jwks_uri = endpoint("jwks_uri", &raw.jwks_uri)?;
+        Ok(Discovered {
+            issuer,
+            issuer_url: raw.issuer,
+            authorization_endpoint: endpoint(
+                "authorization_endpoint",
+                &raw.authorization_endpoint,
+            )?,
+            token_endpoint: endpoint("token_endpoint", &raw.token_endpoint)?,
+            end_session_endpoint: raw
+                .end_session_endpoint
+                .as_deref()
+                .map(|e| endpoint("end_session_endpoint", e))
+                .transpose()?,
+            keys: KeyCache::new(self.http.clone(), jwks_uri, self.config.jwks_cooldown),
+        })
+    }
+
+    fn client(&self, d: &Discovered, redirect_uri: &Url) -> Result<OidcClient, ProviderError> {
+        let issuer = IssuerUrl::new(d.issuer_url.clone())
+            .map_err(|e| ProviderError::Malformed(format!("issuer: {e}")))?;
+        let mut client = CoreClient::new(
+            ClientId::new(self.config.client_id.clone()),
+            issuer,
+            JsonWebKeySet::default(),
+        )
+        .set_auth_uri(AuthUrl::from_url(d.authorization_endpoint.clone()))
+        .set_token_uri(TokenUrl::from_url(d.token_endpoint.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+        .set_auth_type(match self.config.token_auth_method {
+            TokenAuthMethod::ClientSecretPost => AuthType::RequestBody,
+            TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
+        });
+        if let Some(secret) = self.config.client_secret() {
+            client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        Ok(client)
+    }
+
+    /// The URL that starts a sign-in: code flow, PKCE S256, fresh `state` and `nonce`.
+    pub(crate) fn authorization_request(
+        &self,
+        d: &Discovered,
+        redirect_uri: &Url,
+        scopes: &[String],
+        hints: &Hints<'_>,
+    ) -> Result<AuthorizationRequest, ProviderError> {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let client = self.client(d, redirect_uri)?;
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if self.config.response_mode == crate::config::ResponseMode::FormPost {
+            request = request.add_extra_param("response_mode", "form_post");
+        }
+        for (name, value) in [
+            ("login_hint", hints.login_hint),
+            ("domain_hint", hints.domain_hint),
+            ("prompt", hints.prompt),
+        ] {
+            if let Some(value) = value {
+                request = request.add_extra_param(name, value);
+            }
+        }
+        let (url, state, nonce) = request.url();
+        Ok(AuthorizationRequest {
+            url,
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Redeems an authorization code.
+    pub(crate) async fn exchange_code(
+        &self,
+        d: &Discovered,
+        redirect_uri: &Url,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<CodeTokens, ProviderError> {
+        let client = self.client(d, redirect_uri)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        let id_token = response.id_token().ok_or_else(|| {
+            ProviderError::Malformed(
+                "the token response has no ID token (was 'openid' granted?)".into(),
+            )
+        })?;
+        Ok(CodeTokens {
+            id_token: SecretString::from(id_token.to_string()),
+        })
+    }
+}
+
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+>;
+
+fn token_error<RE: std::error::Error + 'static>(
+    e: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
+) -> ProviderError {
+    match e {
+        RequestTokenError::ServerResponse(response) => {
+            let error = response.error().to_string();
+            let description = response.error_description().cloned().unwrap_or_default();
+            if matches!(error.as_str(), "temporarily_unavailable" | "server_error") {
+                ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
+            } else {
+                ProviderError::Refused { error, description }
+            }
+        }
+        RequestTokenError::Request(e) => {
+            ProviderError::Unavailable(format!("token endpoint unreachable: {e}"))
+        }
+        RequestTokenError::Parse(e, body) => {
+            // A readable token response whose ID token could not be parsed is the token's
+            // fault; anything else (an HTML error page, garbage) is an outage.
+            let looks_like_tokens = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .is_some_and(|v| v.get("access_token").is_some());
+            if looks_like_tokens {
+                ProviderError::Malformed(format!(
+                    "the ID token in the token response cannot be read: {e}"
+                ))
+            } else {
+                ProviderError::Unavailable(format!(
+                    "token endpoint answered something that is not OAuth: {e}"
+                ))
+            }
+        }
+        RequestTokenError::Other(e) => ProviderError::Unavailable(format!("token endpoint: {e}")),
+    }
+}

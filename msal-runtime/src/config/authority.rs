@@ -1,0 +1,258 @@
+//! Where users sign in: Entra ID (a tenant, or `common`/`organizations`/`consumers`), Azure AD
+//! B2C (tenant + user flow), External ID (CIAM), or any OpenID Connect issuer.
+
+use url::Url;
+
+/// Microsoft's global cloud, the default Entra instance.
+pub const DEFAULT_INSTANCE: &str = "https://login.microsoftonline.com";
+
+/// The tenant segment of an Entra authority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tenant {
+    /// A tenant id (GUID): tokens must come from exactly this tenant.
+    Id(String),
+    /// A verified domain (`contoso.onmicrosoft.com`): resolved to its tenant id by discovery.
+    Domain(String),
+    /// Any work or school account, or any personal Microsoft account.
+    Common,
+    /// Any work or school account.
+    Organizations,
+    /// Personal Microsoft accounts only.
+    Consumers,
+}
+
+impl Tenant {
+    /// Reads `MSAL_TENANT_ID`-style text.
+    pub fn parse(text: &str) -> Self {
+        match text.to_ascii_lowercase().as_str() {
+            "common" => Tenant::Common,
+            "organizations" => Tenant::Organizations,
+            "consumers" => Tenant::Consumers,
+            _ if is_guid(text) => Tenant::Id(text.to_ascii_lowercase()),
+            _ => Tenant::Domain(text.to_owned()),
+        }
+    }
+
+    /// The path segment.
+    pub fn segment(&self) -> &str {
+        match self {
+            Tenant::Id(s) | Tenant::Domain(s) => s,
+            Tenant::Common => "common",
+            Tenant::Organizations => "organizations",
+            Tenant::Consumers => "consumers",
+        }
+    }
+}
+
+/// Where users sign in.
+///
+/// ```
+/// use msal_runtime::config::{Authority, Tenant};
+/// let entra = Authority::parse("https://login.microsoftonline.com/contoso.onmicrosoft.com").unwrap();
+/// assert!(matches!(entra, Authority::Entra { tenant: Tenant::Domain(_), .. }));
+/// let any = Authority::parse("https://accounts.example.com").unwrap();
+/// assert_eq!(any.discovery_url().as_str(), "https://accounts.example.com/.well-known/openid-configuration");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Authority {
+    /// Entra ID: `{instance}/{tenant}`, metadata at `{instance}/{tenant}/v2.0/.well-known/...`.
+    Entra {
+        /// `https://login.microsoftonline.com` or a sovereign cloud (or a TestIdp base URL).
+        instance: Url,
+        /// The tenant segment.
+        tenant: Tenant,
+    },
+    /// Azure AD B2C: `{instance}/{tenant}/{policy}`.
+    B2c {
+        /// `https://{name}.b2clogin.com` or a custom domain.
+        instance: Url,
+        /// `{name}.onmicrosoft.com` or the tenant id.
+        tenant: String,
+        /// The user flow or custom policy, e.g. `B2C_1_signupsignin`.
+        policy: String,
+    },
+    /// Any OpenID Connect issuer, External ID (CIAM) included: metadata at
+    /// `{issuer}/.well-known/openid-configuration`.
+    Issuer(Url),
+}
+
+impl Authority {
+    /// Reads a full authority or issuer URL: Entra hosts become [`Authority::Entra`],
+    /// `*.b2clogin.com/{tenant}/{policy}` becomes [`Authority::B2c`], anything else (External
+    /// ID's `*.ciamlogin.com` included) is an OpenID Connect issuer.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = parse_url(text)?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        let instance = origin(&url)?;
+        if ENTRA_HOSTS.contains(&host.as_str()) {
+            return match segments.as_slice() {
+                [tenant] | [tenant, "v2.0"] => Ok(Authority::Entra {
+                    instance,
+                    tenant: Tenant::parse(tenant),
+                }),
+                _ => Err(format!(
+                    "'{text}' is an Entra host but not an authority: expected {instance}<tenant id, domain, common or organizations>"
+                )),
+            };
+        }
+        if host.ends_with(".b2clogin.com") {
+            return match segments.as_slice() {
+                [tenant, policy] | [tenant, policy, "v2.0"] => Ok(Authority::B2c {
+                    instance,
+                    tenant: (*tenant).to_owned(),
+                    policy: (*policy).to_owned(),
+                }),
+                _ => Err(format!(
+                    "'{text}' is a B2C host but not a B2C authority: expected {instance}<tenant>.onmicrosoft.com/<policy>"
+                )),
+            };
+        }
+        Ok(Authority::Issuer(url))
+    }
+
+    /// The OpenID Connect discovery document's URL.
+    pub fn discovery_url(&self) -> Url {
+        let text = match self {
+            Authority::Entra { instance, tenant } => format!(
+                "{}/{}/v2.0/.well-known/openid-configuration",
+                trim(instance),
+                tenant.segment()
+            ),
+            Authority::B2c {
+                instance,
+                tenant,
+                policy,
+            } => format!(
+                "{}/{tenant}/{policy}/v2.0/.well-known/openid-configuration",
+                trim(instance)
+            ),
+            Authority::Issuer(issuer) => {
+                format!("{}/.well-known/openid-configuration", trim(issuer))
+            }
+        };
+        // Every part above came from a parsed URL; joining them keeps it one.
+        Url::parse(&text).unwrap_or_else(|_| self.base().clone())
+    }
+
+    fn base(&self) -> &Url {
+        match self {
+            Authority::Entra { instance, .. } | Authority::B2c { instance, .. } => instance,
+            Authority::Issuer(url) => url,
+        }
+    }
+
+    /// Whether the authority is served over plain `http` on a loopback host (tests, TestIdp).
+    pub fn is_loopback_http(&self) -> bool {
+        is_loopback_http(self.base())
+    }
+
+    /// The issuer rule tokens must satisfy, before discovery refines it.
+    pub(crate) fn issuer_rule(&self) -> IssuerRule {
+        match self {
+            Authority::Entra {
+                instance,
+                tenant: Tenant::Id(id),
+            } => IssuerRule::Exact(format!("{}/{id}/v2.0", trim(instance))),
+            Authority::Entra {
+                instance,
+                tenant: Tenant::Common | Tenant::Organizations,
+            } => IssuerRule::TenantTemplate {
+                template: format!("{}/{{tenantid}}/v2.0", trim(instance)),
+            },
+            Authority::Entra {
+                instance,
+                tenant: Tenant::Consumers,
+            } => IssuerRule::Exact(format!("{}/{CONSUMERS_TENANT_ID}/v2.0", trim(instance))),
+            Authority::Entra {
+                instance,
+                tenant: Tenant::Domain(_),
+            } => IssuerRule::FromDiscovery {
+                prefix: format!("{}/", trim(instance)),
+            },
+            Authority::B2c { instance, .. } => IssuerRule::FromDiscovery {
+                prefix: format!("{}/", trim(instance)),
+            },
+            Authority::Issuer(url) => {
+                let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+                if host.ends_with(".ciamlogin.com") {
+                    // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0,
+                    // whatever name the authority used.
+                    IssuerRule::FromDiscovery {
+                        prefix: "https://".into(),
+                    }
+                } else {
+                    IssuerRule::Exact(trim(url).to_owned())
+                }
+            }
+        }
+    }
+}
+
+/// How the issuer of discovery and tokens is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum IssuerRule {
+    /// Exactly this issuer.
+    Exact(String),
+    /// Entra's multi-tenant template: `{tenantid}` stands for the token's `tid`.
+    TenantTemplate { template: String },
+    /// Whatever discovery says, if it starts with this prefix; exact from then on.
+    FromDiscovery { prefix: String },
+}
+
+/// The tenant id Entra uses for personal Microsoft accounts.
+pub(crate) const CONSUMERS_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+const ENTRA_HOSTS: [&str; 4] = [
+    "login.microsoftonline.com",
+    "login.microsoftonline.us",
+    "login.chinacloudapi.cn",
+    "login.partner.microsoftonline.cn",
+];
+
+/// `8-4-4-4-12` hex digits.
+pub(crate) fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+pub(crate) fn parse_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("'{text}' is not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_http(&url) => Ok(url),
+        "http" => Err(format!(
+            "'{text}' uses http: only https is allowed, except on loopback (127.0.0.1, localhost, [::1])"
+        )),
+        other => Err(format!("'{text}' has scheme '{other}': use https")),
+    }
+}
+
+pub(crate) fn is_loopback_http(url: &Url) -> bool {
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+fn origin(url: &Url) -> Result<Url, String> {
+    Url::parse(&url.origin().ascii_serialization())
+        .map_err(|e| format!("'{url}' has no usable origin ({e})"))
+}
+
+/// The URL without a trailing slash.
+pub(crate) fn trim(url: &Url) -> &str {
+    url.as_str().trim_end_matches('/')
+}

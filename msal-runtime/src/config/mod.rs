@@ -1,0 +1,688 @@
+//! Configuration: [`MsalConfig`], built in code or read from `MSAL_*` variables (environment,
+//! `.env`, secrets directory), validated all at once.
+//!
+//! | variable | meaning | default |
+//! | --- | --- | --- |
+//! | `MSAL_CLIENT_ID` | application (client) id | required |
+//! | `MSAL_CLIENT_SECRET` | client secret | none (public client) |
+//! | `MSAL_TENANT_ID` | tenant id, domain, `common`, `organizations` or `consumers` | — |
+//! | `MSAL_INSTANCE` | cloud instance (or B2C host) | `https://login.microsoftonline.com` |
+//! | `MSAL_AUTHORITY` | full authority or any OIDC issuer URL; excludes the two above | — |
+//! | `MSAL_B2C_POLICY` | B2C user flow / policy, with `MSAL_INSTANCE` + `MSAL_TENANT_ID` | — |
+//! | `MSAL_PUBLIC_URL` | the app's public base URL (behind a proxy) | from the request |
+//! | `MSAL_REDIRECT_URI` | redirect URI, if not `{public url}{prefix}/callback` | derived |
+//! | `MSAL_POST_LOGOUT_REDIRECT_URI` | where the provider returns after sign-out | `{public url}/` |
+//! | `MSAL_SCOPES` | extra sign-in scopes (space or comma separated) | none |
+//! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
+//! | `MSAL_SESSION_STORE` | `memory` or `redis://…` | `memory` |
+//! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` | `8h` |
+//! | `MSAL_COOKIE_NAME` | session cookie name | `msal_session` |
+//! | `MSAL_ROUTE_PREFIX` | prefix of the sign-in routes | `/auth` |
+//! | `MSAL_RESPONSE_MODE` | `query` or `form_post` | `query` |
+//! | `MSAL_TOKEN_AUTH_METHOD` | `client_secret_post` or `client_secret_basic` | `client_secret_post` |
+//! | `MSAL_CLOCK_SKEW` | allowed clock skew for token times (at most 15m) | `5m` |
+//! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` | `5m` |
+//! | `MSAL_SECRETS_DIR` | directory of secret files (`msal_client_secret`, …) | `/run/secrets` |
+
+mod authority;
+mod sources;
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
+pub(crate) use authority::{
+    IssuerRule, is_guid, is_loopback_http, parse_url as parse_endpoint, trim,
+};
+pub use sources::Source;
+use sources::{RawValues, Sources};
+
+/// Every variable the configuration reads.
+const VARIABLES: [&str; 20] = [
+    "MSAL_CLIENT_ID",
+    "MSAL_CLIENT_SECRET",
+    "MSAL_TENANT_ID",
+    "MSAL_INSTANCE",
+    "MSAL_AUTHORITY",
+    "MSAL_B2C_POLICY",
+    "MSAL_PUBLIC_URL",
+    "MSAL_REDIRECT_URI",
+    "MSAL_POST_LOGOUT_REDIRECT_URI",
+    "MSAL_SCOPES",
+    "MSAL_ALLOWED_TENANTS",
+    "MSAL_SESSION_STORE",
+    "MSAL_SESSION_LIFETIME",
+    "MSAL_COOKIE_NAME",
+    "MSAL_ROUTE_PREFIX",
+    "MSAL_RESPONSE_MODE",
+    "MSAL_TOKEN_AUTH_METHOD",
+    "MSAL_CLOCK_SKEW",
+    "MSAL_JWKS_COOLDOWN",
+    "MSAL_SECRETS_DIR",
+];
+
+/// Variables whose values never appear in errors or `Debug`.
+const SECRET_VARIABLES: [&str; 2] = ["MSAL_CLIENT_SECRET", "MSAL_SESSION_STORE"];
+
+/// How the app proves its identity at the token endpoint.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ClientCredential {
+    /// A client secret. `Debug` shows `[REDACTED]`.
+    Secret(SecretString),
+}
+
+/// Where sessions (and the token cache) live.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionStoreKind {
+    /// In this process; the default. Sessions end when it stops.
+    Memory,
+    /// Redis, shared by every instance of the app behind a load balancer.
+    Redis(Url),
+}
+
+impl fmt::Debug for SessionStoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionStoreKind::Memory => f.write_str("Memory"),
+            SessionStoreKind::Redis(url) => {
+                let mut shown = url.clone();
+                if url.password().is_some() {
+                    // Cannot fail: the URL already has a password, so it has a host.
+                    let _ = shown.set_password(Some("[REDACTED]"));
+                }
+                f.debug_tuple("Redis").field(&shown.as_str()).finish()
+            }
+        }
+    }
+}
+
+/// How the provider returns the authorization response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// A top-level GET back to the app: the `SameSite=Lax` session cookie comes along.
+    #[default]
+    Query,
+    /// A cross-site POST: needs the short-lived `SameSite=None; Secure` pre-auth cookie.
+    FormPost,
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenAuthMethod {
+    /// `client_id` and `client_secret` in the form body.
+    #[default]
+    ClientSecretPost,
+    /// HTTP Basic authentication.
+    ClientSecretBasic,
+}
+
+/// The validated configuration. Build it with [`MsalConfig::builder`] or
+/// [`MsalConfig::from_env`].
+///
+/// ```
+/// use msal_runtime::config::MsalConfig;
+/// let config = MsalConfig::builder()
+///     .client_id("11111111-2222-4333-8444-555555555555")
+///     .client_secret("s3cret")
+///     .tenant_id("contoso.onmicrosoft.com")
+///     .public_url("https://app.contoso.com")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.redirect_uri().unwrap().as_str(), "https://app.contoso.com/auth/callback");
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MsalConfig {
+    /// Application (client) id.
+    pub client_id: String,
+    /// The client credential; `None` for a public client.
+    pub client_credential: Option<ClientCredential>,
+    /// Where users sign in.
+    pub authority: Authority,
+    /// Public base URL of the app, if configured.
+    pub public_url: Option<Url>,
+    /// Explicit redirect URI, if configured.
+    pub explicit_redirect_uri: Option<Url>,
+    /// Explicit post-logout redirect URI, if configured.
+    pub explicit_post_logout_redirect_uri: Option<Url>,
+    /// Extra scopes asked for at sign-in (beyond `openid profile offline_access`).
+    pub scopes: Vec<String>,
+    /// Tenant ids allowed to sign in; empty means any the authority lets through.
+    pub allowed_tenants: Vec<String>,
+    /// Where sessions live.
+    pub session_store: SessionStoreKind,
+    /// Inactivity expiry of a session.
+    pub session_lifetime: Duration,
+    /// Session cookie name.
+    pub cookie_name: String,
+    /// Prefix of the sign-in routes, e.g. `/auth`.
+    pub route_prefix: String,
+    /// How the authorization response comes back.
+    pub response_mode: ResponseMode,
+    /// Client authentication at the token endpoint.
+    pub token_auth_method: TokenAuthMethod,
+    /// Allowed clock skew for `exp`, `nbf` and `iat`.
+    pub clock_skew: Duration,
+    /// Least time between two fetches of the provider's keys for an unknown `kid`.
+    pub jwks_cooldown: Duration,
+}
+
+impl MsalConfig {
+    /// A builder with nothing set.
+    pub fn builder() -> MsalConfigBuilder {
+        MsalConfigBuilder::default()
+    }
+
+    /// Reads `MSAL_*` from the environment, `.env` in the working directory and the secrets
+    /// directory (in that order of precedence), and validates the result.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::builder().with_env().build()
+    }
+
+    /// The redirect URI: explicit, or `{public url}{prefix}/callback`; `None` when neither is
+    /// configured (it is then derived from each request's `Host`).
+    pub fn redirect_uri(&self) -> Option<Url> {
+        self.explicit_redirect_uri.clone().or_else(|| {
+            let base = self.public_url.as_ref()?;
+            Url::parse(&format!("{}{}/callback", trim(base), self.route_prefix)).ok()
+        })
+    }
+
+    /// Whether the session cookie is marked `Secure`: always, except for a public URL on
+    /// plain http loopback (local development and tests).
+    pub fn secure_cookies(&self) -> bool {
+        !self
+            .public_url
+            .as_ref()
+            .or(self.explicit_redirect_uri.as_ref())
+            .is_some_and(authority::is_loopback_http)
+    }
+
+    /// The client secret, if the credential is one.
+    pub(crate) fn client_secret(&self) -> Option<&SecretString> {
+        match &self.client_credential {
+            Some(ClientCredential::Secret(s)) => Some(s),
+            None => None,
+        }
+    }
+}
+
+/// One thing wrong with the configuration, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The variable at fault, if one is.
+    pub variable: Option<&'static str>,
+    /// Where its value came from.
+    pub source: Option<Source>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.variable, self.source) {
+            (Some(v), Some(s)) => write!(f, "{v} (from {s}): {}", self.message),
+            (Some(v), None) => write!(f, "{v}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Everything wrong with a configuration, reported at once.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    /// Each problem found.
+    pub fn problems(&self) -> &[ConfigProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid msal configuration ({} problem",
+            self.problems.len()
+        )?;
+        if self.problems.len() != 1 {
+            f.write_str("s")?;
+        }
+        f.write_str("):")?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds an [`MsalConfig`]. Values set here win over [`with_env`](Self::with_env)'s.
+#[derive(Default)]
+#[must_use]
+pub struct MsalConfigBuilder {
+    values: RawValues,
+    problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Debug for MsalConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (k, (v, s)) in &self.values {
+            if SECRET_VARIABLES.contains(k) {
+                map.entry(k, &format_args!("[REDACTED] (from {s})"));
+            } else {
+                map.entry(k, &format_args!("{v:?} (from {s})"));
+            }
+        }
+        map.finish()
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident => $var:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(self, value: impl Into<String>) -> Self {
+                self.set($var, value.into())
+            }
+        )*
+    };
+}
+
+impl MsalConfigBuilder {
+    fn set(mut self, name: &'static str, value: String) -> Self {
+        self.values.insert(name, (value, Source::Code));
+        self
+    }
+
+    setters! {
+        /// `MSAL_CLIENT_ID`.
+        client_id => "MSAL_CLIENT_ID";
+        /// `MSAL_CLIENT_SECRET`.
+        client_secret => "MSAL_CLIENT_SECRET";
+        /// `MSAL_TENANT_ID`: a tenant id, a domain, `common`, `organizations` or `consumers`.
+        tenant_id => "MSAL_TENANT_ID";
+        /// `MSAL_INSTANCE`: the cloud instance, default `https://login.microsoftonline.com`.
+        instance => "MSAL_INSTANCE";
+        /// `MSAL_AUTHORITY`: a full authority or any OpenID Connect issuer.
+        authority => "MSAL_AUTHORITY";
+        /// `MSAL_B2C_POLICY`.
+        b2c_policy => "MSAL_B2C_POLICY";
+        /// `MSAL_PUBLIC_URL`.
+        public_url => "MSAL_PUBLIC_URL";
+        /// `MSAL_REDIRECT_URI`.
+        redirect_uri => "MSAL_REDIRECT_URI";
+        /// `MSAL_POST_LOGOUT_REDIRECT_URI`.
+        post_logout_redirect_uri => "MSAL_POST_LOGOUT_REDIRECT_URI";
+        /// `MSAL_SCOPES`: extra sign-in scopes, space or comma separated.
+        scopes => "MSAL_SCOPES";
+        /// `MSAL_ALLOWED_TENANTS`: tenant ids, comma separated.
+        allowed_tenants => "MSAL_ALLOWED_TENANTS";
+        /// `MSAL_SESSION_STORE`: `memory` or a `redis://` URL.
+        session_store => "MSAL_SESSION_STORE";
+        /// `MSAL_COOKIE_NAME`.
+        cookie_name => "MSAL_COOKIE_NAME";
+        /// `MSAL_ROUTE_PREFIX`.
+        route_prefix => "MSAL_ROUTE_PREFIX";
+        /// `MSAL_SECRETS_DIR`.
+        secrets_dir => "MSAL_SECRETS_DIR";
+    }
+
+    /// `MSAL_SESSION_LIFETIME`.
+    pub fn session_lifetime(self, lifetime: Duration) -> Self {
+        self.set("MSAL_SESSION_LIFETIME", format!("{}s", lifetime.as_secs()))
+    }
+
+    /// `MSAL_CLOCK_SKEW`.
+    pub fn clock_skew(self, skew: Duration) -> Self {
+        self.set("MSAL_CLOCK_SKEW", format!("{}s", skew.as_secs()))
+    }
+
+    /// `MSAL_JWKS_COOLDOWN`.
+    pub fn jwks_cooldown(self, cooldown: Duration) -> Self {
+        self.set("MSAL_JWKS_COOLDOWN", format!("{}s", cooldown.as_secs()))
+    }
+
+    /// `MSAL_RESPONSE_MODE`.
+    pub fn response_mode(self, mode: ResponseMode) -> Self {
+        let text = match mode {
+            ResponseMode::Query => "query",
+            ResponseMode::FormPost => "form_post",
+        };
+        self.set("MSAL_RESPONSE_MODE", text.into())
+    }
+
+    /// `MSAL_TOKEN_AUTH_METHOD`.
+    pub fn token_auth_method(self, method: TokenAuthMethod) -> Self {
+        let text = match method {
+            TokenAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenAuthMethod::ClientSecretBasic => "client_secret_basic",
+        };
+        self.set("MSAL_TOKEN_AUTH_METHOD", text.into())
+    }
+
+    /// Fills what code did not set from the environment, then `.env`, then the secrets
+    /// directory.
+    pub fn with_env(self) -> Self {
+        self.with_sources(&Sources::process())
+    }
+
+    pub(crate) fn with_sources(mut self, sources: &Sources) -> Self {
+        for message in sources.fill(&mut self.values, &VARIABLES) {
+            self.problems.push(ConfigProblem {
+                variable: None,
+                source: None,
+                message,
+            });
+        }
+        self
+    }
+
+    /// Validates everything and reports every problem at once.
+    pub fn build(self) -> Result<MsalConfig, ConfigError> {
+        Validator {
+            values: self.values,
+            problems: self.problems,
+        }
+        .run()
+    }
+}
+
+/// Reads typed values out of the raw ones, collecting problems instead of stopping.
+struct Validator {
+    values: RawValues,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Validator {
+    fn get(&self, name: &'static str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(|(v, _)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn problem(&mut self, name: &'static str, message: impl Into<String>) {
+        let source = self.values.get(name).map(|(_, s)| *s);
+        self.problems.push(ConfigProblem {
+            variable: Some(name),
+            source,
+            message: message.into(),
+        });
+    }
+
+    /// Parses an optional value; a parse failure becomes a problem and `None`.
+    fn parse<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.get(name)?.to_owned();
+        match f(&text) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.problem(name, message);
+                None
+            }
+        }
+    }
+
+    fn run(mut self) -> Result<MsalConfig, ConfigError> {
+        let client_id = self.get("MSAL_CLIENT_ID").map(str::to_owned);
+        if client_id.is_none() {
+            self.problem(
+                "MSAL_CLIENT_ID",
+                "is not set: use the Application (client) ID of your app registration",
+            );
+        }
+        let client_credential = self
+            .get("MSAL_CLIENT_SECRET")
+            .map(|s| ClientCredential::Secret(SecretString::from(s.to_owned())));
+        let authority = self.authority();
+        let public_url = self.parse("MSAL_PUBLIC_URL", authority::parse_url);
+        let explicit_redirect_uri = self.parse("MSAL_REDIRECT_URI", |t| {
+            let url = authority::parse_url(t)?;
+            if url.fragment().is_some() {
+                return Err("a redirect URI must not have a #fragment".into());
+            }
+            Ok(url)
+        });
+        let explicit_post_logout_redirect_uri =
+            self.parse("MSAL_POST_LOGOUT_REDIRECT_URI", authority::parse_url);
+        let scopes: Vec<String> = self.get("MSAL_SCOPES").map(split_list).unwrap_or_default();
+        let allowed_tenants: Vec<String> = self
+            .parse("MSAL_ALLOWED_TENANTS", |t| {
+                let list = split_list(t);
+                match list.iter().find(|t| !is_guid(t)) {
+                    Some(bad) => Err(format!(
+                        "'{bad}' is not a tenant id: list tenant GUIDs (the `tid` claim), comma separated"
+                    )),
+                    None => Ok(list.iter().map(|t| t.to_ascii_lowercase()).collect()),
+                }
+            })
+            .unwrap_or_default();
+        if let Some(Authority::Entra {
+            tenant: Tenant::Id(id),
+            ..
+        }) = &authority
+            && !allowed_tenants.is_empty()
+            && !allowed_tenants.contains(id)
+        {
+            self.problem(
+                "MSAL_ALLOWED_TENANTS",
+                format!("does not include the configured tenant {id}, so nobody could sign in"),
+            );
+        }
+        let session_store = self
+            .parse("MSAL_SESSION_STORE", |t| {
+                if t.eq_ignore_ascii_case("memory") {
+                    return Ok(SessionStoreKind::Memory);
+                }
+                match Url::parse(t) {
+                    Ok(url) if matches!(url.scheme(), "redis" | "rediss") => {
+                        Ok(SessionStoreKind::Redis(url))
+                    }
+                    _ => Err("must be 'memory' or a redis:// (or rediss://) URL".into()),
+                }
+            })
+            .unwrap_or(SessionStoreKind::Memory);
+        let session_lifetime = self
+            .parse("MSAL_SESSION_LIFETIME", |t| {
+                let d = parse_duration(t)?;
+                if d.is_zero() {
+                    return Err("must be longer than zero".into());
+                }
+                Ok(d)
+            })
+            .unwrap_or(Duration::from_secs(8 * 3600));
+        let cookie_name = self
+            .parse("MSAL_COOKIE_NAME", |t| {
+                let token = t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if token {
+                    Ok(t.to_owned())
+                } else {
+                    Err(format!(
+                        "'{t}' is not a valid cookie name: use letters, digits, '-' and '_'"
+                    ))
+                }
+            })
+            .unwrap_or_else(|| "msal_session".to_owned());
+        let route_prefix = self
+            .parse("MSAL_ROUTE_PREFIX", |t| {
+                let ok = t.starts_with('/')
+                    && t.len() > 1
+                    && !t.ends_with('/')
+                    && !t.contains(['?', '#', ' ', '{', '}', '*', ':']);
+                if ok {
+                    Ok(t.to_owned())
+                } else {
+                    Err(format!("'{t}' must be a path like '/auth': a leading '/', no trailing '/', no query"))
+                }
+            })
+            .unwrap_or_else(|| "/auth".to_owned());
+        let response_mode = self
+            .parse("MSAL_RESPONSE_MODE", |t| match t {
+                "query" => Ok(ResponseMode::Query),
+                "form_post" => Ok(ResponseMode::FormPost),
+                _ => Err(format!("'{t}' must be 'query' or 'form_post'")),
+            })
+            .unwrap_or_default();
+        let token_auth_method = self
+            .parse("MSAL_TOKEN_AUTH_METHOD", |t| match t {
+                "client_secret_post" => Ok(TokenAuthMethod::ClientSecretPost),
+                "client_secret_basic" => Ok(TokenAuthMethod::ClientSecretBasic),
+                _ => Err(format!(
+                    "'{t}' must be 'client_secret_post' or 'client_secret_basic'"
+                )),
+            })
+            .unwrap_or_default();
+        if self.get("MSAL_TOKEN_AUTH_METHOD").is_some() && client_credential.is_none() {
+            self.problem(
+                "MSAL_TOKEN_AUTH_METHOD",
+                "needs a client secret: set MSAL_CLIENT_SECRET",
+            );
+        }
+        let clock_skew = self
+            .parse("MSAL_CLOCK_SKEW", |t| {
+                let d = parse_duration(t)?;
+                if d > Duration::from_secs(15 * 60) {
+                    return Err(
+                        "must be at most 15m: a larger skew accepts long-expired tokens".into(),
+                    );
+                }
+                Ok(d)
+            })
+            .unwrap_or(Duration::from_secs(300));
+        let jwks_cooldown = self
+            .parse("MSAL_JWKS_COOLDOWN", parse_duration)
+            .unwrap_or(Duration::from_secs(300));
+
+        match (client_id, authority, self.problems.is_empty()) {
+            (Some(client_id), Some(authority), true) => Ok(MsalConfig {
+                client_id,
+                client_credential,
+                authority,
+                public_url,
+                explicit_redirect_uri,
+                explicit_post_logout_redirect_uri,
+                scopes,
+                allowed_tenants,
+                session_store,
+                session_lifetime,
+                cookie_name,
+                route_prefix,
+                response_mode,
+                token_auth_method,
+                clock_skew,
+                jwks_cooldown,
+            }),
+            _ => Err(ConfigError {
+                problems: self.problems,
+            }),
+        }
+    }
+
+    fn authority(&mut self) -> Option<Authority> {
+        let full = self.get("MSAL_AUTHORITY").map(str::to_owned);
+        let tenant = self.get("MSAL_TENANT_ID").map(str::to_owned);
+        let instance = self.get("MSAL_INSTANCE").map(str::to_owned);
+        let policy = self.get("MSAL_B2C_POLICY").map(str::to_owned);
+        if let Some(full) = full {
+            let mut conflict = false;
+            for other in ["MSAL_TENANT_ID", "MSAL_INSTANCE", "MSAL_B2C_POLICY"] {
+                if self.get(other).is_some() {
+                    conflict = true;
+                    self.problem(
+                        other,
+                        "conflicts with MSAL_AUTHORITY: set either a full MSAL_AUTHORITY, or MSAL_INSTANCE + MSAL_TENANT_ID (+ MSAL_B2C_POLICY)",
+                    );
+                }
+            }
+            let parsed = self.parse("MSAL_AUTHORITY", |_| Authority::parse(&full));
+            return parsed.filter(|_| !conflict);
+        }
+        let Some(tenant) = tenant else {
+            self.problem(
+                "MSAL_TENANT_ID",
+                "is not set, and neither is MSAL_AUTHORITY: set MSAL_TENANT_ID to a tenant id, a domain, 'common', 'organizations' or 'consumers', or MSAL_AUTHORITY to a full authority or OpenID Connect issuer URL",
+            );
+            return None;
+        };
+        let instance_url = match instance {
+            None => Url::parse(DEFAULT_INSTANCE).ok(),
+            Some(_) => self.parse("MSAL_INSTANCE", |t| {
+                let url = authority::parse_url(t)?;
+                if url.path() != "/" || url.query().is_some() {
+                    return Err(format!(
+                        "'{t}' must be only scheme and host (like https://login.microsoftonline.com); put the tenant in MSAL_TENANT_ID"
+                    ));
+                }
+                Ok(url)
+            }),
+        }?;
+        if tenant.contains(['/', '?', '#', ' ']) {
+            self.problem(
+                "MSAL_TENANT_ID",
+                format!("'{tenant}' must be one path segment: a tenant id, a domain, 'common', 'organizations' or 'consumers'"),
+            );
+            return None;
+        }
+        Some(match policy {
+            Some(policy) => Authority::B2c {
+                instance: instance_url,
+                tenant,
+                policy,
+            },
+            None => Authority::Entra {
+                instance: instance_url,
+                tenant: Tenant::parse(&tenant),
+            },
+        })
+    }
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ' ', '\t', '\n'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `3600`, `3600s`, `90m`, `8h`, `1d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration: use seconds (3600) or 90m, 8h, 1d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => {
+            return Err(format!(
+                "'{text}' has unknown unit '{unit}': use s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,368 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::sources::Sources;
+use super::*;
+
+const ID: &str = "11111111-2222-4333-8444-555555555555";
+const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+
+fn sources(env: &[(&str, &str)], dir: &std::path::Path) -> Sources {
+    Sources {
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        dotenv: Some(dir.join(".env")),
+        default_secrets_dir: dir.join("secrets"),
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "msal-config-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    dir
+}
+
+fn problems_of(builder: MsalConfigBuilder) -> Vec<String> {
+    builder
+        .build()
+        .unwrap_err()
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn has(problems: &[String], needle: &str) {
+    assert!(
+        problems.iter().any(|p| p.contains(needle)),
+        "no problem mentions {needle:?}: {problems:#?}"
+    );
+}
+
+#[test]
+fn minimal_entra_config_has_safe_defaults() {
+    let config = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.authority.discovery_url().as_str(),
+        format!("https://login.microsoftonline.com/{TID}/v2.0/.well-known/openid-configuration")
+    );
+    assert_eq!(config.route_prefix, "/auth");
+    assert_eq!(config.cookie_name, "msal_session");
+    assert_eq!(config.session_store, SessionStoreKind::Memory);
+    assert_eq!(config.response_mode, ResponseMode::Query);
+    assert_eq!(config.token_auth_method, TokenAuthMethod::ClientSecretPost);
+    assert_eq!(config.clock_skew, Duration::from_secs(300));
+    assert!(config.secure_cookies(), "Secure unless http loopback");
+    assert_eq!(config.redirect_uri(), None, "derived per request");
+}
+
+#[test]
+fn missing_everything_lists_every_problem_at_once() {
+    let problems = problems_of(MsalConfig::builder());
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    has(&problems, "MSAL_CLIENT_ID: is not set");
+    has(&problems, "neither is MSAL_AUTHORITY");
+}
+
+#[test]
+fn authority_conflicts_with_tenant_and_instance() {
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .authority("https://login.microsoftonline.com/common")
+            .tenant_id(TID)
+            .instance("https://login.microsoftonline.us"),
+    );
+    has(
+        &problems,
+        "MSAL_TENANT_ID (from code): conflicts with MSAL_AUTHORITY",
+    );
+    has(
+        &problems,
+        "MSAL_INSTANCE (from code): conflicts with MSAL_AUTHORITY",
+    );
+}
+
+#[test]
+fn malformed_and_insecure_urls_are_refused() {
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .authority("not a url")
+            .public_url("http://app.contoso.com")
+            .redirect_uri("https://app.contoso.com/cb#frag")
+            .post_logout_redirect_uri("ftp://x"),
+    );
+    has(
+        &problems,
+        "MSAL_AUTHORITY (from code): 'not a url' is not a URL",
+    );
+    has(
+        &problems,
+        "MSAL_PUBLIC_URL (from code): 'http://app.contoso.com' uses http",
+    );
+    has(
+        &problems,
+        "MSAL_REDIRECT_URI (from code): a redirect URI must not have a #fragment",
+    );
+    has(
+        &problems,
+        "MSAL_POST_LOGOUT_REDIRECT_URI (from code): 'ftp://x' has scheme 'ftp'",
+    );
+
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .instance("http://login.example.com"),
+    );
+    has(&problems, "only https is allowed, except on loopback");
+}
+
+#[test]
+fn loopback_http_is_allowed_and_makes_cookies_not_secure() {
+    let config = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .instance("http://127.0.0.1:5100")
+        .public_url("http://127.0.0.1:5000")
+        .build()
+        .unwrap();
+    assert!(!config.secure_cookies());
+    assert_eq!(
+        config.redirect_uri().unwrap().as_str(),
+        "http://127.0.0.1:5000/auth/callback"
+    );
+    assert!(config.authority.is_loopback_http());
+}
+
+#[test]
+fn instance_with_a_path_is_refused() {
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .instance("https://login.microsoftonline.com/common"),
+    );
+    has(&problems, "must be only scheme and host");
+}
+
+#[test]
+fn every_value_error_is_named() {
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .allowed_tenants("contoso.com")
+            .session_store("postgres://db")
+            .cookie_name("bad name;")
+            .route_prefix("auth/")
+            .token_auth_method(TokenAuthMethod::ClientSecretBasic)
+            .clock_skew(Duration::from_secs(3600))
+            .set("MSAL_SESSION_LIFETIME", "8 weeks".into())
+            .set("MSAL_RESPONSE_MODE", "fragment".into()),
+    );
+    for needle in [
+        "MSAL_ALLOWED_TENANTS (from code): 'contoso.com' is not a tenant id",
+        "MSAL_SESSION_STORE (from code): must be 'memory' or a redis://",
+        "MSAL_COOKIE_NAME (from code): 'bad name;' is not a valid cookie name",
+        "MSAL_ROUTE_PREFIX (from code): 'auth/' must be a path",
+        "MSAL_TOKEN_AUTH_METHOD (from code): needs a client secret",
+        "MSAL_CLOCK_SKEW (from code): must be at most 15m",
+        "MSAL_SESSION_LIFETIME (from code): '8 weeks' has unknown unit",
+        "MSAL_RESPONSE_MODE (from code): 'fragment' must be 'query' or 'form_post'",
+    ] {
+        has(&problems, needle);
+    }
+    assert_eq!(problems.len(), 8, "{problems:#?}");
+}
+
+#[test]
+fn allowed_tenants_must_include_a_single_tenant_authority() {
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .allowed_tenants("0ddba11a-0000-4000-8000-000000000001"),
+    );
+    has(&problems, "does not include the configured tenant");
+}
+
+#[test]
+fn authorities_of_every_kind_parse() {
+    let b2c = MsalConfig::builder()
+        .client_id(ID)
+        .instance("https://contoso.b2clogin.com")
+        .tenant_id("contoso.onmicrosoft.com")
+        .b2c_policy("B2C_1_signupsignin")
+        .build()
+        .unwrap();
+    assert_eq!(
+        b2c.authority.discovery_url().as_str(),
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signupsignin/v2.0/.well-known/openid-configuration"
+    );
+    let parsed =
+        Authority::parse("https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi")
+            .unwrap();
+    assert!(matches!(parsed, Authority::B2c { ref policy, .. } if policy == "B2C_1_susi"));
+    let ciam = Authority::parse("https://contoso.ciamlogin.com/").unwrap();
+    assert!(matches!(ciam, Authority::Issuer(_)));
+    assert!(matches!(
+        ciam.issuer_rule(),
+        IssuerRule::FromDiscovery { .. }
+    ));
+    let common = Authority::parse("https://login.microsoftonline.com/common/v2.0").unwrap();
+    assert_eq!(
+        common.issuer_rule(),
+        IssuerRule::TenantTemplate {
+            template: "https://login.microsoftonline.com/{tenantid}/v2.0".into()
+        }
+    );
+    assert!(Authority::parse("https://login.microsoftonline.com/").is_err());
+    assert!(Authority::parse("https://x.b2clogin.com/only-tenant").is_err());
+    let oidc = Authority::parse("https://accounts.example.com/realms/x").unwrap();
+    assert_eq!(
+        oidc.issuer_rule(),
+        IssuerRule::Exact("https://accounts.example.com/realms/x".into())
+    );
+}
+
+#[test]
+fn precedence_is_code_then_environment_then_dotenv_then_secrets_dir() {
+    let dir = temp_dir("precedence");
+    std::fs::write(
+        dir.join(".env"),
+        "MSAL_CLIENT_ID=from-dotenv\nMSAL_TENANT_ID=organizations\nMSAL_COOKIE_NAME=dotenv_cookie\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("secrets/msal_client_secret"), "from-secrets\n").unwrap();
+    std::fs::write(dir.join("secrets/msal_cookie_name"), "secret_cookie").unwrap();
+    std::fs::write(dir.join("secrets/msal_route_prefix"), "/signin").unwrap();
+    let env = [("MSAL_CLIENT_ID", "from-env"), ("MSAL_TENANT_ID", TID)];
+    let config = MsalConfig::builder()
+        .tenant_id("common")
+        .with_sources(&sources(&env, &dir))
+        .build()
+        .unwrap();
+    assert_eq!(config.client_id, "from-env", "environment beats .env");
+    assert!(
+        matches!(
+            config.authority,
+            Authority::Entra {
+                tenant: Tenant::Common,
+                ..
+            }
+        ),
+        "code beats environment"
+    );
+    assert_eq!(
+        config.cookie_name, "dotenv_cookie",
+        ".env beats secrets dir"
+    );
+    assert_eq!(config.route_prefix, "/signin", "secrets dir fills the rest");
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        config.client_secret().unwrap().expose_secret(),
+        "from-secrets"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_secrets_dir_can_be_moved_by_the_environment() {
+    let dir = temp_dir("moved");
+    let other = dir.join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("msal_client_id"), ID).unwrap();
+    let env = [
+        ("MSAL_SECRETS_DIR", other.to_str().unwrap()),
+        ("MSAL_TENANT_ID", TID),
+    ];
+    let config = MsalConfig::builder()
+        .with_sources(&sources(&env, &dir))
+        .build()
+        .unwrap();
+    assert_eq!(config.client_id, ID);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_malformed_dotenv_is_a_problem_not_ignored() {
+    let dir = temp_dir("dotenv");
+    std::fs::write(dir.join(".env"), "MSAL_CLIENT_ID='unterminated\n").unwrap();
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .with_sources(&sources(&[], &dir)),
+    );
+    has(&problems, ".env is malformed");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn empty_values_count_as_unset() {
+    let dir = temp_dir("empty");
+    let problems = problems_of(
+        MsalConfig::builder()
+            .tenant_id(TID)
+            .with_sources(&sources(&[("MSAL_CLIENT_ID", "  ")], &dir)),
+    );
+    has(&problems, "MSAL_CLIENT_ID (from environment): is not set");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn secrets_never_appear_in_debug_or_errors() {
+    let builder = MsalConfig::builder()
+        .client_id(ID)
+        .client_secret("hunter2-secret")
+        .tenant_id(TID)
+        .session_store("redis://:p4ssw0rd@127.0.0.1:6379");
+    let debug = format!("{builder:?}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("p4ssw0rd"),
+        "{debug}"
+    );
+    let config = builder.build().unwrap();
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("p4ssw0rd"),
+        "{debug}"
+    );
+    assert!(debug.contains("REDACTED"));
+
+    let err = MsalConfig::builder()
+        .client_secret("hunter2-secret")
+        .session_store("mysql://:p4ssw0rd@db")
+        .build()
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("p4ssw0rd"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn durations_parse_in_every_unit() {
+    assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+    assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+    assert_eq!(parse_duration("90m").unwrap(), Duration::from_secs(5400));
+    assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(28800));
+    assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
+    assert!(parse_duration("h").is_err());
+    assert!(parse_duration("-5s").is_err());
+}

@@ -1,0 +1,300 @@
+//! Errors, and the one place that turns an authentication failure into an HTTP response
+//! (DESIGN.md's table: browsers get redirects and pages, everything else problem+json).
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::config::ConfigError;
+
+/// Why msal-axum could not start or do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid; the message lists every problem.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The session store could not be set up.
+    #[error("session store: {0}")]
+    SessionStore(String),
+    /// An I/O error (binding a listener, serving).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Why a request was not let through. Turned into a response by [`AuthRejection`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Nobody is signed in and no token was sent.
+    #[error("sign-in required")]
+    NotSignedIn,
+    /// The token or session is invalid or expired.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    /// Signed in, but without these delegated scopes.
+    #[error("missing scopes: {}", .0.join(" "))]
+    InsufficientScope(Vec<String>),
+    /// Signed in, but not allowed (role, group or tenant).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The sign-in could not complete: the response from the provider, its state or its ID
+    /// token was refused. The status is 400 for a bad request, 401 for a refused token.
+    #[error("{title}: {detail}")]
+    SignInFailed {
+        /// 400 or 401.
+        status: u16,
+        /// A short title.
+        title: String,
+        /// What happened and what to do; never contains a token or secret.
+        detail: String,
+    },
+    /// The identity provider could not be reached or answered garbage.
+    #[error("identity provider unavailable: {0}")]
+    ProviderUnavailable(String),
+    /// The session store could not be reached.
+    #[error("session store unavailable: {0}")]
+    StoreUnavailable(String),
+    /// msal-axum is not wired up (e.g. `msal.layer()` missing).
+    #[error("msal-axum is misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+impl AuthError {
+    pub(crate) fn sign_in(status: u16, title: &str, detail: impl Into<String>) -> Self {
+        AuthError::SignInFailed {
+            status,
+            title: title.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AuthError::NotSignedIn | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::SignInFailed { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            AuthError::ProviderUnavailable(_) | AuthError::StoreUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AuthError::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            AuthError::NotSignedIn => "Sign-in required".into(),
+            AuthError::InvalidToken(_) => "Invalid token".into(),
+            AuthError::InsufficientScope(_) => "Insufficient scope".into(),
+            AuthError::Forbidden(_) => "Forbidden".into(),
+            AuthError::SignInFailed { title, .. } => title.clone(),
+            AuthError::ProviderUnavailable(_) => "Identity provider unavailable".into(),
+            AuthError::StoreUnavailable(_) => "Session store unavailable".into(),
+            AuthError::Misconfigured(_) => "Authentication is misconfigured".into(),
+        }
+    }
+
+    /// What the client is told. Outages are described generically: their causes go to the
+    /// log, not to whoever is asking.
+    fn detail(&self) -> String {
+        match self {
+            AuthError::NotSignedIn => "Sign in, or send a bearer token.".into(),
+            AuthError::InvalidToken(why) => why.clone(),
+            AuthError::InsufficientScope(scopes) => {
+                format!("This needs the scopes: {}.", scopes.join(" "))
+            }
+            AuthError::Forbidden(why) => why.clone(),
+            AuthError::SignInFailed { detail, .. } => detail.clone(),
+            AuthError::ProviderUnavailable(_) => {
+                "The identity provider cannot be reached right now. Try again shortly.".into()
+            }
+            AuthError::StoreUnavailable(_) => {
+                "Sessions cannot be read or saved right now. Try again shortly.".into()
+            }
+            AuthError::Misconfigured(why) => why.clone(),
+        }
+    }
+}
+
+/// How the request asked, which decides the shape of a refusal.
+#[derive(Clone, Debug)]
+pub(crate) struct Asker {
+    /// A browser navigation: GET/HEAD, `Accept: text/html`, no `Authorization`.
+    pub(crate) browser: bool,
+    /// Where to come back to after signing in.
+    pub(crate) path_and_query: String,
+    /// The sign-in route, e.g. `/auth/login`.
+    pub(crate) login_path: String,
+}
+
+impl Asker {
+    pub(crate) fn new(method: &Method, uri: &http::Uri, headers: &HeaderMap, prefix: &str) -> Self {
+        let accepts_html = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"));
+        let browser = (method == Method::GET || method == Method::HEAD)
+            && accepts_html
+            && !headers.contains_key(header::AUTHORIZATION);
+        Self {
+            browser,
+            path_and_query: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into()),
+            login_path: format!("{prefix}/login"),
+        }
+    }
+}
+
+/// An [`AuthError`] with what is needed to answer it: the response of extractors and routes.
+#[derive(Debug)]
+pub struct AuthRejection {
+    pub(crate) error: AuthError,
+    pub(crate) asker: Asker,
+}
+
+impl AuthRejection {
+    /// The reason.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let AuthRejection { error, asker } = self;
+        match &error {
+            AuthError::ProviderUnavailable(cause) | AuthError::StoreUnavailable(cause) => {
+                tracing::error!(error = %error, cause = %cause, "authentication dependency unavailable");
+            }
+            AuthError::Misconfigured(_) => {
+                tracing::error!(error = %error, "msal-axum misconfigured")
+            }
+            _ => tracing::debug!(error = %error, "request refused"),
+        }
+        if asker.browser {
+            match &error {
+                AuthError::NotSignedIn | AuthError::InvalidToken(_) => {
+                    return redirect_to_login(&asker, &[]);
+                }
+                AuthError::InsufficientScope(scopes) => return redirect_to_login(&asker, scopes),
+                _ => {}
+            }
+        }
+        let status = error.status();
+        let mut response = if asker.browser {
+            html_page(status, &error.title(), &error.detail())
+        } else {
+            problem(status, &error.title(), &error.detail())
+        };
+        let challenge = match &error {
+            AuthError::NotSignedIn => Some("Bearer".to_owned()),
+            AuthError::InvalidToken(why) => Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                quoted(why)
+            )),
+            AuthError::InsufficientScope(scopes) => Some(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                quoted(&scopes.join(" "))
+            )),
+            _ => None,
+        };
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// Makes text safe inside a quoted-string of `WWW-Authenticate`.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
+        .collect()
+}
+
+fn redirect_to_login(asker: &Asker, scopes: &[String]) -> Response {
+    let mut target = url::form_urlencoded::Serializer::new(String::new());
+    target.append_pair("next", &asker.path_and_query);
+    if !scopes.is_empty() {
+        target.append_pair("scopes", &scopes.join(" "));
+    }
+    let location = format!("{}?{}", asker.login_path, target.finish());
+    redirect(StatusCode::FOUND, &location)
+}
+
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (status, [(header::LOCATION, value)]).into_response(),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Bad redirect",
+            "A redirect target could not be encoded.",
+        ),
+    }
+}
+
+/// RFC 9457 problem details.
+pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/problem+json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A small page for people.
+pub(crate) fn html_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{d}</p><p><a href=\"/\">Home</a></p></body></html>\n",
+        t = escape_html(title),
+        d = escape_html(detail)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// Escapes text for HTML content and attributes.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,259 @@
+//! The layer that puts msal-axum into each request, and the extractors handlers take:
+//! [`User`], `Option<User>`, [`Claims`], [`CsrfToken`].
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::Request;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use tower::{Layer, Service};
+use tower_sessions::{Session, SessionManagerLayer};
+
+use crate::error::{Asker, AuthError, AuthRejection};
+use crate::msal::Inner;
+use crate::principal::User;
+use crate::session::{self, MsalStore};
+
+/// msal-axum's state, as the layer puts it into each request.
+#[derive(Clone)]
+pub(crate) struct Ctx(pub(crate) Arc<Inner>);
+
+fn misconfigured() -> AuthError {
+    AuthError::Misconfigured(
+        "msal-axum's layer is missing: add `.layer(msal.layer())` to the router".into(),
+    )
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AuthRejection {
+                error: misconfigured(),
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+            })
+    }
+}
+
+/// The request's session, put there by the session layer around ours.
+pub(crate) struct Sess(pub(crate) Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for Sess {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .map(Sess)
+            .ok_or_else(|| AuthRejection {
+                error: misconfigured(),
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+            })
+    }
+}
+
+/// Applies msal-axum to a router: sessions (cookie with only an opaque id: `HttpOnly`,
+/// `SameSite=Lax`, `Secure` except on http loopback) and the request context the extractors
+/// and the `#[msal_protected]` guard read. Made by [`Msal::layer`](crate::Msal::layer).
+#[derive(Clone)]
+pub struct MsalLayer {
+    inner: Arc<Inner>,
+    sessions: SessionManagerLayer<MsalStore>,
+}
+
+impl MsalLayer {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        let config = &inner.config;
+        let lifetime = time::Duration::seconds(config.session_lifetime.as_secs() as i64);
+        let sessions = SessionManagerLayer::new(inner.store.clone())
+            .with_name(config.cookie_name.clone())
+            .with_http_only(true)
+            .with_same_site(tower_sessions::cookie::SameSite::Lax)
+            .with_secure(config.secure_cookies())
+            .with_path("/")
+            .with_expiry(tower_sessions::Expiry::OnInactivity(lifetime));
+        Self { inner, sessions }
+    }
+}
+
+impl<S> Layer<S> for MsalLayer {
+    type Service = <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        self.sessions.layer(MsalService {
+            inner: self.inner.clone(),
+            next: inner,
+        })
+    }
+}
+
+/// The service [`MsalLayer`] wraps around the app's (inside the session layer).
+#[derive(Clone)]
+pub struct MsalService<S> {
+    inner: Arc<Inner>,
+    next: S,
+}
+
+impl<S, B> Service<Request<B>> for MsalService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.next.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(Ctx(self.inner.clone()));
+        self.next.call(request)
+    }
+}
+
+async fn current_user(
+    parts: &mut Parts,
+) -> Result<Option<crate::session::SignedIn>, AuthRejection> {
+    let asker =
+        |parts: &Parts, prefix: &str| Asker::new(&parts.method, &parts.uri, &parts.headers, prefix);
+    let Some(ctx) = parts.extensions.get::<Ctx>().cloned() else {
+        return Err(AuthRejection {
+            error: misconfigured(),
+            asker: asker(parts, "/auth"),
+        });
+    };
+    let prefix = ctx.0.config.route_prefix.clone();
+    let Some(session) = parts.extensions.get::<Session>().cloned() else {
+        return Err(AuthRejection {
+            error: misconfigured(),
+            asker: asker(parts, &prefix),
+        });
+    };
+    session::signed_in(&session)
+        .await
+        .map_err(|error| AuthRejection {
+            error,
+            asker: asker(parts, &prefix),
+        })
+}
+
+fn not_signed_in(parts: &Parts) -> AuthRejection {
+    let prefix = parts
+        .extensions
+        .get::<Ctx>()
+        .map(|c| c.0.config.route_prefix.clone())
+        .unwrap_or_else(|| "/auth".into());
+    AuthRejection {
+        error: AuthError::NotSignedIn,
+        asker: Asker::new(&parts.method, &parts.uri, &parts.headers, &prefix),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for User {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match current_user(parts).await? {
+            Some(signed_in) => Ok(signed_in.user),
+            None => Err(not_signed_in(parts)),
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(current_user(parts).await?.map(|s| s.user))
+    }
+}
+
+/// The signed-in user's ID-token claims as your own type. Refuses with 403 when they do not
+/// fit it.
+///
+/// ```
+/// use msal_runtime::Claims;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Employee { oid: String, department: Option<String> }
+///
+/// async fn handler(Claims(me): Claims<Employee>) -> String {
+///     me.department.unwrap_or_default()
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Claims<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = <User as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        user.claims_as::<T>()
+            .map(Claims)
+            .map_err(|e| AuthRejection {
+                error: AuthError::Forbidden(format!(
+                    "the signed-in user's claims do not have what this page needs: {e}"
+                )),
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+            })
+    }
+}
+
+/// The signed-in session's CSRF token, for the sign-out form (`POST {prefix}/logout` with the
+/// field `csrf_token`, or the header `X-CSRF-Token`).
+///
+/// ```
+/// use axum::response::Html;
+/// use msal_runtime::CsrfToken;
+///
+/// async fn page(csrf: CsrfToken) -> Html<String> {
+///     Html(format!(
+///         r#"<form method="post" action="/auth/logout">{}<button>Sign out</button></form>"#,
+///         csrf.hidden_input()
+///     ))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct CsrfToken(String);
+
+impl std::fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfToken([REDACTED])")
+    }
+}
+
+impl CsrfToken {
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<input type="hidden" name="csrf_token" value="…">`.
+    pub fn hidden_input(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+            crate::error::escape_html(&self.0)
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match current_user(parts).await? {
+            Some(signed_in) => Ok(CsrfToken(signed_in.csrf)),
+            None => Err(not_signed_in(parts)),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! [`Msal`]: the configured library, handing out the routes and the layer.
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::client::Provider;
+use crate::config::MsalConfig;
+use crate::error::Error;
+use crate::extract::MsalLayer;
+use crate::session::MsalStore;
+
+/// What the routes, the layer and the extractors share.
+pub(crate) struct Inner {
+    pub(crate) config: Arc<MsalConfig>,
+    pub(crate) provider: Provider,
+    pub(crate) store: MsalStore,
+}
+
+/// msal-axum, configured: [`routes`](Self::routes) to merge into the app and
+/// [`layer`](Self::layer) to put around it.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use msal_runtime::{Msal, User};
+///
+/// # async fn run() -> Result<(), msal_runtime::Error> {
+/// let msal = Msal::from_env().await?;
+/// let app: Router = Router::new()
+///     .route("/me", get(|user: User| async move { user.name.unwrap_or_default() }))
+///     .merge(msal.routes())
+///     .layer(msal.layer());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Msal {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Msal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Msal")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Msal {
+    /// Sets up with this configuration: opens the session store and prepares the client.
+    /// The provider's metadata is fetched on first use (and retried until it answers), so a
+    /// provider outage at start-up does not keep the app from starting.
+    pub async fn new(config: MsalConfig) -> Result<Self, Error> {
+        let config = Arc::new(config);
+        let store = MsalStore::open(&config.session_store)
+            .await
+            .map_err(Error::SessionStore)?;
+        let provider = Provider::new(config.clone())
+            .map_err(|e| Error::Io(std::io::Error::other(format!("HTTP client: {e}"))))?;
+        let msal = Self {
+            inner: Arc::new(Inner {
+                config,
+                provider,
+                store,
+            }),
+        };
+        if let Err(e) = msal.inner.provider.discovered().await {
+            tracing::warn!(error = %e, "identity provider metadata not available yet; will retry on first sign-in");
+        }
+        Ok(msal)
+    }
+
+    /// [`MsalConfig::from_env`], then [`Msal::new`].
+    pub async fn from_env() -> Result<Self, Error> {
+        Self::new(MsalConfig::from_env()?).await
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &MsalConfig {
+        &self.inner.config
+    }
+
+    /// The sign-in routes (`{prefix}/login`, `/callback`, `/logout`, `/signout-oidc`), to
+    /// merge into the app's router.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        crate::routes::router(&self.inner.config.route_prefix)
+    }
+
+    /// The layer that adds sessions and the request context; put it around the whole app.
+    pub fn layer(&self) -> MsalLayer {
+        MsalLayer::new(self.inner.clone())
+    }
+}

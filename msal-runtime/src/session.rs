@@ -1,0 +1,275 @@
+//! What lives server-side: the signed-in user (in the tower-sessions session), pending
+//! sign-in flows and the front-channel index (as records of their own in the same store), and
+//! the store itself (memory or Redis).
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{MemoryStore, Session};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
+use tower_sessions_redis_store::fred::types::Builder as RedisBuilder;
+
+use crate::config::SessionStoreKind;
+use crate::error::AuthError;
+use crate::principal::User;
+
+/// Session key of the signed-in user.
+const SIGNED_IN: &str = "msal.signed_in";
+
+/// How long a started sign-in may take.
+pub(crate) const FLOW_TTL: Duration = Duration::from_secs(600);
+
+/// The signed-in user and what sign-out needs. The ID token is kept server-side only, as the
+/// `id_token_hint` of sign-out.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SignedIn {
+    pub(crate) user: User,
+    pub(crate) id_token: String,
+    pub(crate) csrf: String,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user", &self.user.preferred_username)
+            .field("id_token", &"[REDACTED]")
+            .field("csrf", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A sign-in in progress, stored under its `state` until the callback uses it once.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct PendingFlow {
+    pub(crate) nonce: String,
+    pub(crate) pkce_verifier: String,
+    /// The value of the browser's binding cookie when the flow started: a callback from
+    /// another browser (a login CSRF) does not have it.
+    pub(crate) binding: String,
+    pub(crate) next: String,
+    pub(crate) redirect_uri: String,
+}
+
+fn unavailable(e: impl fmt::Display) -> AuthError {
+    AuthError::StoreUnavailable(e.to_string())
+}
+
+/// The signed-in user of this session, if any.
+pub(crate) async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AuthError> {
+    session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(unavailable)
+}
+
+/// Signs the user in: a new session id (no fixation), the user stored, saved now so store
+/// failures surface as 503 here rather than after the response.
+pub(crate) async fn sign_in(session: &Session, signed_in: &SignedIn) -> Result<Id, AuthError> {
+    session.cycle_id().await.map_err(unavailable)?;
+    session
+        .insert(SIGNED_IN, signed_in)
+        .await
+        .map_err(unavailable)?;
+    session.save().await.map_err(unavailable)?;
+    session
+        .id()
+        .ok_or_else(|| unavailable("the store gave the session no id"))
+}
+
+/// Ends the session: the record is deleted and the cookie removed.
+pub(crate) async fn sign_out(session: &Session) -> Result<(), AuthError> {
+    session.flush().await.map_err(unavailable)
+}
+
+/// A record id derived from a secret value, so a flow or index is found by what names it.
+fn derived_id(kind: &str, value: &str) -> Id {
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update([0])
+        .chain_update(value)
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(bytes))
+}
+
+fn expiry_in(d: Duration) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + d
+}
+
+impl MsalStore {
+    /// Stores a pending flow under its state.
+    pub(crate) async fn put_flow(&self, state: &str, flow: &PendingFlow) -> Result<(), AuthError> {
+        let value = serde_json::to_value(flow).map_err(unavailable)?;
+        let mut record = Record {
+            id: derived_id("flow", state),
+            data: [("flow".to_owned(), value)].into_iter().collect(),
+            expiry_date: expiry_in(FLOW_TTL),
+        };
+        let wanted = record.id;
+        self.create(&mut record).await.map_err(unavailable)?;
+        if record.id != wanted {
+            // A 2^-128 collision: refuse rather than store the flow where nobody finds it.
+            self.delete(&record.id).await.map_err(unavailable)?;
+            return Err(unavailable("a sign-in state collided; start again"));
+        }
+        Ok(())
+    }
+
+    /// Takes a pending flow: found at most once.
+    pub(crate) async fn take_flow(&self, state: &str) -> Result<Option<PendingFlow>, AuthError> {
+        let id = derived_id("flow", state);
+        let Some(record) = self.load(&id).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        self.delete(&id).await.map_err(unavailable)?;
+        if record.expiry_date <= OffsetDateTime::now_utc() {
+            return Ok(None);
+        }
+        Ok(record
+            .data
+            .get("flow")
+            .and_then(|v| serde_json::from_value(v.clone()).ok()))
+    }
+
+    /// Remembers which sessions belong to an identity-provider session (`sid`).
+    pub(crate) async fn index_sid(
+        &self,
+        sid: &str,
+        session: Id,
+        lifetime: Duration,
+    ) -> Result<(), AuthError> {
+        let id = derived_id("sid", sid);
+        let existing = self.load(&id).await.map_err(unavailable)?;
+        let mut sessions: Vec<String> = existing
+            .as_ref()
+            .and_then(|r| r.data.get("sessions"))
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        sessions.push(session.to_string());
+        let mut record = Record {
+            id,
+            data: [("sessions".to_owned(), serde_json::json!(sessions))]
+                .into_iter()
+                .collect(),
+            expiry_date: expiry_in(lifetime),
+        };
+        if existing.is_some() {
+            self.save(&record).await.map_err(unavailable)
+        } else {
+            self.create(&mut record).await.map_err(unavailable)
+        }
+    }
+
+    /// Deletes every session of an identity-provider session; returns how many.
+    pub(crate) async fn end_sid(&self, sid: &str) -> Result<usize, AuthError> {
+        let id = derived_id("sid", sid);
+        let Some(record) = self.load(&id).await.map_err(unavailable)? else {
+            return Ok(0);
+        };
+        let sessions: Vec<String> = record
+            .data
+            .get("sessions")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        let mut ended = 0;
+        for session in sessions.iter().filter_map(|s| s.parse::<Id>().ok()) {
+            self.delete(&session).await.map_err(unavailable)?;
+            ended += 1;
+        }
+        self.delete(&id).await.map_err(unavailable)?;
+        Ok(ended)
+    }
+}
+
+/// The session store msal-axum uses: in memory, or Redis shared by every instance of the
+/// app (chosen by `MSAL_SESSION_STORE`).
+#[derive(Clone)]
+pub struct MsalStore(StoreKind);
+
+#[derive(Clone)]
+enum StoreKind {
+    Memory(MemoryStore),
+    Redis(RedisStore<Pool>),
+}
+
+impl fmt::Debug for MsalStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            StoreKind::Memory(_) => "MsalStore::Memory",
+            StoreKind::Redis(_) => "MsalStore::Redis",
+        })
+    }
+}
+
+impl MsalStore {
+    /// Opens the configured store. An unreachable Redis is not fatal: it is retried in the
+    /// background, and requests that need a session answer 503 meanwhile.
+    pub(crate) async fn open(kind: &SessionStoreKind) -> Result<Self, String> {
+        match kind {
+            SessionStoreKind::Memory => Ok(MsalStore(StoreKind::Memory(MemoryStore::default()))),
+            SessionStoreKind::Redis(url) => {
+                let config = RedisConfig::from_url(url.as_str())
+                    .map_err(|e| format!("MSAL_SESSION_STORE is not a usable Redis URL: {e}"))?;
+                let pool = RedisBuilder::from_config(config)
+                    .with_connection_config(|c| {
+                        c.connection_timeout = Duration::from_secs(2);
+                        c.internal_command_timeout = Duration::from_secs(2);
+                        c.max_command_attempts = 1;
+                    })
+                    .with_performance_config(|p| {
+                        p.default_command_timeout = Duration::from_secs(2);
+                    })
+                    .set_policy(tower_sessions_redis_store::fred::types::config::ReconnectPolicy::new_constant(0, 500))
+                    .build_pool(4)
+                    .map_err(|e| format!("Redis pool: {e}"))?;
+                pool.connect();
+                match tokio::time::timeout(Duration::from_secs(3), pool.wait_for_connect()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "Redis unreachable; sessions answer 503 until it is back")
+                    }
+                    Err(_) => tracing::error!(
+                        "Redis did not answer within 3s; sessions answer 503 until it does"
+                    ),
+                }
+                Ok(MsalStore(StoreKind::Redis(RedisStore::new(pool))))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MsalStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match &self.0 {
+            StoreKind::Memory(s) => s.create(record).await,
+            StoreKind::Redis(s) => s.create(record).await,
+        }
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match &self.0 {
+            StoreKind::Memory(s) => s.save(record).await,
+            StoreKind::Redis(s) => s.save(record).await,
+        }
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match &self.0 {
+            StoreKind::Memory(s) => s.load(id).await,
+            StoreKind::Redis(s) => s.load(id).await,
+        }
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match &self.0 {
+            StoreKind::Memory(s) => s.delete(id).await,
+            StoreKind::Redis(s) => s.delete(id).await,
+        }
+    }
+}

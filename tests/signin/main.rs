@@ -1,0 +1,5 @@
+//! Web-app sign-in end to end: the app under test and TestIdp over real loopback HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod flow;
+mod rejections;

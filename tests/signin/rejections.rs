@@ -1,0 +1,354 @@
+//! Every way a callback is refused, each for its own reason.
+
+use msal_runtime::testing::{MintKey, TestIdp, TestTenant, TestUser};
+use msal_tests::{TestApp, app_sign_in, browser, location, param};
+use reqwest::Url;
+
+/// Starts a sign-in and returns the callback URL the IdP sent the browser to.
+async fn callback_url(browser: &reqwest::Client, app: &TestApp, username: &str) -> Url {
+    let login = browser
+        .get(app.url("/auth/login"))
+        .query(&[("login_hint", username)])
+        .send()
+        .await
+        .unwrap();
+    let at_idp = browser.get(location(&login)).send().await.unwrap();
+    location(&at_idp)
+}
+
+/// Asserts a refusal page: the status, HTML, and the words that say why.
+async fn assert_refused(response: reqwest::Response, status: u16, why: &str) {
+    assert_eq!(response.status(), status);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        response.headers().get("set-cookie").is_none_or(|c| !c
+            .to_str()
+            .unwrap()
+            .starts_with("msal_session=")
+            || c.to_str().unwrap().contains("Max-Age=0")),
+        "no session for a refused sign-in"
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains(why), "expected {why:?} in {html}");
+}
+
+async fn get_html(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::Response {
+    browser
+        .get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn signed_in(browser: &reqwest::Client, app: &TestApp) -> bool {
+    browser
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        != "anonymous"
+}
+
+#[tokio::test]
+async fn callback_without_state_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let mut url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let code = param(&url, "code").unwrap();
+    url.set_query(Some(&format!("code={code}")));
+    assert_refused(get_html(&browser, url).await, 400, "Sign-in state missing").await;
+    assert!(!signed_in(&browser, &app).await);
+}
+
+#[tokio::test]
+async fn callback_with_a_state_nobody_issued_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let mut url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let code = param(&url, "code").unwrap();
+    url.set_query(Some(&format!("code={code}&state=forged-state")));
+    assert_refused(
+        get_html(&browser, url).await,
+        400,
+        "Unknown or used sign-in",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_with_replayed_state_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    assert_eq!(browser.get(url.clone()).send().await.unwrap().status(), 303);
+    assert_refused(
+        get_html(&browser, url).await,
+        400,
+        "Unknown or used sign-in",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn callback_in_another_browser_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    // The attacker starts a sign-in and hands the callback to the victim (login CSRF).
+    let url = callback_url(&browser(), &app, "bob@contoso.test").await;
+    let victim = browser();
+    assert_refused(
+        get_html(&victim, url).await,
+        400,
+        "started in another browser",
+    )
+    .await;
+    assert!(!signed_in(&victim, &app).await);
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_by_the_provider() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let first = callback_url(&browser, &app, "alice@contoso.test").await;
+    let second = callback_url(&browser, &app, "alice@contoso.test").await;
+    assert_eq!(
+        browser.get(first.clone()).send().await.unwrap().status(),
+        303
+    );
+    // The second flow's state with the first (already redeemed) code.
+    let mut replay = second.clone();
+    replay.set_query(Some(&format!(
+        "code={}&state={}",
+        param(&first, "code").unwrap(),
+        param(&second, "state").unwrap()
+    )));
+    assert_refused(get_html(&browser, replay).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn a_provider_error_renders_a_clear_page_or_problem() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let state = param(&url, "state").unwrap();
+    let error_url = format!(
+        "{}?error=access_denied&error_description=AADSTS65004%3A+User+declined+%3Cb%3E&state={state}",
+        app.url("/auth/callback")
+    );
+    let page = get_html(&browser, &error_url).await;
+    assert_eq!(page.status(), 400);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("access_denied: AADSTS65004: User declined &lt;b&gt;"),
+        "escaped: {html}"
+    );
+    // The flow is spent: its real code cannot be used afterwards.
+    assert_eq!(get_html(&browser, url).await.status(), 400);
+
+    let api = browser
+        .get(&error_url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 400);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("access_denied")
+    );
+}
+
+/// Signs in while the IdP spoils ID tokens with `edit`, and asserts the refusal.
+async fn refused_with(
+    key: MintKey,
+    edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync + 'static,
+    why: &str,
+) {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    idp.tamper_id_tokens(key, edit);
+    let browser = browser();
+    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    assert_refused(get_html(&browser, url).await, 401, why).await;
+    assert!(!signed_in(&browser, &app).await);
+    // Untouched tokens sign in: the refusal was about the one change.
+    idp.stop_tampering();
+    let done = app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    assert_eq!(done.status(), 303);
+}
+
+#[tokio::test]
+async fn an_id_token_with_a_bad_signature_is_refused() {
+    refused_with(MintKey::Foreign, |_| {}, "signature does not verify").await;
+}
+
+#[tokio::test]
+async fn an_unsigned_id_token_is_refused() {
+    refused_with(MintKey::None, |_| {}, "never accepted").await;
+}
+
+#[tokio::test]
+async fn an_hmac_id_token_keyed_with_the_public_key_is_refused() {
+    refused_with(
+        MintKey::Hs256WithPublicKey,
+        |_| {},
+        "only RS256, PS256 and ES256",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            c.insert("iss".into(), "https://evil.test/v2.0".into());
+        },
+        "issuer &#39;https://evil.test/v2.0&#39; is not the expected",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_app_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            c.insert("aud".into(), "someone-else".into());
+        },
+        "for another app",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            let now = c["iat"].as_i64().unwrap();
+            c.insert("iat".into(), (now - 7200).into());
+            c.insert("nbf".into(), (now - 7200).into());
+            c.insert("exp".into(), (now - 3600).into());
+        },
+        "has expired",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_from_the_future_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            let now = c["iat"].as_i64().unwrap();
+            c.insert("iat".into(), (now + 3600).into());
+            c.insert("nbf".into(), (now + 3600).into());
+            c.insert("exp".into(), (now + 7200).into());
+        },
+        "not valid yet",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_with_another_nonce_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            c.insert("nonce".into(), "not-this-sign-in".into());
+        },
+        "nonce does not match",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_authorized_party_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            c.insert("azp".into(), "someone-else".into());
+        },
+        "&#39;azp&#39;",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_id_token_without_sub_is_refused() {
+    refused_with(
+        MintKey::Current,
+        |c| {
+            c.remove("sub");
+        },
+        "ID token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_foreign_tenant_is_refused_when_an_allow_list_is_set() {
+    let fabrikam = "0ddba11a-0000-4000-8000-000000000001";
+    let idp = TestIdp::builder()
+        .tenant(TestTenant::new(fabrikam, "fabrikam.test"))
+        .user(TestUser::new("dave@fabrikam.test", "Dave Guest").tenant(fabrikam))
+        .start()
+        .await
+        .unwrap();
+    let contoso = idp.tenant().id;
+    let app = TestApp::start_with(&idp, move |c| {
+        c.tenant_id("organizations").allowed_tenants(contoso)
+    })
+    .await;
+    // Contoso's users come through the multi-tenant authority ({tenantid} issuer)...
+    let done = app_sign_in(&browser(), &app, "alice@contoso.test", "/").await;
+    assert_eq!(done.status(), 303);
+    // ...Fabrikam's do not.
+    let browser = browser();
+    let url = callback_url(&browser, &app, "dave@fabrikam.test").await;
+    assert_refused(
+        get_html(&browser, url).await,
+        401,
+        "is not allowed to sign in",
+    )
+    .await;
+
+    // Without the allow-list, the template admits both tenants, each with its own issuer.
+    let open = TestApp::start_with(&idp, |c| c.tenant_id("organizations")).await;
+    let browser = msal_tests::browser();
+    assert_eq!(
+        app_sign_in(&browser, &open, "dave@fabrikam.test", "/")
+            .await
+            .status(),
+        303
+    );
+    let me: serde_json::Value = browser
+        .get(open.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["tid"], fabrikam);
+    assert_eq!(me["iss"], idp.issuer_for(fabrikam));
+}
