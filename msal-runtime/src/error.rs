@@ -131,14 +131,10 @@ pub(crate) struct Asker {
 
 impl Asker {
     pub(crate) fn new(method: &Method, uri: &http::Uri, headers: &HeaderMap, prefix: &str) -> Self {
-        let accepts_html = headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("text/html"));
-        let browser = (method == Method::GET || method == Method::HEAD)
-            && accepts_html
-            && !headers.contains_key(header::AUTHORIZATION);
+        Self::of(is_navigation(method, headers), uri, prefix)
+    }
+
+    pub(crate) fn of(browser: bool, uri: &http::Uri, prefix: &str) -> Self {
         Self {
             browser,
             path_and_query: uri
@@ -148,6 +144,17 @@ impl Asker {
             login_path: format!("{prefix}/login"),
         }
     }
+}
+
+/// A browser navigation: GET/HEAD, `Accept: text/html`, no `Authorization`.
+pub(crate) fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    (method == Method::GET || method == Method::HEAD)
+        && !headers.contains_key(header::AUTHORIZATION)
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"))
 }
 
 /// An [`AuthError`] with what is needed to answer it: the response of extractors and routes.

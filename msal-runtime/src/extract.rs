@@ -7,11 +7,12 @@ use std::task::{Context, Poll};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::Request;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tower::{Layer, Service};
 use tower_sessions::{Session, SessionManagerLayer};
 
-use crate::error::{Asker, AuthError, AuthRejection};
+use crate::error::{Asker, AuthError, AuthRejection, is_navigation};
 use crate::msal::Inner;
 use crate::principal::User;
 use crate::session::{self, MsalStore};
@@ -104,11 +105,14 @@ pub struct MsalService<S> {
 
 impl<S, B> Service<Request<B>> for MsalService<S>
 where
-    S: Service<Request<B>>,
+    S: Service<Request<B>, Response = Response> + Send,
+    S::Future: Send + 'static,
+    B: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = Response;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.next.poll_ready(cx)
@@ -116,7 +120,30 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         request.extensions_mut().insert(Ctx(self.inner.clone()));
-        self.next.call(request)
+        let session = request.extensions().get::<Session>().cloned();
+        // Only what a refusal would need, kept cheaply; the strings are built on failure.
+        let browser = is_navigation(request.method(), request.headers());
+        let uri = request.uri().clone();
+        let inner = self.inner.clone();
+        let future = self.next.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            // Save here, so a store failure becomes a 503 page or problem; the session layer
+            // would answer a bare 500. It skips its own save after a server error.
+            if let Some(session) = session
+                && session.is_modified()
+                && !response.status().is_server_error()
+                && !session.is_empty().await
+                && let Err(e) = session.save().await
+            {
+                return Ok(AuthRejection {
+                    error: AuthError::StoreUnavailable(e.to_string()),
+                    asker: Asker::of(browser, &uri, &inner.config.route_prefix),
+                }
+                .into_response());
+            }
+            Ok(response)
+        })
     }
 }
 

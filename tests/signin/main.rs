@@ -1,5 +1,8 @@
 //! Web-app sign-in end to end: the app under test and TestIdp over real loopback HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod features;
 mod flow;
+mod outages;
+mod redis;
 mod rejections;
