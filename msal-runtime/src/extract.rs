@@ -284,3 +284,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
         }
     }
 }
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CsrfToken {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(current_user(parts).await?.map(|s| CsrfToken(s.csrf)))
+    }
+}

@@ -191,7 +191,7 @@ async fn start_login(
         .prompt
         .as_deref()
         .filter(|p| matches!(*p, "login" | "none" | "consent" | "select_account"));
-    let mut scopes: Vec<String> = ["openid", "profile", "offline_access"]
+    let mut scopes: Vec<String> = ["openid", "profile", "email", "offline_access"]
         .iter()
         .map(|s| (*s).to_owned())
         .collect();

@@ -200,6 +200,7 @@ async fn login_passes_scopes_and_hints_through() {
     for s in [
         "openid",
         "profile",
+        "email",
         "offline_access",
         "User.Read",
         "Mail.Read",
@@ -232,5 +233,42 @@ async fn login_passes_scopes_and_hints_through() {
     assert!(
         param(&authorize, "response_mode").is_none(),
         "query is the default"
+    );
+}
+
+#[tokio::test]
+async fn any_openid_connect_issuer_works_as_the_authority() {
+    let idp = TestIdp::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = msal_runtime::MsalConfig::builder()
+        .client_id(DEFAULT_CLIENT_ID)
+        .client_secret(msal_runtime::testing::DEFAULT_CLIENT_SECRET)
+        .authority(idp.issuer())
+        .public_url(&base_url)
+        .build()
+        .unwrap();
+    let app = TestApp::serve(listener, base_url, config).await;
+    assert!(matches!(
+        app.msal.config().authority,
+        msal_runtime::config::Authority::Issuer(_)
+    ));
+    let browser = browser();
+    assert_eq!(
+        app_sign_in(&browser, &app, "bob@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        browser
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Bob Admin"
     );
 }

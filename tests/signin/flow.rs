@@ -24,6 +24,7 @@ async fn sign_in_then_me_then_sign_out_and_the_old_cookie_is_dead() {
     assert_eq!(me["oid"], alice.oid);
     assert_eq!(me["name"], "Alice Example");
     assert_eq!(me["preferred_username"], "alice@contoso.test");
+    assert_eq!(me["email"], "alice@contoso.test");
     assert_eq!(me["tid"], idp.tenant().id);
     assert_eq!(me["iss"], idp.issuer());
     assert!(me["sid"].is_string());
@@ -149,6 +150,10 @@ async fn cookies_carry_only_an_opaque_id_with_safe_attributes() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("Max-Age=28800"),
+        "8 hours of inactivity by default: {cookie}"
+    );
     assert!(
         !cookie.contains("Secure"),
         "http loopback: not Secure ({cookie})"
