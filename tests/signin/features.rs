@@ -138,25 +138,9 @@ async fn front_channel_sign_out_ends_the_matching_session() {
     let signed_out = reqwest::get(&frame).await.unwrap();
     assert_eq!(signed_out.status(), 200);
 
+    assert_eq!(app.who(&alice).await, "anonymous");
     assert_eq!(
-        alice
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
-    assert_eq!(
-        bob.get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        app.who(&bob).await,
         "Bob Admin",
         "only the matching session"
     );
@@ -260,15 +244,5 @@ async fn any_openid_connect_issuer_works_as_the_authority() {
             .status(),
         303
     );
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Bob Admin"
-    );
+    assert_eq!(app.who(&browser).await, "Bob Admin");
 }

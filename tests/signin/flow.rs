@@ -1,7 +1,7 @@
 //! The happy path and what it promises: cookies, session cycling, sign-out, tabs, `next`.
 
 use msal_runtime::testing::TestIdp;
-use msal_tests::{TestApp, app_sign_in, browser, location, param, set_cookie};
+use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie, location, param, set_cookie};
 
 #[tokio::test]
 async fn sign_in_then_me_then_sign_out_and_the_old_cookie_is_dead() {
@@ -28,17 +28,7 @@ async fn sign_in_then_me_then_sign_out_and_the_old_cookie_is_dead() {
     assert_eq!(me["tid"], idp.tenant().id);
     assert_eq!(me["iss"], idp.issuer());
     assert!(me["sid"].is_string());
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Alice Example"
-    );
+    assert_eq!(app.who(&browser).await, "Alice Example");
 
     // Sign out: CSRF token from the session, POST, then the provider's sign-out.
     let csrf = browser
@@ -74,25 +64,9 @@ async fn sign_in_then_me_then_sign_out_and_the_old_cookie_is_dead() {
     );
     assert_eq!(location(&back).as_str(), app.url("/"));
 
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
+    assert_eq!(app.who(&browser).await, "anonymous");
     // The cookie from before sign-out, replayed by hand, opens nothing.
-    let replay = reqwest::Client::new()
-        .get(app.url("/me"))
-        .header("cookie", &session_value)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let replay = get_with_cookie(&app.url("/me"), &session_value).await;
     assert_eq!(replay.status(), 401);
 }
 
@@ -131,13 +105,7 @@ async fn the_session_id_changes_at_sign_in_and_data_survives() {
     );
 
     // The pre-sign-in id is dead: it cannot be used to ride the new session.
-    let fixed = reqwest::Client::new()
-        .get(app.url("/me"))
-        .header("cookie", &before)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let fixed = get_with_cookie(&app.url("/me"), &before).await;
     assert_eq!(fixed.status(), 401);
 }
 
@@ -188,18 +156,7 @@ async fn sign_out_needs_the_csrf_token() {
         assert_eq!(out.status(), 403);
         assert_eq!(out.headers()["content-type"], "application/problem+json");
     }
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Alice Example",
-        "still signed in"
-    );
+    assert_eq!(app.who(&browser).await, "Alice Example", "still signed in");
     // The header works as well as the form field.
     let csrf = browser
         .get(app.url("/csrf"))
@@ -216,17 +173,7 @@ async fn sign_out_needs_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(out.status(), 303);
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
+    assert_eq!(app.who(&browser).await, "anonymous");
 }
 
 #[tokio::test]

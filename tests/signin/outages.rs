@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use msal_runtime::testing::{Endpoint, Fault, KeyRotation, TestIdp};
-use msal_tests::{TestApp, app_sign_in, browser, location};
+use msal_tests::{TestApp, app_callback_url, app_sign_in, browser};
 
 async fn assert_unavailable(response: reqwest::Response) {
     assert_eq!(response.status(), 503);
@@ -51,16 +51,10 @@ async fn token_endpoint_down_at_callback_is_503() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let login = browser
-        .get(app.url("/auth/login"))
-        .query(&[("login_hint", "alice@contoso.test")])
-        .send()
-        .await
-        .unwrap();
-    let at_idp = browser.get(location(&login)).send().await.unwrap();
+    let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     idp.set_fault(Endpoint::Token, Fault::status(503));
     let callback = browser
-        .get(location(&at_idp))
+        .get(callback.clone())
         .header("accept", "text/html")
         .send()
         .await
@@ -73,17 +67,11 @@ async fn a_token_endpoint_that_hangs_is_503_after_the_timeout() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let login = browser
-        .get(app.url("/auth/login"))
-        .query(&[("login_hint", "alice@contoso.test")])
-        .send()
-        .await
-        .unwrap();
-    let at_idp = browser.get(location(&login)).send().await.unwrap();
+    let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     // Longer than the client's 15 s timeout would make this test slow; a dropped
     // connection is the same failure class and is immediate.
     idp.set_fault(Endpoint::Token, Fault::malformed_json());
-    let callback = browser.get(location(&at_idp)).send().await.unwrap();
+    let callback = browser.get(callback.clone()).send().await.unwrap();
     assert_unavailable(callback).await;
 }
 
@@ -93,14 +81,8 @@ async fn jwks_down_at_the_first_validation_is_503() {
     let app = TestApp::start(&idp).await;
     idp.set_fault(Endpoint::Jwks, Fault::status(500));
     let browser = browser();
-    let login = browser
-        .get(app.url("/auth/login"))
-        .query(&[("login_hint", "alice@contoso.test")])
-        .send()
-        .await
-        .unwrap();
-    let at_idp = browser.get(location(&login)).send().await.unwrap();
-    assert_unavailable(browser.get(location(&at_idp)).send().await.unwrap()).await;
+    let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
+    assert_unavailable(browser.get(callback.clone()).send().await.unwrap()).await;
 }
 
 #[tokio::test]
@@ -214,15 +196,5 @@ async fn sign_out_with_the_provider_down_still_signs_out_locally() {
             .unwrap()
             .contains("/oauth2/v2.0/logout")
     );
-    assert_eq!(
-        browser
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
+    assert_eq!(app.who(&browser).await, "anonymous");
 }

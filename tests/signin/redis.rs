@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use msal_runtime::testing::TestIdp;
-use msal_tests::{TestApp, app_sign_in, browser};
+use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -81,28 +81,8 @@ async fn a_sign_in_on_one_instance_holds_on_another_and_sign_out_ends_both() {
         .await
         .unwrap();
     assert_eq!(out.status(), 303);
-    assert_eq!(
-        browser
-            .get(a.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
-    assert_eq!(
-        browser
-            .get(b.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "anonymous"
-    );
+    assert_eq!(a.who(&browser).await, "anonymous");
+    assert_eq!(b.who(&browser).await, "anonymous");
 }
 
 #[tokio::test]
@@ -117,18 +97,7 @@ async fn a_flow_started_on_one_instance_completes_on_another() {
     let a_url = a.base_url.clone();
     let b = TestApp::start_with(&idp, move |c| c.session_store(redis).public_url(a_url)).await;
     let browser = browser();
-    let login = browser
-        .get(a.url("/auth/login"))
-        .query(&[("login_hint", "bob@contoso.test")])
-        .send()
-        .await
-        .unwrap();
-    let at_idp = browser
-        .get(msal_tests::location(&login))
-        .send()
-        .await
-        .unwrap();
-    let callback = msal_tests::location(&at_idp);
+    let callback = msal_tests::app_callback_url(&browser, &a, "bob@contoso.test", "/").await;
     let on_b = format!(
         "{}{}?{}",
         b.base_url,
@@ -136,17 +105,7 @@ async fn a_flow_started_on_one_instance_completes_on_another() {
         callback.query().unwrap()
     );
     assert_eq!(browser.get(on_b).send().await.unwrap().status(), 303);
-    assert_eq!(
-        browser
-            .get(a.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Bob Admin"
-    );
+    assert_eq!(a.who(&browser).await, "Bob Admin");
 }
 
 #[tokio::test]
@@ -164,13 +123,7 @@ async fn an_unreachable_redis_answers_503_not_a_panic() {
     let body: serde_json::Value = login.json().await.unwrap();
     assert_eq!(body["title"], "Session store unavailable");
     // A request with a session cookie needs the store too.
-    let me = reqwest::Client::new()
-        .get(app.url("/me"))
-        .header("cookie", "msal_session=AAAAAAAAAAAAAAAAAAAAAA")
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let me = get_with_cookie(&app.url("/me"), "msal_session=AAAAAAAAAAAAAAAAAAAAAA").await;
     assert_eq!(me.status(), 503);
     // An app handler writing to the session gets a 503 from the layer, not a bare 500.
     let visit = reqwest::get(app.url("/visit")).await.unwrap();

@@ -1,20 +1,7 @@
 //! Every way a callback is refused, each for its own reason.
 
 use msal_runtime::testing::{MintKey, TestIdp, TestTenant, TestUser};
-use msal_tests::{TestApp, app_sign_in, browser, location, param};
-use reqwest::Url;
-
-/// Starts a sign-in and returns the callback URL the IdP sent the browser to.
-async fn callback_url(browser: &reqwest::Client, app: &TestApp, username: &str) -> Url {
-    let login = browser
-        .get(app.url("/auth/login"))
-        .query(&[("login_hint", username)])
-        .send()
-        .await
-        .unwrap();
-    let at_idp = browser.get(location(&login)).send().await.unwrap();
-    location(&at_idp)
-}
+use msal_tests::{TestApp, app_callback_url, app_sign_in, browser, param};
 
 /// Asserts a refusal page: the status, HTML, and the words that say why.
 async fn assert_refused(response: reqwest::Response, status: u16, why: &str) {
@@ -47,15 +34,7 @@ async fn get_html(browser: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqw
 }
 
 async fn signed_in(browser: &reqwest::Client, app: &TestApp) -> bool {
-    browser
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        != "anonymous"
+    app.who(browser).await != "anonymous"
 }
 
 #[tokio::test]
@@ -63,7 +42,7 @@ async fn callback_without_state_is_refused() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let mut url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let mut url = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     let code = param(&url, "code").unwrap();
     url.set_query(Some(&format!("code={code}")));
     assert_refused(get_html(&browser, url).await, 400, "Sign-in state missing").await;
@@ -75,7 +54,7 @@ async fn callback_with_a_state_nobody_issued_is_refused() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let mut url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let mut url = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     let code = param(&url, "code").unwrap();
     url.set_query(Some(&format!("code={code}&state=forged-state")));
     assert_refused(
@@ -91,7 +70,7 @@ async fn callback_with_replayed_state_is_refused() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let url = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     assert_eq!(browser.get(url.clone()).send().await.unwrap().status(), 303);
     assert_refused(
         get_html(&browser, url).await,
@@ -106,7 +85,7 @@ async fn callback_in_another_browser_is_refused() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     // The attacker starts a sign-in and hands the callback to the victim (login CSRF).
-    let url = callback_url(&browser(), &app, "bob@contoso.test").await;
+    let url = app_callback_url(&browser(), &app, "bob@contoso.test", "/").await;
     let victim = browser();
     assert_refused(
         get_html(&victim, url).await,
@@ -122,8 +101,8 @@ async fn a_replayed_code_is_refused_by_the_provider() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let first = callback_url(&browser, &app, "alice@contoso.test").await;
-    let second = callback_url(&browser, &app, "alice@contoso.test").await;
+    let first = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
+    let second = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     assert_eq!(
         browser.get(first.clone()).send().await.unwrap().status(),
         303
@@ -143,7 +122,7 @@ async fn a_provider_error_renders_a_clear_page_or_problem() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
-    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let url = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     let state = param(&url, "state").unwrap();
     let error_url = format!(
         "{}?error=access_denied&error_description=AADSTS65004%3A+User+declined+%3Cb%3E&state={state}",
@@ -186,7 +165,7 @@ async fn refused_with(
     let app = TestApp::start(&idp).await;
     idp.tamper_id_tokens(key, edit);
     let browser = browser();
-    let url = callback_url(&browser, &app, "alice@contoso.test").await;
+    let url = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
     assert_refused(get_html(&browser, url).await, 401, why).await;
     assert!(!signed_in(&browser, &app).await);
     // Untouched tokens sign in: the refusal was about the one change.
@@ -324,7 +303,7 @@ async fn a_foreign_tenant_is_refused_when_an_allow_list_is_set() {
     assert_eq!(done.status(), 303);
     // ...Fabrikam's do not.
     let browser = browser();
-    let url = callback_url(&browser, &app, "dave@fabrikam.test").await;
+    let url = app_callback_url(&browser, &app, "dave@fabrikam.test", "/").await;
     assert_refused(
         get_html(&browser, url).await,
         401,

@@ -428,14 +428,14 @@ impl TestApp {
     }
 }
 
-/// Drives a sign-in from `{app}/auth/login?login_hint=…&next=…` through the IdP and back,
-/// following each hop by hand; returns the callback's response.
-pub async fn app_sign_in(
+/// Starts a sign-in at `{app}/auth/login?login_hint=…&next=…` and follows it through the
+/// IdP; returns the callback URL the IdP sends the browser back to (not yet visited).
+pub async fn app_callback_url(
     browser: &reqwest::Client,
     app: &TestApp,
     username: &str,
     next: &str,
-) -> reqwest::Response {
+) -> Url {
     let login = browser
         .get(app.url("/auth/login"))
         .query(&[("login_hint", username), ("next", next)])
@@ -450,7 +450,43 @@ pub async fn app_sign_in(
         callback.as_str().starts_with(&app.url("/auth/callback")),
         "{callback}"
     );
+    callback
+}
+
+/// A whole sign-in through the IdP and back; returns the callback's response.
+pub async fn app_sign_in(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    next: &str,
+) -> reqwest::Response {
+    let callback = app_callback_url(browser, app, username, next).await;
     browser.get(callback).send().await.unwrap()
+}
+
+impl TestApp {
+    /// What `/` says to this browser: the signed-in user's name, or "anonymous".
+    pub async fn who(&self, browser: &reqwest::Client) -> String {
+        browser
+            .get(self.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// A JSON request carrying exactly this `Cookie` header (a replayed or forged cookie).
+pub async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(url)
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The value of a cookie the response sets.
