@@ -57,14 +57,7 @@ async fn form_post_mode_signs_in_through_a_posted_callback() {
         .unwrap();
     assert_eq!(done.status(), 303);
     assert_eq!(done.headers()["location"], "/me");
-    let me: serde_json::Value = browser
-        .get(app.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.me(&browser).await;
     assert_eq!(me["name"], "Bob Admin");
     assert_eq!(me["roles"], serde_json::json!(["Admin"]));
 }
@@ -103,14 +96,7 @@ async fn front_channel_sign_out_ends_the_matching_session() {
     let bob = browser();
     app_sign_in(&alice, &app, "alice@contoso.test", "/").await;
     app_sign_in(&bob, &app, "bob@contoso.test", "/").await;
-    let me: serde_json::Value = alice
-        .get(app.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.me(&alice).await;
     let sid = me["sid"].as_str().unwrap().to_owned();
 
     // Alice signs out at the IdP directly (another app, say): its page loads our URL.

@@ -31,14 +31,7 @@ async fn sign_in_then_me_then_sign_out_and_the_old_cookie_is_dead() {
     assert_eq!(app.who(&browser).await, "Alice Example");
 
     // Sign out: CSRF token from the session, POST, then the provider's sign-out.
-    let csrf = browser
-        .get(app.url("/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csrf = app.csrf(&browser).await;
     let out = browser
         .post(app.url("/auth/logout"))
         .form(&[("csrf_token", csrf.as_str())])
@@ -158,14 +151,7 @@ async fn sign_out_needs_the_csrf_token() {
     }
     assert_eq!(app.who(&browser).await, "Alice Example", "still signed in");
     // The header works as well as the form field.
-    let csrf = browser
-        .get(app.url("/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csrf = app.csrf(&browser).await;
     let out = browser
         .post(app.url("/auth/logout"))
         .header("x-csrf-token", csrf)

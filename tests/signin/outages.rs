@@ -173,14 +173,7 @@ async fn sign_out_with_the_provider_down_still_signs_out_locally() {
     let app = TestApp::start(&idp).await;
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
-    let csrf = browser
-        .get(app.url("/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csrf = app.csrf(&browser).await;
     idp.shutdown().await;
     let out = browser
         .post(app.url("/auth/logout"))

@@ -56,24 +56,10 @@ async fn a_sign_in_on_one_instance_holds_on_another_and_sign_out_ends_both() {
         303
     );
     // Cookies ignore ports: the browser sends the same session cookie to instance B.
-    let me: serde_json::Value = browser
-        .get(b.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = b.me(&browser).await;
     assert_eq!(me["preferred_username"], "alice@contoso.test");
 
-    let csrf = browser
-        .get(b.url("/csrf"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csrf = b.csrf(&browser).await;
     let out = browser
         .post(b.url("/auth/logout"))
         .form(&[("csrf_token", csrf)])

@@ -320,14 +320,7 @@ async fn a_foreign_tenant_is_refused_when_an_allow_list_is_set() {
             .status(),
         303
     );
-    let me: serde_json::Value = browser
-        .get(open.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = open.me(&browser).await;
     assert_eq!(me["tid"], fabrikam);
     assert_eq!(me["iss"], idp.issuer_for(fabrikam));
 }

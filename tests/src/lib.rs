@@ -465,6 +465,30 @@ pub async fn app_sign_in(
 }
 
 impl TestApp {
+    /// `/me` for this browser, as JSON (the signed-in user).
+    pub async fn me(&self, browser: &reqwest::Client) -> Value {
+        browser
+            .get(self.url("/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The browser's sign-out CSRF token.
+    pub async fn csrf(&self, browser: &reqwest::Client) -> String {
+        browser
+            .get(self.url("/csrf"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// What `/` says to this browser: the signed-in user's name, or "anonymous".
     pub async fn who(&self, browser: &reqwest::Client) -> String {
         browser

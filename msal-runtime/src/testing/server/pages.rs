@@ -5,22 +5,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::model::TestUser;
 use super::super::tokens::GrantError;
-
-/// Escapes text for HTML element content and double-quoted attributes.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// The one HTML escaper of the crate (error is a leaf every module may use).
+pub(crate) use crate::error::escape_html as escape;
 
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
