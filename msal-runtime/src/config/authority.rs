@@ -73,15 +73,22 @@ pub enum Authority {
         /// The user flow or custom policy, e.g. `B2C_1_signupsignin`.
         policy: String,
     },
-    /// Any OpenID Connect issuer, External ID (CIAM) included: metadata at
-    /// `{issuer}/.well-known/openid-configuration`.
+    /// Microsoft Entra External ID (CIAM): `https://{name}.ciamlogin.com/{tenant}`, where the
+    /// tenant defaults to `{name}.onmicrosoft.com`.
+    Ciam {
+        /// `https://{name}.ciamlogin.com`.
+        instance: Url,
+        /// The tenant domain or id.
+        tenant: String,
+    },
+    /// Any OpenID Connect issuer: metadata at `{issuer}/.well-known/openid-configuration`.
     Issuer(Url),
 }
 
 impl Authority {
     /// Reads a full authority or issuer URL: Entra hosts become [`Authority::Entra`],
-    /// `*.b2clogin.com/{tenant}/{policy}` becomes [`Authority::B2c`], anything else (External
-    /// ID's `*.ciamlogin.com` included) is an OpenID Connect issuer.
+    /// `*.b2clogin.com/{tenant}/{policy}` becomes [`Authority::B2c`], `*.ciamlogin.com`
+    /// becomes [`Authority::Ciam`], anything else is an OpenID Connect issuer.
     pub fn parse(text: &str) -> Result<Self, String> {
         let url = parse_url(text)?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
@@ -100,6 +107,18 @@ impl Authority {
                     "'{text}' is an Entra host but not an authority: expected {instance}<tenant id, domain, common or organizations>"
                 )),
             };
+        }
+        if let Some(name) = host.strip_suffix(".ciamlogin.com") {
+            let tenant = match segments.as_slice() {
+                [] => format!("{name}.onmicrosoft.com"),
+                [tenant] | [tenant, "v2.0"] => (*tenant).to_owned(),
+                _ => {
+                    return Err(format!(
+                        "'{text}' is an External ID host but not an authority: expected {instance} or {instance}<tenant>"
+                    ));
+                }
+            };
+            return Ok(Authority::Ciam { instance, tenant });
         }
         if host.ends_with(".b2clogin.com") {
             return match segments.as_slice() {
@@ -132,6 +151,10 @@ impl Authority {
                 "{}/{tenant}/{policy}/v2.0/.well-known/openid-configuration",
                 trim(instance)
             ),
+            Authority::Ciam { instance, tenant } => format!(
+                "{}/{tenant}/v2.0/.well-known/openid-configuration",
+                trim(instance)
+            ),
             Authority::Issuer(issuer) => {
                 format!("{}/.well-known/openid-configuration", trim(issuer))
             }
@@ -142,7 +165,9 @@ impl Authority {
 
     fn base(&self) -> &Url {
         match self {
-            Authority::Entra { instance, .. } | Authority::B2c { instance, .. } => instance,
+            Authority::Entra { instance, .. }
+            | Authority::B2c { instance, .. }
+            | Authority::Ciam { instance, .. } => instance,
             Authority::Issuer(url) => url,
         }
     }
@@ -178,18 +203,12 @@ impl Authority {
             Authority::B2c { instance, .. } => IssuerRule::FromDiscovery {
                 prefix: format!("{}/", trim(instance)),
             },
-            Authority::Issuer(url) => {
-                let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-                if host.ends_with(".ciamlogin.com") {
-                    // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0,
-                    // whatever name the authority used.
-                    IssuerRule::FromDiscovery {
-                        prefix: "https://".into(),
-                    }
-                } else {
-                    IssuerRule::Exact(trim(url).to_owned())
-                }
-            }
+            // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0,
+            // whatever name the authority used.
+            Authority::Ciam { .. } => IssuerRule::FromDiscovery {
+                prefix: "https://".into(),
+            },
+            Authority::Issuer(url) => IssuerRule::Exact(trim(url).to_owned()),
         }
     }
 }

@@ -218,7 +218,19 @@ fn authorities_of_every_kind_parse() {
             .unwrap();
     assert!(matches!(parsed, Authority::B2c { ref policy, .. } if policy == "B2C_1_susi"));
     let ciam = Authority::parse("https://contoso.ciamlogin.com/").unwrap();
-    assert!(matches!(ciam, Authority::Issuer(_)));
+    assert_eq!(
+        ciam.discovery_url().as_str(),
+        "https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+    );
+    let ciam_id =
+        Authority::parse("https://contoso.ciamlogin.com/c0ffee00-0000-4000-8000-00000000c0de")
+            .unwrap();
+    assert!(
+        ciam_id
+            .discovery_url()
+            .as_str()
+            .contains("/c0ffee00-0000-4000-8000-00000000c0de/v2.0/")
+    );
     assert!(matches!(
         ciam.issuer_rule(),
         IssuerRule::FromDiscovery { .. }
