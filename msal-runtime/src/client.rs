@@ -9,8 +9,8 @@ use arc_swap::ArcSwapOption;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType};
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    JsonWebKeySet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    Scope, TokenResponse, TokenUrl,
+    JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -56,6 +56,8 @@ pub(crate) enum ProviderError {
 /// cache with the downstream-token work; sign-in needs the ID token.)
 pub(crate) struct CodeTokens {
     pub(crate) id_token: SecretString,
+    /// The granted scopes (`scope` of the response, or what was asked for when absent).
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 /// A prepared authorization request: where to send the browser and what to remember.
@@ -247,6 +249,9 @@ impl Provider {
         })?;
         Ok(CodeTokens {
             id_token: SecretString::from(id_token.to_string()),
+            scopes: response
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect()),
         })
     }
 }

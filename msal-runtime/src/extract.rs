@@ -14,7 +14,7 @@ use tower_sessions::{Session, SessionManagerLayer};
 
 use crate::error::{Asker, AuthError, AuthRejection, is_navigation};
 use crate::msal::Inner;
-use crate::principal::User;
+use crate::principal::{Principal, User, Verdict};
 use crate::session::{self, MsalStore};
 
 /// msal-axum's state, as the layer puts it into each request.
@@ -290,5 +290,82 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(current_user(parts).await?.map(|s| CsrfToken(s.csrf)))
+    }
+}
+
+/// The caller as requirements judge it, loaded once per request and kept in its extensions.
+/// `Ok(None)`: nobody signed in.
+pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>>, AuthRejection> {
+    if let Some(p) = parts.extensions.get::<Arc<Principal>>() {
+        return Ok(Some(p.clone()));
+    }
+    let Some(signed_in) = current_user(parts).await? else {
+        return Ok(None);
+    };
+    let p = Arc::new(Principal::session(
+        signed_in.user,
+        signed_in.scopes,
+        signed_in.declined,
+    ));
+    parts.extensions.insert(p.clone());
+    Ok(Some(p))
+}
+
+/// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
+/// other extractor and before the body, and lets the request through only when the
+/// handler's requirement holds. `ID` names the requirement the macro registered.
+#[doc(hidden)]
+pub struct Guard<const ID: u64>(());
+
+impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let prefix = parts
+            .extensions
+            .get::<Ctx>()
+            .map(|c| c.0.config.route_prefix.clone())
+            .unwrap_or_else(|| "/auth".into());
+        let refuse = |parts: &Parts, error: AuthError| AuthRejection {
+            error,
+            asker: Asker::new(&parts.method, &parts.uri, &parts.headers, &prefix),
+        };
+        let Some(protected) = crate::principal::registered(ID) else {
+            // Fail closed: a guard whose requirement cannot be found lets nobody in.
+            return Err(refuse(
+                parts,
+                AuthError::Misconfigured(format!(
+                    "no requirement is registered for guard {ID:#x}; rebuild, and report a bug if it persists"
+                )),
+            )
+            .into_response());
+        };
+        let deny = |parts: &Parts, error: AuthError| {
+            let rejection = refuse(parts, error);
+            match protected.on_denied {
+                Some(custom) => custom(rejection),
+                None => rejection.into_response(),
+            }
+        };
+        let principal = match principal(parts).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(deny(parts, AuthError::NotSignedIn)),
+            Err(rejection) => return Err(rejection.into_response()),
+        };
+        match protected.rule.evaluate(&principal) {
+            Verdict::Allow => Ok(Guard(())),
+            Verdict::MissingScopes => {
+                let missing = protected.rule.missing_scopes(&principal);
+                let missing = missing.iter().map(|s| (*s).to_owned()).collect();
+                Err(deny(parts, AuthError::InsufficientScope(missing)))
+            }
+            Verdict::Forbidden => {
+                let mut why = format!("This needs {}.", protected.rule.describe());
+                if principal.groups_overage {
+                    why.push_str(" Your group memberships exceed what a token can carry, so group requirements cannot be checked.");
+                }
+                Err(deny(parts, AuthError::Forbidden(why)))
+            }
+        }
     }
 }

@@ -27,6 +27,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod __private;
 mod client;
 pub mod config;
 mod error;
@@ -45,5 +47,6 @@ pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};
 pub use extract::{Claims, CsrfToken, MsalLayer, MsalService};
 pub use msal::Msal;
-pub use principal::User;
+pub use msal_macros::msal_protected;
+pub use principal::{Principal, PrincipalKind, Rule, User, Verdict};
 pub use session::MsalStore;

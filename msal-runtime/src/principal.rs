@@ -94,3 +94,305 @@ impl User {
         T::deserialize(Value::Object(self.claims.clone()))
     }
 }
+
+/// Where a principal came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrincipalKind {
+    /// A signed-in browser session.
+    Session,
+    /// A bearer token for a user (delegated).
+    BearerUser,
+    /// A bearer token for an application (client credentials, `idtyp=app`).
+    BearerApp,
+}
+
+/// Who is calling, as a requirement judges it: a signed-in session or a validated bearer
+/// token, with the scopes, roles, groups and tenant it carries.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub(crate) kind: PrincipalKind,
+    pub(crate) user: Option<User>,
+    pub(crate) scopes: Vec<String>,
+    /// Scopes a consent round-trip already asked for and did not get.
+    pub(crate) declined: Vec<String>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) groups_overage: bool,
+    pub(crate) tid: Option<String>,
+}
+
+impl Principal {
+    /// A session principal from the signed-in user and the scopes granted to it.
+    pub(crate) fn session(user: User, scopes: Vec<String>, declined: Vec<String>) -> Self {
+        let groups_overage = user
+            .claims
+            .get("_claim_names")
+            .and_then(|n| n.get("groups"))
+            .is_some()
+            || user.claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
+        Self {
+            kind: PrincipalKind::Session,
+            scopes,
+            declined,
+            roles: user.roles.clone(),
+            groups: user.groups.clone(),
+            groups_overage,
+            tid: user.tid.clone(),
+            user: Some(user),
+        }
+    }
+
+    /// Where it came from.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+    /// The signed-in user, for a session.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+    /// Delegated scopes held.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// App roles (for an app-only token: its application permissions).
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+    /// Group object ids.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+    /// Tenant id.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tid.as_deref()
+    }
+    fn is_app(&self) -> bool {
+        self.kind == PrincipalKind::BearerApp
+    }
+    fn has_scope(&self, required: &str) -> bool {
+        self.scopes.iter().any(|g| scope_matches(required, g))
+    }
+}
+
+/// A scope matches when equal, or when either side is the other's short name: `Tasks.Read`
+/// is granted by `api://…/Tasks.Read`, and the other way round.
+fn scope_matches(required: &str, granted: &str) -> bool {
+    let short = |s: &str| s.rsplit_once('/').map_or(s, |(_, n)| n).to_owned();
+    required == granted
+        || ((!required.contains('/') || !granted.contains('/'))
+            && short(required) == short(granted))
+}
+
+/// A requirement, as `#[msal_protected(...)]` writes it: built at compile time, evaluated
+/// without allocating.
+///
+/// ```
+/// use msal_runtime::Rule;
+/// // #[msal_protected(scopes = "User.Read", any(roles = "Admin", groups = "…"))]
+/// const RULE: Rule = Rule::All(&[
+///     Rule::Scopes(&["User.Read"]),
+///     Rule::Any(&[Rule::Roles(&["Admin"]), Rule::Groups(&["0b7e…"])]),
+/// ]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// Any signed-in user or valid token.
+    Authenticated,
+    /// All these delegated scopes.
+    Scopes(&'static [&'static str]),
+    /// All these app roles, held by a user.
+    Roles(&'static [&'static str]),
+    /// Membership of all these groups.
+    Groups(&'static [&'static str]),
+    /// All these application permissions, on an app-only token.
+    AppPermissions(&'static [&'static str]),
+    /// The tenant is one of these.
+    Tenants(&'static [&'static str]),
+    /// Every rule.
+    All(&'static [Rule]),
+    /// At least one rule.
+    Any(&'static [Rule]),
+    /// Not this rule.
+    Not(&'static Rule),
+}
+
+/// The outcome of a [`Rule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let through.
+    Allow,
+    /// Only delegated scopes are missing: consent can fix it.
+    MissingScopes,
+    /// Not allowed, and consent would not change that.
+    Forbidden,
+}
+
+impl Rule {
+    /// Judges a principal.
+    pub fn evaluate(&self, p: &Principal) -> Verdict {
+        use Verdict::*;
+        let all = |items: &[&str], held: &dyn Fn(&str) -> bool| items.iter().all(|i| held(i));
+        match self {
+            Rule::Authenticated => Allow,
+            Rule::Scopes(_) if p.is_app() => Forbidden,
+            Rule::Scopes(scopes) if all(scopes, &|s| p.has_scope(s)) => Allow,
+            Rule::Scopes(scopes)
+                if scopes
+                    .iter()
+                    .any(|s| !p.has_scope(s) && p.declined.iter().any(|d| scope_matches(s, d))) =>
+            {
+                Forbidden
+            }
+            Rule::Scopes(_) => MissingScopes,
+            Rule::Roles(_) if p.is_app() => Forbidden,
+            Rule::Roles(roles) => verdict(all(roles, &|r| p.roles.iter().any(|x| x == r))),
+            Rule::AppPermissions(perms) => {
+                verdict(p.is_app() && all(perms, &|r| p.roles.iter().any(|x| x == r)))
+            }
+            Rule::Groups(groups) => verdict(all(groups, &|g| {
+                p.groups.iter().any(|x| x.eq_ignore_ascii_case(g))
+            })),
+            Rule::Tenants(tenants) => verdict(
+                p.tid
+                    .as_deref()
+                    .is_some_and(|t| tenants.iter().any(|x| x.eq_ignore_ascii_case(t))),
+            ),
+            Rule::All(rules) => {
+                let mut outcome = Allow;
+                for r in *rules {
+                    match r.evaluate(p) {
+                        Forbidden => return Forbidden,
+                        MissingScopes => outcome = MissingScopes,
+                        Allow => {}
+                    }
+                }
+                outcome
+            }
+            Rule::Any(rules) => {
+                let mut outcome = Forbidden;
+                for r in *rules {
+                    match r.evaluate(p) {
+                        Allow => return Allow,
+                        MissingScopes => outcome = MissingScopes,
+                        Forbidden => {}
+                    }
+                }
+                outcome
+            }
+            Rule::Not(rule) => match rule.evaluate(p) {
+                Allow => Forbidden,
+                _ => Allow,
+            },
+        }
+    }
+
+    /// The scopes whose consent would let `p` through (when the verdict is
+    /// [`Verdict::MissingScopes`]).
+    pub fn missing_scopes(&self, p: &Principal) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.collect_missing(p, &mut out);
+        out
+    }
+
+    fn collect_missing(&self, p: &Principal, out: &mut Vec<&'static str>) {
+        match self {
+            Rule::Scopes(scopes) => {
+                for s in *scopes {
+                    if !p.has_scope(s) && !out.contains(s) {
+                        out.push(s);
+                    }
+                }
+            }
+            Rule::All(rules) => rules.iter().for_each(|r| r.collect_missing(p, out)),
+            // The first alternative that consent can satisfy.
+            Rule::Any(rules) => {
+                if let Some(r) = rules
+                    .iter()
+                    .find(|r| r.evaluate(p) == Verdict::MissingScopes)
+                {
+                    r.collect_missing(p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What the rule asks for, in words (for 403 pages and OpenAPI).
+    pub fn describe(&self) -> String {
+        let list = |what: &str, items: &[&str]| format!("{what} {}", items.join(" and "));
+        match self {
+            Rule::Authenticated => "a signed-in user".into(),
+            Rule::Scopes(s) => list("the scopes", s),
+            Rule::Roles(r) => list("the app role", r),
+            Rule::Groups(g) => list("membership of the group", g),
+            Rule::AppPermissions(a) => list("the application permission", a),
+            Rule::Tenants(t) => format!("a user of the tenant {}", t.join(" or ")),
+            Rule::All(rules) => rules
+                .iter()
+                .map(Rule::describe)
+                .collect::<Vec<_>>()
+                .join(", and "),
+            Rule::Any(rules) => format!(
+                "either {}",
+                rules
+                    .iter()
+                    .map(Rule::describe)
+                    .collect::<Vec<_>>()
+                    .join(", or ")
+            ),
+            Rule::Not(rule) => format!("not {}", rule.describe()),
+        }
+    }
+}
+
+fn verdict(allowed: bool) -> Verdict {
+    if allowed {
+        Verdict::Allow
+    } else {
+        Verdict::Forbidden
+    }
+}
+
+/// A protected handler, as `#[msal_protected]` registers it.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Protected {
+    /// The guard id in the handler's signature.
+    pub id: u64,
+    /// The requirement.
+    pub rule: Rule,
+    /// `on_denied = path`: builds the response of a refused request.
+    pub on_denied: Option<fn(crate::AuthRejection) -> axum::response::Response>,
+    /// The handler's name.
+    pub handler: &'static str,
+    /// Its module path.
+    pub module: &'static str,
+}
+
+/// Every protected handler linked into the binary.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static PROTECTED: [Protected];
+
+/// The registered requirement of a guard id: a binary search in a table sorted once.
+pub(crate) fn registered(id: u64) -> Option<&'static Protected> {
+    static TABLE: std::sync::OnceLock<Vec<&'static Protected>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut all: Vec<&'static Protected> = PROTECTED.iter().collect();
+        all.sort_by_key(|p| p.id);
+        // Two different requirements under one id: neither can be trusted.
+        let clashing: Vec<u64> = all
+            .windows(2)
+            .filter(|w| w[0].id == w[1].id && w[0].rule != w[1].rule)
+            .map(|w| w[0].id)
+            .collect();
+        all.retain(|p| !clashing.contains(&p.id));
+        all
+    });
+    table
+        .binary_search_by_key(&id, |p| p.id)
+        .ok()
+        .and_then(|i| table.get(i).copied())
+}

@@ -195,15 +195,23 @@ async fn start_login(
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let asked = params.scopes.as_deref().unwrap_or_default();
-    for scope in config
+    // Extra scopes (incremental consent) are asked for on their own: one resource per
+    // request, as Entra requires, and the configured ones are already granted.
+    let extra: Vec<String> = params
         .scopes
-        .iter()
-        .map(String::as_str)
-        .chain(asked.split_whitespace())
-    {
-        if !scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_owned());
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let wanted = if extra.is_empty() {
+        &config.scopes
+    } else {
+        &extra
+    };
+    for scope in wanted {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
         }
     }
     let d = ctx.0.provider.discovered().await.map_err(provider_error)?;
@@ -225,6 +233,7 @@ async fn start_login(
         binding: binding.clone(),
         next: safe_next(params.next.as_deref()),
         redirect_uri: redirect_uri.to_string(),
+        extra_scopes: extra,
     };
     ctx.0.store.put_flow(&request.state, &flow).await?;
     let mut response = redirect(StatusCode::FOUND, request.url.as_str());
@@ -361,10 +370,33 @@ async fn finish_login(
         })?;
     let user = User::from_claims(claims);
     let sid = user.sid.clone();
+    let granted = tokens.scopes.unwrap_or_else(|| flow.extra_scopes.clone());
+    // Consent accumulates for the same user; another user starts afresh.
+    let mut scopes = match session::signed_in(session).await? {
+        Some(before) if before.user.iss == user.iss && before.user.sub == user.sub => before.scopes,
+        _ => Vec::new(),
+    };
+    for scope in granted {
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    let declined = flow
+        .extra_scopes
+        .iter()
+        .filter(|s| {
+            !scopes
+                .iter()
+                .any(|g| g == *s || g.ends_with(&format!("/{s}")))
+        })
+        .cloned()
+        .collect();
     let signed_in = SignedIn {
         user,
         id_token: raw_id_token.to_owned(),
         csrf: random_token(),
+        scopes,
+        declined,
     };
     let session_id = session::sign_in(session, &signed_in).await?;
     if let Some(sid) = sid {

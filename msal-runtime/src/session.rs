@@ -33,6 +33,12 @@ pub(crate) struct SignedIn {
     pub(crate) user: User,
     pub(crate) id_token: String,
     pub(crate) csrf: String,
+    /// Delegated scopes granted so far (accumulated over incremental consent).
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    /// Scopes asked for at the last sign-in and not granted: not asked for again.
+    #[serde(default)]
+    pub(crate) declined: Vec<String>,
 }
 
 impl fmt::Debug for SignedIn {
@@ -55,6 +61,9 @@ pub(crate) struct PendingFlow {
     pub(crate) binding: String,
     pub(crate) next: String,
     pub(crate) redirect_uri: String,
+    /// Scopes asked for beyond the configured ones (incremental consent).
+    #[serde(default)]
+    pub(crate) extra_scopes: Vec<String>,
 }
 
 fn unavailable(e: impl fmt::Display) -> AuthError {

@@ -346,6 +346,37 @@ pub fn app_config(idp: &TestIdp, base_url: &str) -> msal_runtime::config::MsalCo
         .public_url(base_url)
 }
 
+/// The routes every [`TestApp::start`] serves.
+fn standard_routes() -> axum::Router {
+    use axum::routing::get;
+    use msal_runtime::{Claims, CsrfToken, User};
+    axum::Router::new()
+        .route(
+            "/",
+            get(|user: Option<User>| async move {
+                user.and_then(|u| u.name)
+                    .unwrap_or_else(|| "anonymous".into())
+            }),
+        )
+        .route("/me", get(|user: User| async move { axum::Json(user) }))
+        .route(
+            "/csrf",
+            get(|csrf: CsrfToken| async move { csrf.as_str().to_owned() }),
+        )
+        .route(
+            "/visit",
+            get(|session: tower_sessions::Session| async move {
+                let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
+                session.insert("visits", visits).await.unwrap();
+                visits.to_string()
+            }),
+        )
+        .route(
+            "/claims",
+            get(|Claims(e): Claims<Employee>| async move { axum::Json(e) }),
+        )
+}
+
 #[derive(serde::Deserialize, serde::Serialize)]
 struct Employee {
     oid: String,
@@ -371,42 +402,39 @@ impl TestApp {
         Self::serve(listener, base_url, config).await
     }
 
-    /// Serves `config` on `listener`.
+    /// Serves `config` on `listener` with the standard routes.
     pub async fn serve(
         listener: tokio::net::TcpListener,
         base_url: String,
         config: msal_runtime::MsalConfig,
     ) -> Self {
-        use axum::routing::get;
-        use msal_runtime::{Claims, CsrfToken, User};
+        Self::serve_routes(listener, base_url, config, standard_routes()).await
+    }
+
+    /// Starts with [`app_config`] changed by `tweak`, serving `routes` (plus the sign-in
+    /// routes and the layer).
+    pub async fn start_routes(
+        idp: &TestIdp,
+        tweak: impl FnOnce(
+            msal_runtime::config::MsalConfigBuilder,
+        ) -> msal_runtime::config::MsalConfigBuilder,
+        routes: axum::Router,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let config = tweak(app_config(idp, &base_url)).build().unwrap();
+        Self::serve_routes(listener, base_url, config, routes).await
+    }
+
+    /// Serves `routes`, the sign-in routes and the layer for `config` on `listener`.
+    pub async fn serve_routes(
+        listener: tokio::net::TcpListener,
+        base_url: String,
+        config: msal_runtime::MsalConfig,
+        routes: axum::Router,
+    ) -> Self {
         let msal = msal_runtime::Msal::new(config).await.unwrap();
-        let app: axum::Router = axum::Router::new()
-            .route(
-                "/",
-                get(|user: Option<User>| async move {
-                    user.and_then(|u| u.name)
-                        .unwrap_or_else(|| "anonymous".into())
-                }),
-            )
-            .route("/me", get(|user: User| async move { axum::Json(user) }))
-            .route(
-                "/csrf",
-                get(|csrf: CsrfToken| async move { csrf.as_str().to_owned() }),
-            )
-            .route(
-                "/visit",
-                get(|session: tower_sessions::Session| async move {
-                    let visits: u32 = session.get("visits").await.unwrap().unwrap_or(0) + 1;
-                    session.insert("visits", visits).await.unwrap();
-                    visits.to_string()
-                }),
-            )
-            .route(
-                "/claims",
-                get(|Claims(e): Claims<Employee>| async move { axum::Json(e) }),
-            )
-            .merge(msal.routes())
-            .layer(msal.layer());
+        let app = routes.merge(msal.routes()).layer(msal.layer());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)

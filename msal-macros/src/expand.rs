@@ -1,0 +1,143 @@
+//! AST + handler into code: the same function with one hidden first parameter (the guard),
+//! and, inside its body, the requirement registered under the guard's id.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, Path};
+
+use crate::Errors;
+use crate::parse::{self, Attr, Combinator, Item, Key};
+
+/// The whole macro: `salt` makes guard ids unique per call site (file, line, column).
+pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -> TokenStream {
+    let mut errors = Errors::default();
+    let id = guard_id(salt, &attr, &item);
+    let parsed = parse::attr(attr, &mut errors);
+    crate::validate::attr(&parsed, &mut errors);
+    let function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(f) => Some(f),
+        Err(_) => {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "#[msal_protected] goes on an `async fn` handler",
+            ));
+            None
+        }
+    };
+    if let Some(f) = &function {
+        if f.sig.asyncness.is_none() {
+            errors.push(syn::Error::new(
+                f.sig.fn_token.span,
+                "#[msal_protected] handlers must be `async fn`",
+            ));
+        }
+        if let Some(FnArg::Receiver(receiver)) = f.sig.inputs.first() {
+            errors.push(syn::Error::new(
+                receiver.span(),
+                "#[msal_protected] handlers cannot take `self`: axum calls free or associated functions",
+            ));
+        }
+    }
+    match (errors.into_result(), function) {
+        (Ok(()), Some(f)) => expand(&parsed, f, id),
+        // The errors and the item untouched: one real error, no cascade.
+        (Err(e), _) => {
+            let compile_errors = e.to_compile_error();
+            quote!(#compile_errors #item)
+        }
+        (Ok(()), None) => item,
+    }
+}
+
+/// A 64-bit FNV-1a hash of where and what: stable across builds, distinct per handler.
+fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in salt
+        .bytes()
+        .chain([0])
+        .chain(attr.to_string().bytes())
+        .chain([0])
+        .chain(item.to_string().bytes())
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> TokenStream {
+    let krate: Path = attr
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::msal_runtime));
+    let private = quote!(#krate::__private);
+    let id = Literal::u64_unsuffixed(id);
+    let rule = match attr.items.as_slice() {
+        [] => quote!(#private::Rule::Authenticated),
+        [one] => rule(one, &private),
+        many => {
+            let rules = many.iter().map(|i| rule(i, &private));
+            quote!(#private::Rule::All(&[#(#rules),*]))
+        }
+    };
+    let on_denied = match &attr.on_denied {
+        None => quote!(::core::option::Option::None),
+        Some(path) => {
+            // Spanned on the user's path: a wrong signature is reported there.
+            let call = quote_spanned!(path.span()=> #path(rejection));
+            quote!(::core::option::Option::Some({
+                fn __msal_on_denied(rejection: #private::AuthRejection) -> #private::Response {
+                    #private::IntoResponse::into_response(#call)
+                }
+                __msal_on_denied
+            }))
+        }
+    };
+    let name = f.sig.ident.to_string();
+    let guard: FnArg = syn::parse_quote!(_: #private::Guard<#id>);
+    f.sig.inputs.insert(0, guard);
+    let registration: syn::Stmt = syn::parse_quote! {
+        #[#private::linkme::distributed_slice(#private::PROTECTED)]
+        #[linkme(crate = #private::linkme)]
+        static __MSAL_PROTECTED: #private::Protected = #private::Protected {
+            id: #id,
+            rule: #rule,
+            on_denied: #on_denied,
+            handler: #name,
+            module: ::core::module_path!(),
+        };
+    };
+    f.block.stmts.insert(0, registration);
+    quote!(#f)
+}
+
+fn rule(item: &Item, private: &TokenStream) -> TokenStream {
+    match item {
+        Item::List { key, values, .. } => {
+            let variant = match key {
+                Key::Scopes => quote!(Scopes),
+                Key::Roles => quote!(Roles),
+                Key::Groups => quote!(Groups),
+                Key::AppPermissions => quote!(AppPermissions),
+                Key::Tenants => quote!(Tenants),
+            };
+            let texts = values.iter().map(|v| v.text.as_str());
+            quote!(#private::Rule::#variant(&[#(#texts),*]))
+        }
+        Item::Group {
+            combinator, items, ..
+        } => {
+            let inner = items.iter().map(|i| rule(i, private));
+            match combinator {
+                Combinator::Any => quote!(#private::Rule::Any(&[#(#inner),*])),
+                Combinator::All => quote!(#private::Rule::All(&[#(#inner),*])),
+                Combinator::Not => match inner.collect::<Vec<_>>().as_slice() {
+                    [only] => quote!(#private::Rule::Not(&#only)),
+                    // Validation reports this; never reached, but fail closed, not panic.
+                    _ => quote!(::core::compile_error!("`not` takes exactly one item")),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The DSL into a small AST. Every problem is collected; parsing goes on after an error so
+//! one compile reports them all.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::{Ident, LitStr, Path, Token, bracketed, parenthesized};
+
+use crate::Errors;
+
+/// A key that takes strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Key {
+    Scopes,
+    Roles,
+    Groups,
+    AppPermissions,
+    Tenants,
+}
+
+impl Key {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Key::Scopes => "scopes",
+            Key::Roles => "roles",
+            Key::Groups => "groups",
+            Key::AppPermissions => "app_permissions",
+            Key::Tenants => "tenants",
+        }
+    }
+}
+
+/// `any`, `all`, `not`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Combinator {
+    Any,
+    All,
+    Not,
+}
+
+impl Combinator {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Combinator::Any => "any",
+            Combinator::All => "all",
+            Combinator::Not => "not",
+        }
+    }
+}
+
+/// One string value, with the span of the literal it came from.
+#[derive(Clone, Debug)]
+pub(crate) struct Value {
+    pub(crate) text: String,
+    pub(crate) span: Span,
+}
+
+/// A rule item.
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    /// `key = "a b"` or `key = ["a", "b"]`.
+    List {
+        key: Key,
+        key_span: Span,
+        values: Vec<Value>,
+        /// The span of the whole value, for "empty" errors.
+        value_span: Span,
+    },
+    /// `any(...)`, `all(...)`, `not(...)`.
+    Group {
+        combinator: Combinator,
+        span: Span,
+        items: Vec<Item>,
+    },
+}
+
+impl Item {
+    /// Structural equality, ignoring spans and value order.
+    pub(crate) fn same_as(&self, other: &Item) -> bool {
+        match (self, other) {
+            (
+                Item::List {
+                    key: a, values: va, ..
+                },
+                Item::List {
+                    key: b, values: vb, ..
+                },
+            ) => {
+                let mut x: Vec<&str> = va.iter().map(|v| v.text.as_str()).collect();
+                let mut y: Vec<&str> = vb.iter().map(|v| v.text.as_str()).collect();
+                x.sort_unstable();
+                y.sort_unstable();
+                a == b && x == y
+            }
+            (
+                Item::Group {
+                    combinator: a,
+                    items: ia,
+                    ..
+                },
+                Item::Group {
+                    combinator: b,
+                    items: ib,
+                    ..
+                },
+            ) => a == b && ia.len() == ib.len() && ia.iter().zip(ib).all(|(x, y)| x.same_as(y)),
+            _ => false,
+        }
+    }
+}
+
+/// The whole attribute.
+#[derive(Default)]
+pub(crate) struct Attr {
+    pub(crate) items: Vec<Item>,
+    pub(crate) on_denied: Option<Path>,
+    pub(crate) krate: Option<Path>,
+}
+
+const KEYS: [&str; 10] = [
+    "scopes",
+    "roles",
+    "groups",
+    "app_permissions",
+    "tenants",
+    "any",
+    "all",
+    "not",
+    "on_denied",
+    "crate",
+];
+
+/// Parses the attribute's tokens; problems go to `errors`.
+pub(crate) fn attr(tokens: TokenStream, errors: &mut Errors) -> Attr {
+    let mut attr = Attr::default();
+    let parser = |input: ParseStream| {
+        attr.items = entries(input, true, errors, &mut attr.on_denied, &mut attr.krate);
+        Ok(())
+    };
+    if let Err(e) = parser.parse2(tokens) {
+        errors.push(e);
+    }
+    attr
+}
+
+/// Entries up to the end of `input`. `top` allows `on_denied` and `crate`.
+fn entries(
+    input: ParseStream,
+    top: bool,
+    errors: &mut Errors,
+    on_denied: &mut Option<Path>,
+    krate: &mut Option<Path>,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        match entry(input, top, errors, on_denied, krate) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => {}
+            Err(e) => {
+                errors.push(e);
+                skip_to_comma(input);
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        if let Err(e) = input.parse::<Token![,]>() {
+            errors.push(syn::Error::new(e.span(), "expected `,` between items"));
+            skip_to_comma(input);
+            let _ = input.parse::<Token![,]>();
+        }
+    }
+    items
+}
+
+/// Skips tokens up to (not including) the next `,` at this level.
+fn skip_to_comma(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            if let TokenTree::Punct(p) = &tt
+                && p.as_char() == ','
+            {
+                return Ok(((), rest));
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    });
+}
+
+fn entry(
+    input: ParseStream,
+    top: bool,
+    errors: &mut Errors,
+    on_denied: &mut Option<Path>,
+    krate: &mut Option<Path>,
+) -> syn::Result<Option<Item>> {
+    if input.peek(Token![crate]) {
+        let token = input.parse::<Token![crate]>()?;
+        input.parse::<Token![=]>()?;
+        let lit: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`crate` takes the path as a string: crate = \"my_msal\"",
+            )
+        })?;
+        let path: Path = lit
+            .parse()
+            .map_err(|_| syn::Error::new(lit.span(), format!("{:?} is not a path", lit.value())))?;
+        if !top {
+            errors.push(syn::Error::new(
+                token.span,
+                "`crate` belongs at the top level of the attribute",
+            ));
+        } else if krate.is_some() {
+            errors.push(syn::Error::new(token.span, "duplicate `crate`"));
+        } else {
+            *krate = Some(path);
+        }
+        return Ok(None);
+    }
+    let key: Ident = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected a key: one of {}", KEYS.join(", ")),
+        )
+    })?;
+    let name = key.to_string();
+    let span = key.span();
+    let combinator = match name.as_str() {
+        "any" => Some(Combinator::Any),
+        "all" => Some(Combinator::All),
+        "not" => Some(Combinator::Not),
+        _ => None,
+    };
+    if let Some(combinator) = combinator {
+        if input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                span,
+                format!("`{name}` takes items in parentheses: {name}(roles = \"Admin\", ...)"),
+            ));
+        }
+        let content;
+        parenthesized!(content in input);
+        let mut inner_on_denied = None;
+        let mut inner_krate = None;
+        let items = entries(
+            &content,
+            false,
+            errors,
+            &mut inner_on_denied,
+            &mut inner_krate,
+        );
+        return Ok(Some(Item::Group {
+            combinator,
+            span,
+            items,
+        }));
+    }
+    let list_key = match name.as_str() {
+        "scopes" => Some(Key::Scopes),
+        "roles" => Some(Key::Roles),
+        "groups" => Some(Key::Groups),
+        "app_permissions" => Some(Key::AppPermissions),
+        "tenants" => Some(Key::Tenants),
+        _ => None,
+    };
+    if name == "on_denied" {
+        input.parse::<Token![=]>()?;
+        if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            return Err(syn::Error::new(
+                lit.span(),
+                "`on_denied` takes a function path, not a string: on_denied = my_module::denied",
+            ));
+        }
+        let path: Path = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`on_denied` takes a function path: on_denied = my_module::denied",
+            )
+        })?;
+        if !top {
+            errors.push(syn::Error::new(
+                span,
+                "`on_denied` belongs at the top level of the attribute",
+            ));
+        } else if on_denied.is_some() {
+            errors.push(syn::Error::new(span, "duplicate `on_denied`"));
+        } else {
+            *on_denied = Some(path);
+        }
+        return Ok(None);
+    }
+    let Some(key_kind) = list_key else {
+        let mut message = format!("unknown key `{name}`");
+        if let Some(best) = nearest(&name) {
+            message.push_str(&format!("; did you mean `{best}`?"));
+        } else {
+            message.push_str(&format!("; expected one of {}", KEYS.join(", ")));
+        }
+        // Skip its value so the next item still parses.
+        if input.peek(Token![=]) {
+            let _ = input.parse::<Token![=]>();
+        }
+        skip_to_comma(input);
+        return Err(syn::Error::new(span, message));
+    };
+    if input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            span,
+            format!("`{name}` takes a value: {name} = \"...\" or {name} = [\"...\", \"...\"]"),
+        ));
+    }
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{name}`")))?;
+    let (values, value_span) = values(input, errors)?;
+    Ok(Some(Item::List {
+        key: key_kind,
+        key_span: span,
+        values,
+        value_span,
+    }))
+}
+
+/// `"a b"` (split on whitespace) or `["a", "b"]` (one value each).
+fn values(input: ParseStream, errors: &mut Errors) -> syn::Result<(Vec<Value>, Span)> {
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = bracketed!(content in input);
+        let mut out = Vec::new();
+        while !content.is_empty() {
+            match content.parse::<LitStr>() {
+                Ok(lit) => {
+                    let text = lit.value();
+                    if text.trim().is_empty() {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            "empty value: write a name, or remove it",
+                        ));
+                    } else if text.chars().any(char::is_whitespace) {
+                        errors.push(syn::Error::new(
+                            lit.span(),
+                            format!("a list item is one value, without spaces: split {text:?} into separate strings"),
+                        ));
+                    } else {
+                        out.push(Value {
+                            text,
+                            span: lit.span(),
+                        });
+                    }
+                }
+                Err(_) => {
+                    let tt: TokenTree = content.parse()?;
+                    errors.push(syn::Error::new(
+                        tt.span(),
+                        "expected a string literal, like \"User.Read\"",
+                    ));
+                }
+            }
+            if content.is_empty() {
+                break;
+            }
+            content.parse::<Token![,]>()?;
+        }
+        return Ok((out, bracket.span.join()));
+    }
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        let values = lit
+            .value()
+            .split_whitespace()
+            .map(|t| Value {
+                text: t.to_owned(),
+                span: lit.span(),
+            })
+            .collect();
+        return Ok((values, lit.span()));
+    }
+    let tt: TokenTree = input.parse()?;
+    Err(syn::Error::new(
+        tt.span(),
+        "expected a string like \"User.Read Mail.Read\" or a list like [\"User.Read\", \"Mail.Read\"]",
+    ))
+}
+
+/// The known key closest to a misspelling, if it is close enough.
+fn nearest(name: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (distance(name, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_key_suggestions() {
+        assert_eq!(nearest("scope"), Some("scopes"));
+        assert_eq!(nearest("role"), Some("roles"));
+        assert_eq!(nearest("app_permission"), Some("app_permissions"));
+        assert_eq!(nearest("tenant"), Some("tenants"));
+        assert_eq!(nearest("zzzzzzzz"), None);
+    }
+}

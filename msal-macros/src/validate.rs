@@ -1,0 +1,129 @@
+//! What the DSL means: no empty sets, no duplicates, no contradictions, well-formed ids.
+//! Nothing is implied and nothing fails open.
+
+use crate::Errors;
+use crate::parse::{Attr, Combinator, Item, Key};
+
+pub(crate) fn attr(attr: &Attr, errors: &mut Errors) {
+    level(&attr.items, true, errors);
+}
+
+/// Items side by side; `and` when they are all required (top level, `all`).
+fn level(items: &[Item], and: bool, errors: &mut Errors) {
+    if and {
+        let mut seen: Vec<Key> = Vec::new();
+        for item in items {
+            if let Item::List { key, key_span, .. } = item {
+                if seen.contains(key) {
+                    errors.push(syn::Error::new(
+                        *key_span,
+                        format!(
+                            "duplicate `{0}`: list every value in one `{0} = [...]`, or use any(...) for alternatives",
+                            key.name()
+                        ),
+                    ));
+                } else {
+                    seen.push(*key);
+                }
+            }
+        }
+        for item in items {
+            if let Item::Group {
+                combinator: Combinator::Not,
+                span,
+                items: negated,
+            } = item
+                && let [inner] = negated.as_slice()
+                && items.iter().any(|sibling| sibling.same_as(inner))
+            {
+                errors.push(syn::Error::new(
+                    *span,
+                    "contradiction: this requires something and its `not` at once, so nobody could ever pass",
+                ));
+            }
+        }
+    }
+    for item in items {
+        match item {
+            Item::List {
+                key,
+                values,
+                value_span,
+                ..
+            } => list(*key, values, *value_span, errors),
+            Item::Group {
+                combinator,
+                span,
+                items,
+            } => {
+                match combinator {
+                    Combinator::Any | Combinator::All if items.is_empty() => {
+                        errors.push(syn::Error::new(
+                            *span,
+                            format!(
+                                "empty `{}()`: it would {} everyone; list the alternatives inside",
+                                combinator.name(),
+                                if *combinator == Combinator::Any {
+                                    "refuse"
+                                } else {
+                                    "admit"
+                                }
+                            ),
+                        ));
+                    }
+                    Combinator::Not if items.len() != 1 => {
+                        errors.push(syn::Error::new(
+                            *span,
+                            format!("`not` takes exactly one item, found {}: use not(any(...)) or not(all(...))", items.len()),
+                        ));
+                    }
+                    _ => {}
+                }
+                level(items, *combinator == Combinator::All, errors);
+            }
+        }
+    }
+}
+
+fn list(
+    key: Key,
+    values: &[crate::parse::Value],
+    value_span: proc_macro2::Span,
+    errors: &mut Errors,
+) {
+    if values.is_empty() {
+        errors.push(syn::Error::new(
+            value_span,
+            format!(
+                "empty `{0}`: name at least one, or remove `{0}`",
+                key.name()
+            ),
+        ));
+    }
+    for (i, value) in values.iter().enumerate() {
+        if values[..i].iter().any(|v| v.text == value.text) {
+            errors.push(syn::Error::new(
+                value.span,
+                format!("`{}` lists {:?} twice", key.name(), value.text),
+            ));
+        }
+        if key == Key::Tenants && !is_guid(&value.text) {
+            errors.push(syn::Error::new(
+                value.span,
+                format!(
+                    "{:?} is not a tenant id: use the tenant's GUID (the `tid` claim)",
+                    value.text
+                ),
+            ));
+        }
+    }
+}
+
+fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}

@@ -1,0 +1,6 @@
+//! `#[msal_protected]` over real HTTP: every DSL form with a user who passes and one who
+//! fails, every handler shape, and proof that a denied body never runs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app;
+mod forms;
