@@ -1,21 +1,20 @@
-//! The demo web app: sign in, see your claims, sign out.
+//! The demo web app: sign in, see your claims, try the admin page, sign out.
 //!
 //! ```text
 //! cargo run --example demo        # embedded TestIdp, no Azure needed
 //! ```
 //!
 //! With no `MSAL_CLIENT_ID` set it starts the embedded TestIdp on another loopback port and
-//! signs in against it (users `alice@contoso.test`, `bob@contoso.test`). With `MSAL_*` set
-//! (environment, `.env` or secrets dir) it talks to that provider: Entra ID, B2C, External ID
-//! or any OpenID Connect issuer given as `MSAL_AUTHORITY`.
+//! signs in against it (users `alice@contoso.test`, `bob@contoso.test` with the role
+//! `Admin`). With `MSAL_*` set (environment, `.env` or secrets dir) it talks to that
+//! provider: Entra ID, B2C, External ID or any OpenID Connect issuer given as
+//! `MSAL_AUTHORITY`.
 //!
-//! Serves on `127.0.0.1:$PORT` (default 5000; `HOST` overrides the address).
+//! Serves on `127.0.0.1:$PORT` (default 5000; `HOST` overrides the address). The routes live
+//! in `msal_examples::demo`, where the test suites drive them too.
 
-use axum::response::Html;
-use axum::routing::get;
-use axum::{Json, Router};
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
-use msal_runtime::{CsrfToken, Msal, MsalConfig, User};
+use msal_runtime::{Msal, MsalConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {host}:{port}: {e} (set PORT or HOST)"))?;
     let base_url = format!("http://{}", listener.local_addr()?);
 
-    // Keep the embedded provider alive as long as the app.
+    // The embedded provider lives as long as the app.
     let (msal, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
         (Msal::from_env().await?, None)
     } else {
@@ -61,14 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Msal::new(config).await?, Some(idp))
     };
 
-    let app = Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/", get(home))
-        .route("/me", get(me))
+    let app = msal_examples::demo::router()
         .merge(msal.routes())
         .layer(msal.layer());
     println!(
-        "Demo on {base_url}  (try {base_url}/auth/login?login_hint=alice@contoso.test&next=/me)"
+        "Demo on {base_url}  (open it, or: curl -L -c jar -b jar \"{base_url}/auth/login?login_hint=alice@contoso.test&next=/me\")"
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -76,38 +72,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
-}
-
-/// The home page: who is signed in, or a way to sign in.
-async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
-    let body = match (user, csrf) {
-        (Some(user), Some(csrf)) => format!(
-            "<p>Signed in as <strong>{}</strong>.</p>\
-             <p><a href=\"/me\">Your claims</a></p>\
-             <form method=\"post\" action=\"/auth/logout\">{}<button>Sign out</button></form>",
-            escape(user.name.as_deref().unwrap_or("(no name)")),
-            csrf.hidden_input()
-        ),
-        _ => "<p>Not signed in.</p>\
-              <p><a href=\"/auth/login?next=/me\">Sign in</a> · \
-              <a href=\"/auth/login?login_hint=alice@contoso.test&amp;next=/me\">as Alice</a> · \
-              <a href=\"/auth/login?login_hint=bob@contoso.test&amp;next=/me\">as Bob</a></p>"
-            .to_owned(),
-    };
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>msal-axum demo</title></head>\
-         <body><h1>msal-axum demo</h1>{body}</body></html>"
-    ))
-}
-
-/// The signed-in user's claims; a browser that is not signed in is sent to sign in.
-async fn me(user: User) -> Json<User> {
-    Json(user)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -1,7 +1,7 @@
 //! AST + handler into code: the same function with one hidden first parameter (the guard),
 //! and, inside its body, the requirement registered under the guard's id.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Path};
@@ -18,8 +18,8 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
     let function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(f) => Some(f),
         Err(_) => {
-            errors.push(syn::Error::new(
-                Span::call_site(),
+            errors.push(syn::Error::new_spanned(
+                &item,
                 "#[msal_protected] goes on an `async fn` handler",
             ));
             None
@@ -139,5 +139,144 @@ fn rule(item: &Item, private: &TokenStream) -> TokenStream {
                 },
             }
         }
+    }
+}
+
+/// Expansion snapshots: each DSL form expanded and pretty-printed, compared with
+/// `tests/expand/<name>.expanded.rs`. Regenerate with
+/// `MSAL_BLESS=1 cargo test -p msal-macros`, then review the diff.
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn check(name: &str, attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) {
+        let expanded = super::msal_protected(attr, item, "snapshot");
+        let file: syn::File = syn::parse2(expanded).expect("the expansion parses");
+        let pretty = prettyplease::unparse(&file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/expand")
+            .join(format!("{name}.expanded.rs"));
+        if std::env::var_os("MSAL_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &pretty).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "no snapshot at {}: run MSAL_BLESS=1 cargo test -p msal-macros",
+                path.display()
+            )
+        });
+        assert_eq!(
+            pretty, expected,
+            "expansion of {name} changed; rerun with MSAL_BLESS=1 and review"
+        );
+    }
+
+    #[test]
+    fn bare() {
+        check(
+            "bare",
+            quote!(),
+            quote!(
+                async fn me(user: User) -> Json<User> {
+                    Json(user)
+                }
+            ),
+        );
+    }
+
+    #[test]
+    fn scopes_string_and_list() {
+        check(
+            "scopes",
+            quote!(scopes = "User.Read Mail.Read"),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        check(
+            "scopes_list",
+            quote!(scopes = ["User.Read", "Mail.Read"]),
+            quote!(
+                async fn h() {}
+            ),
+        );
+    }
+
+    #[test]
+    fn every_key_at_the_top_level_is_anded() {
+        check(
+            "all_keys",
+            quote!(
+                roles = "Admin",
+                groups = "g-1",
+                app_permissions = "Tasks.Read.All",
+                tenants = "c0ffee00-0000-4000-8000-00000000c0de"
+            ),
+            quote!(
+                async fn h() {}
+            ),
+        );
+    }
+
+    #[test]
+    fn combinators_nest() {
+        check(
+            "combinators",
+            quote!(any(
+                roles = "Admin",
+                all(scopes = "Tasks.Read", not(roles = "Guest"))
+            )),
+            quote!(
+                async fn h() {}
+            ),
+        );
+    }
+
+    #[test]
+    fn on_denied_and_crate() {
+        check(
+            "on_denied",
+            quote!(
+                roles = "Admin",
+                on_denied = responses::denied,
+                crate = "::my_msal"
+            ),
+            quote!(
+                pub(crate) async fn h(State(s): State<AppState>) -> impl IntoResponse {
+                    s.0
+                }
+            ),
+        );
+    }
+
+    #[test]
+    fn generics_attributes_and_where_clauses_are_kept() {
+        check(
+            "generic",
+            quote!(roles = "Admin"),
+            quote!(
+                /// Docs stay.
+                #[allow(unused)]
+                async fn h<T>(Path(id): Path<u32>) -> String
+                where
+                    T: Default + ToString,
+                {
+                    T::default().to_string()
+                }
+            ),
+        );
+    }
+
+    #[test]
+    fn errors_keep_the_item_unchanged() {
+        check(
+            "error",
+            quote!(scope = "x", roles = ""),
+            quote!(
+                async fn h() {}
+            ),
+        );
     }
 }

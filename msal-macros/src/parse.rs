@@ -330,39 +330,48 @@ fn values(input: ParseStream, errors: &mut Errors) -> syn::Result<(Vec<Value>, S
         let content;
         let bracket = bracketed!(content in input);
         let mut out = Vec::new();
+        let mut rejected = false;
         while !content.is_empty() {
-            match content.parse::<LitStr>() {
-                Ok(lit) => {
-                    let text = lit.value();
-                    if text.trim().is_empty() {
-                        errors.push(syn::Error::new(
-                            lit.span(),
-                            "empty value: write a name, or remove it",
-                        ));
-                    } else if text.chars().any(char::is_whitespace) {
-                        errors.push(syn::Error::new(
-                            lit.span(),
-                            format!("a list item is one value, without spaces: split {text:?} into separate strings"),
-                        ));
-                    } else {
-                        out.push(Value {
-                            text,
-                            span: lit.span(),
-                        });
-                    }
-                }
-                Err(_) => {
-                    let tt: TokenTree = content.parse()?;
+            if content.peek(LitStr) {
+                let lit: LitStr = content.parse()?;
+                let text = lit.value();
+                if text.trim().is_empty() {
+                    rejected = true;
                     errors.push(syn::Error::new(
-                        tt.span(),
-                        "expected a string literal, like \"User.Read\"",
+                        lit.span(),
+                        "empty value: write a name, or remove it",
                     ));
+                } else if text.chars().any(char::is_whitespace) {
+                    rejected = true;
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!("a list item is one value, without spaces: split {text:?} into separate strings"),
+                    ));
+                } else {
+                    out.push(Value {
+                        text,
+                        span: lit.span(),
+                    });
                 }
+            } else {
+                rejected = true;
+                let tt: TokenTree = content.parse()?;
+                errors.push(syn::Error::new(
+                    tt.span(),
+                    "expected a string literal, like \"User.Read\"",
+                ));
             }
             if content.is_empty() {
                 break;
             }
             content.parse::<Token![,]>()?;
+        }
+        if rejected && out.is_empty() {
+            // Its items were reported one by one; "empty" would only repeat them.
+            out.push(Value {
+                text: String::new(),
+                span: bracket.span.join(),
+            });
         }
         return Ok((out, bracket.span.join()));
     }

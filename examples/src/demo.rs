@@ -1,0 +1,59 @@
+//! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/admin`.
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use msal_runtime::{CsrfToken, User, msal_protected};
+
+/// The demo's own routes; merge `msal.routes()` and apply `msal.layer()` around them.
+pub fn router() -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/", get(home))
+        .route("/me", get(me))
+        .route("/admin", get(admin))
+}
+
+/// The home page: who is signed in, or a way to sign in.
+async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
+    let body = match (user, csrf) {
+        (Some(user), Some(csrf)) => format!(
+            "<p>Signed in as <strong>{}</strong>.</p>\
+             <p><a href=\"/me\">Your claims</a> · <a href=\"/admin\">Admin page</a></p>\
+             <form method=\"post\" action=\"/auth/logout\">{}<button>Sign out</button></form>",
+            escape(user.name.as_deref().unwrap_or("(no name)")),
+            csrf.hidden_input()
+        ),
+        _ => "<p>Not signed in.</p>\
+              <p><a href=\"/auth/login?next=/\">Sign in</a> · \
+              <a href=\"/auth/login?login_hint=alice@contoso.test&amp;next=/\">as Alice</a> · \
+              <a href=\"/auth/login?login_hint=bob@contoso.test&amp;next=/\">as Bob</a></p>"
+            .to_owned(),
+    };
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>msal-axum demo</title></head>\
+         <body><h1>msal-axum demo</h1>{body}</body></html>"
+    ))
+}
+
+/// The signed-in user's claims.
+#[msal_protected]
+async fn me(user: User) -> Json<User> {
+    Json(user)
+}
+
+/// Only for holders of the app role `Admin` (Bob, on the embedded TestIdp).
+#[msal_protected(roles = "Admin")]
+async fn admin(user: User) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "greeting": format!("welcome, {}", user.name.unwrap_or_default()),
+        "roles": user.roles,
+    }))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,13 @@
+async fn h(_: ::msal_runtime::__private::Guard<10245839030078572146>) {
+    #[::msal_runtime::__private::linkme::distributed_slice(
+        ::msal_runtime::__private::PROTECTED
+    )]
+    #[linkme(crate = ::msal_runtime::__private::linkme)]
+    static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
+        id: 10245839030078572146,
+        rule: ::msal_runtime::__private::Rule::Scopes(&["User.Read", "Mail.Read"]),
+        on_denied: ::core::option::Option::None,
+        handler: "h",
+        module: ::core::module_path!(),
+    };
+}

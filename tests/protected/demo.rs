@@ -1,0 +1,90 @@
+//! The demo's contract (DESIGN.md): what `cargo run --example demo` serves.
+
+use msal_runtime::testing::TestIdp;
+use msal_tests::{TestApp, app_sign_in, browser};
+
+async fn demo(idp: &TestIdp) -> TestApp {
+    TestApp::start_routes(idp, |c| c, msal_examples::demo::router()).await
+}
+
+#[tokio::test]
+async fn health_and_home_are_public() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    assert_eq!(
+        reqwest::get(app.url("/health"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let home = reqwest::get(app.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Not signed in") && home.contains("/auth/login"));
+}
+
+#[tokio::test]
+async fn me_unauthenticated_redirects_browsers_and_401s_apis() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let page = browser()
+        .get(app.url("/me"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 302);
+    assert_eq!(page.headers()["location"], "/auth/login?next=%2Fme");
+    let api = browser()
+        .get(app.url("/me"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    assert_eq!(api.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn admin_admits_bob_and_refuses_alice() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let bob = browser();
+    app_sign_in(&bob, &app, "bob@contoso.test", "/").await;
+    let ok = bob.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.unwrap()["greeting"],
+        "welcome, Bob Admin"
+    );
+    let alice = browser();
+    app_sign_in(&alice, &app, "alice@contoso.test", "/").await;
+    let page = alice
+        .get(app.url("/admin"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("This needs the app role Admin.")
+    );
+    let home = alice
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("Alice Example") && home.contains("name=\"csrf_token\""));
+}

@@ -1,0 +1,8 @@
+use msal_runtime::msal_protected;
+
+fn denied(_: msal_runtime::AuthRejection) -> &'static str { "no" }
+
+#[msal_protected(any(roles = "Admin", on_denied = denied))]
+async fn handler() {}
+
+fn main() {}
