@@ -22,11 +22,13 @@ use crate::validate::{KeyCache, ResolvedIssuer};
 /// What discovery told us, checked.
 pub(crate) struct Discovered {
     pub(crate) issuer: ResolvedIssuer,
+    /// Entra's v1 issuer for the same tenant(s), accepted on access tokens.
+    pub(crate) v1_issuer: Option<ResolvedIssuer>,
     issuer_url: String,
     pub(crate) authorization_endpoint: Url,
     pub(crate) token_endpoint: Url,
     pub(crate) end_session_endpoint: Option<Url>,
-    pub(crate) keys: KeyCache,
+    pub(crate) keys: Arc<KeyCache>,
 }
 
 #[derive(Deserialize)]
@@ -148,7 +150,25 @@ impl Provider {
                 .map_err(|e| ProviderError::Malformed(format!("discovery's {name}: {e}")))
         };
         let jwks_uri = endpoint("jwks_uri", &raw.jwks_uri)?;
+        let v1_issuer = self
+            .config
+            .authority
+            .v1_issuer_base()
+            .map(|base| match &issuer {
+                ResolvedIssuer::Exact(v2) => {
+                    let tid = v2
+                        .trim_end_matches("/v2.0")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default();
+                    ResolvedIssuer::Exact(format!("{base}/{tid}/"))
+                }
+                ResolvedIssuer::Template(_) => {
+                    ResolvedIssuer::Template(format!("{base}/{{tenantid}}/"))
+                }
+            });
         Ok(Discovered {
+            v1_issuer,
             issuer,
             issuer_url: raw.issuer,
             authorization_endpoint: endpoint(
@@ -161,7 +181,11 @@ impl Provider {
                 .as_deref()
                 .map(|e| endpoint("end_session_endpoint", e))
                 .transpose()?,
-            keys: KeyCache::new(self.http.clone(), jwks_uri, self.config.jwks_cooldown),
+            keys: Arc::new(KeyCache::new(
+                self.http.clone(),
+                jwks_uri,
+                self.config.jwks_cooldown,
+            )),
         })
     }
 

@@ -32,6 +32,9 @@ pub enum AuthError {
     /// The token or session is invalid or expired.
     #[error("invalid token: {0}")]
     InvalidToken(String),
+    /// The `Authorization` header is malformed (RFC 6750 `invalid_request`).
+    #[error("malformed request: {0}")]
+    BadRequest(String),
     /// Signed in, but without these delegated scopes.
     #[error("missing scopes: {}", .0.join(" "))]
     InsufficientScope(Vec<String>),
@@ -72,6 +75,7 @@ impl AuthError {
     fn status(&self) -> StatusCode {
         match self {
             AuthError::NotSignedIn | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthError::SignInFailed { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
@@ -87,6 +91,7 @@ impl AuthError {
         match self {
             AuthError::NotSignedIn => "Sign-in required".into(),
             AuthError::InvalidToken(_) => "Invalid token".into(),
+            AuthError::BadRequest(_) => "Malformed authorization".into(),
             AuthError::InsufficientScope(_) => "Insufficient scope".into(),
             AuthError::Forbidden(_) => "Forbidden".into(),
             AuthError::SignInFailed { title, .. } => title.clone(),
@@ -101,7 +106,7 @@ impl AuthError {
     fn detail(&self) -> String {
         match self {
             AuthError::NotSignedIn => "Sign in, or send a bearer token.".into(),
-            AuthError::InvalidToken(why) => why.clone(),
+            AuthError::InvalidToken(why) | AuthError::BadRequest(why) => why.clone(),
             AuthError::InsufficientScope(scopes) => {
                 format!("This needs the scopes: {}.", scopes.join(" "))
             }
@@ -202,6 +207,10 @@ impl IntoResponse for AuthRejection {
             AuthError::NotSignedIn => Some("Bearer".to_owned()),
             AuthError::InvalidToken(why) => Some(format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                quoted(why)
+            )),
+            AuthError::BadRequest(why) => Some(format!(
+                "Bearer error=\"invalid_request\", error_description=\"{}\"",
                 quoted(why)
             )),
             AuthError::InsufficientScope(scopes) => Some(format!(

@@ -16,6 +16,10 @@ use crate::error::{Asker, AuthError, AuthRejection, is_navigation};
 use crate::msal::Inner;
 use crate::principal::{Principal, User, Verdict};
 use crate::session::{self, MsalStore};
+use crate::validate::{
+    AccessKind, AccessTokenExpectations, TokenCache, ValidationError, validate_access_token,
+};
+use axum::http::header;
 
 /// msal-axum's state, as the layer puts it into each request.
 #[derive(Clone)]
@@ -185,12 +189,20 @@ fn not_signed_in(parts: &Parts) -> AuthRejection {
     }
 }
 
+/// The user of a principal; an app-only token has none.
+fn user_of(parts: &Parts, p: &Principal) -> Result<User, AuthRejection> {
+    p.user().cloned().ok_or_else(|| AuthRejection {
+        error: AuthError::Forbidden("this needs a user, and an app-only token has none".into()),
+        asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+    })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for User {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match current_user(parts).await? {
-            Some(signed_in) => Ok(signed_in.user),
+        match principal(parts).await? {
+            Some(p) => user_of(parts, &p),
             None => Err(not_signed_in(parts)),
         }
     }
@@ -200,7 +212,10 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(current_user(parts).await?.map(|s| s.user))
+        match principal(parts).await? {
+            Some(p) => user_of(parts, &p).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -294,21 +309,102 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CsrfToken {
 }
 
 /// The caller as requirements judge it, loaded once per request and kept in its extensions.
-/// `Ok(None)`: nobody signed in.
+/// A request with an `Authorization` header is judged by that header only, never by a
+/// cookie. `Ok(None)`: nobody signed in and no token.
 pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>>, AuthRejection> {
     if let Some(p) = parts.extensions.get::<Arc<Principal>>() {
         return Ok(Some(p.clone()));
     }
-    let Some(signed_in) = current_user(parts).await? else {
-        return Ok(None);
+    let Some(ctx) = parts.extensions.get::<Ctx>().cloned() else {
+        return Err(AuthRejection {
+            error: misconfigured(),
+            asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+        });
     };
-    let p = Arc::new(Principal::session(
-        signed_in.user,
-        signed_in.scopes,
-        signed_in.declined,
-    ));
+    let p = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        match bearer(&ctx, value).await {
+            Ok(p) => p,
+            Err(error) => {
+                return Err(AuthRejection {
+                    error,
+                    asker: Asker::new(
+                        &parts.method,
+                        &parts.uri,
+                        &parts.headers,
+                        &ctx.0.config.route_prefix,
+                    ),
+                });
+            }
+        }
+    } else if ctx.0.api_only {
+        return Ok(None);
+    } else {
+        let Some(signed_in) = current_user(parts).await? else {
+            return Ok(None);
+        };
+        Arc::new(Principal::session(
+            signed_in.user,
+            signed_in.scopes,
+            signed_in.declined,
+        ))
+    };
     parts.extensions.insert(p.clone());
     Ok(Some(p))
+}
+
+/// RFC 6750 `b64token` characters.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~+/=".contains(c)
+}
+
+/// The principal of an `Authorization: Bearer` header: from the cache of validated tokens,
+/// or validated now.
+async fn bearer(ctx: &Ctx, value: &axum::http::HeaderValue) -> Result<Arc<Principal>, AuthError> {
+    let text = value
+        .to_str()
+        .map_err(|_| AuthError::BadRequest("the Authorization header is not ASCII".into()))?;
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Another scheme is not ours to judge; it is not a sign-in either.
+        return Err(AuthError::NotSignedIn);
+    }
+    let token = token.trim();
+    if token.is_empty() || !token.chars().all(is_token_char) {
+        return Err(AuthError::BadRequest(
+            "expected `Authorization: Bearer <token>` with one token".into(),
+        ));
+    }
+    let inner = &ctx.0;
+    let key = TokenCache::<Principal>::key(token);
+    if let Some(p) = inner.tokens.get(&key, inner.config.clock_skew) {
+        return Ok(p);
+    }
+    let d = inner
+        .provider
+        .discovered()
+        .await
+        .map_err(|e| AuthError::ProviderUnavailable(e.to_string()))?;
+    let expect = AccessTokenExpectations {
+        audiences: &inner.config.audiences,
+        issuer: &d.issuer,
+        v1_issuer: d.v1_issuer.as_ref(),
+        skew: inner.config.clock_skew,
+        allowed_tenants: &inner.config.allowed_tenants,
+        allow_no_permissions: inner.config.accept_unscoped_tokens,
+    };
+    let (claims, kind) = validate_access_token(&d.keys, token, &expect)
+        .await
+        .map_err(|e| match e {
+            ValidationError::KeysUnavailable(why) => AuthError::ProviderUnavailable(why),
+            ValidationError::Invalid(why) => AuthError::InvalidToken(why),
+        })?;
+    let exp = claims
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_default();
+    let p = Arc::new(Principal::bearer(claims, kind == AccessKind::App));
+    inner.tokens.insert(key, p.clone(), exp);
+    Ok(p)
 }
 
 /// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
@@ -350,7 +446,7 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
         let principal = match principal(parts).await {
             Ok(Some(p)) => p,
             Ok(None) => return Err(deny(parts, AuthError::NotSignedIn)),
-            Err(rejection) => return Err(rejection.into_response()),
+            Err(rejection) => return Err(deny(parts, rejection.error)),
         };
         match protected.rule.evaluate(&principal) {
             Verdict::Allow => Ok(Guard(())),

@@ -8,14 +8,23 @@ use crate::client::Provider;
 use crate::config::MsalConfig;
 use crate::error::Error;
 use crate::extract::MsalLayer;
+use crate::principal::Principal;
 use crate::session::MsalStore;
+use crate::validate::TokenCache;
 
 /// What the routes, the layer and the extractors share.
 pub(crate) struct Inner {
     pub(crate) config: Arc<MsalConfig>,
     pub(crate) provider: Provider,
     pub(crate) store: MsalStore,
+    /// Validated bearer tokens.
+    pub(crate) tokens: TokenCache<Principal>,
+    /// A web API: bearer tokens only, no sessions, no sign-in routes.
+    pub(crate) api_only: bool,
 }
+
+/// How many validated tokens are remembered.
+const TOKEN_CACHE_CAPACITY: usize = 10_000;
 
 /// msal-axum, configured: [`routes`](Self::routes) to merge into the app and
 /// [`layer`](Self::layer) to put around it.
@@ -50,6 +59,27 @@ impl Msal {
     /// The provider's metadata is fetched on first use (and retried until it answers), so a
     /// provider outage at start-up does not keep the app from starting.
     pub async fn new(config: MsalConfig) -> Result<Self, Error> {
+        Self::build(config, false).await
+    }
+
+    /// Sets up a web API: requests are judged by their `Authorization: Bearer` token only.
+    /// It needs no client secret and no session store, and serves no sign-in routes.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::Error> {
+    /// use msal_runtime::{Msal, MsalConfig};
+    /// let api = Msal::api(MsalConfig::builder().client_id("…").tenant_id("…").build()?).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn api(config: MsalConfig) -> Result<Self, Error> {
+        Self::build(config, true).await
+    }
+
+    async fn build(mut config: MsalConfig, api_only: bool) -> Result<Self, Error> {
+        if api_only {
+            // Nothing is kept per user: any configured store would go unused.
+            config.session_store = crate::config::SessionStoreKind::Memory;
+        }
         let config = Arc::new(config);
         let store = MsalStore::open(&config.session_store)
             .await
@@ -61,6 +91,8 @@ impl Msal {
                 config,
                 provider,
                 store,
+                tokens: TokenCache::new(TOKEN_CACHE_CAPACITY),
+                api_only,
             }),
         };
         if let Err(e) = msal.inner.provider.discovered().await {
@@ -82,6 +114,9 @@ impl Msal {
     /// The sign-in routes (`{prefix}/login`, `/callback`, `/logout`, `/signout-oidc`), to
     /// merge into the app's router.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        if self.inner.api_only {
+            return Router::new();
+        }
         crate::routes::router(&self.inner.config.route_prefix)
     }
 

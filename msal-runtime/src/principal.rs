@@ -143,6 +143,46 @@ impl Principal {
         }
     }
 
+    /// A bearer principal from validated access-token claims.
+    pub(crate) fn bearer(claims: Map<String, Value>, app: bool) -> Self {
+        let list = |name: &str| -> Vec<String> {
+            claims
+                .get(name)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let scopes = claims
+            .get("scp")
+            .and_then(Value::as_str)
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let groups_overage = claims
+            .get("_claim_names")
+            .and_then(|n| n.get("groups"))
+            .is_some()
+            || claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
+        Self {
+            kind: if app {
+                PrincipalKind::BearerApp
+            } else {
+                PrincipalKind::BearerUser
+            },
+            scopes,
+            declined: Vec::new(),
+            roles: list("roles"),
+            groups: list("groups"),
+            groups_overage,
+            tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+            user: (!app).then(|| User::from_claims(claims)),
+        }
+    }
+
     /// Where it came from.
     pub fn kind(&self) -> PrincipalKind {
         self.kind

@@ -213,7 +213,7 @@ async fn an_id_token_for_another_app_is_refused() {
         |c| {
             c.insert("aud".into(), "someone-else".into());
         },
-        "for another app",
+        "for another audience",
     )
     .await;
 }
@@ -304,12 +304,7 @@ async fn a_foreign_tenant_is_refused_when_an_allow_list_is_set() {
     // ...Fabrikam's do not.
     let browser = browser();
     let url = app_callback_url(&browser, &app, "dave@fabrikam.test", "/").await;
-    assert_refused(
-        get_html(&browser, url).await,
-        401,
-        "is not allowed to sign in",
-    )
-    .await;
+    assert_refused(get_html(&browser, url).await, 401, "is not allowed").await;
 
     // Without the allow-list, the template admits both tenants, each with its own issuer.
     let open = TestApp::start_with(&idp, |c| c.tenant_id("organizations")).await;

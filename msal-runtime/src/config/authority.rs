@@ -177,6 +177,24 @@ impl Authority {
         is_loopback_http(self.base())
     }
 
+    /// Where Entra's v1 tokens say they come from (`https://sts.windows.net`), for an Entra
+    /// authority; other providers have no v1 tokens. A custom instance (a TestIdp, a proxy)
+    /// issues v1 tokens under itself.
+    pub(crate) fn v1_issuer_base(&self) -> Option<String> {
+        let Authority::Entra { instance, .. } = self else {
+            return None;
+        };
+        Some(match instance.host_str().unwrap_or_default() {
+            "login.microsoftonline.com" | "login.microsoftonline.us" => {
+                "https://sts.windows.net".to_owned()
+            }
+            "login.chinacloudapi.cn" | "login.partner.microsoftonline.cn" => {
+                "https://sts.chinacloudapi.cn".to_owned()
+            }
+            _ => trim(instance).to_owned(),
+        })
+    }
+
     /// The issuer rule tokens must satisfy, before discovery refines it.
     pub(crate) fn issuer_rule(&self) -> IssuerRule {
         match self {

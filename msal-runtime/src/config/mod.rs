@@ -21,6 +21,8 @@
 //! | `MSAL_RESPONSE_MODE` | `query` or `form_post` | `query` |
 //! | `MSAL_TOKEN_AUTH_METHOD` | `client_secret_post` or `client_secret_basic` | `client_secret_post` |
 //! | `MSAL_CLOCK_SKEW` | allowed clock skew for token times (at most 15m) | `5m` |
+//! | `MSAL_AUDIENCE` | accepted `aud` of bearer tokens (comma separated) | client id, `api://{client id}` |
+//! | `MSAL_ACCEPT_UNSCOPED_TOKENS` | accept bearer tokens with neither `scp` nor `roles` | `false` |
 //! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` | `5m` |
 //! | `MSAL_SECRETS_DIR` | directory of secret files (`msal_client_secret`, …) | `/run/secrets` |
 
@@ -41,7 +43,7 @@ pub use sources::Source;
 use sources::{RawValues, Sources};
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 20] = [
+const VARIABLES: [&str; 22] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_TENANT_ID",
@@ -61,6 +63,8 @@ const VARIABLES: [&str; 20] = [
     "MSAL_TOKEN_AUTH_METHOD",
     "MSAL_CLOCK_SKEW",
     "MSAL_JWKS_COOLDOWN",
+    "MSAL_AUDIENCE",
+    "MSAL_ACCEPT_UNSCOPED_TOKENS",
     "MSAL_SECRETS_DIR",
 ];
 
@@ -173,6 +177,10 @@ pub struct MsalConfig {
     pub clock_skew: Duration,
     /// Least time between two fetches of the provider's keys for an unknown `kid`.
     pub jwks_cooldown: Duration,
+    /// Accepted `aud` values of bearer tokens.
+    pub audiences: Vec<String>,
+    /// Accept bearer tokens that carry neither `scp` nor `roles`.
+    pub accept_unscoped_tokens: bool,
 }
 
 impl MsalConfig {
@@ -337,6 +345,8 @@ impl MsalConfigBuilder {
         route_prefix => "MSAL_ROUTE_PREFIX";
         /// `MSAL_SECRETS_DIR`.
         secrets_dir => "MSAL_SECRETS_DIR";
+        /// `MSAL_AUDIENCE`: accepted `aud` values of bearer tokens, comma separated.
+        audience => "MSAL_AUDIENCE";
     }
 
     /// `MSAL_SESSION_LIFETIME`.
@@ -347,6 +357,11 @@ impl MsalConfigBuilder {
     /// `MSAL_CLOCK_SKEW`.
     pub fn clock_skew(self, skew: Duration) -> Self {
         self.set("MSAL_CLOCK_SKEW", format!("{}s", skew.as_secs()))
+    }
+
+    /// `MSAL_ACCEPT_UNSCOPED_TOKENS`.
+    pub fn accept_unscoped_tokens(self, accept: bool) -> Self {
+        self.set("MSAL_ACCEPT_UNSCOPED_TOKENS", accept.to_string())
     }
 
     /// `MSAL_JWKS_COOLDOWN`.
@@ -569,6 +584,24 @@ impl Validator {
         let jwks_cooldown = self
             .parse("MSAL_JWKS_COOLDOWN", parse_duration)
             .unwrap_or(Duration::from_secs(300));
+        let audiences = self
+            .get("MSAL_AUDIENCE")
+            .map(split_list)
+            .or_else(|| {
+                client_id
+                    .as_ref()
+                    .map(|id| vec![id.clone(), format!("api://{id}")])
+            })
+            .unwrap_or_default();
+        let accept_unscoped_tokens = self
+            .parse("MSAL_ACCEPT_UNSCOPED_TOKENS", |t| {
+                match t.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => Ok(true),
+                    "false" | "0" | "no" => Ok(false),
+                    _ => Err(format!("'{t}' must be true or false")),
+                }
+            })
+            .unwrap_or(false);
 
         match (client_id, authority, self.problems.is_empty()) {
             (Some(client_id), Some(authority), true) => Ok(MsalConfig {
@@ -588,6 +621,8 @@ impl Validator {
                 token_auth_method,
                 clock_skew,
                 jwks_cooldown,
+                audiences,
+                accept_unscoped_tokens,
             }),
             _ => Err(ConfigError {
                 problems: self.problems,

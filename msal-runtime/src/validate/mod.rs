@@ -1,16 +1,21 @@
 //! Token validation: the provider's keys (cached by `kid`, refetched at most once per
-//! cooldown for an unknown `kid`, last-known-good kept on failure), Entra's issuer rules, and
-//! the checks of an ID token.
+//! cooldown for an unknown `kid`, last-known-good kept on failure), Entra's issuer rules, the
+//! checks of ID tokens and access tokens, and the cache of validated bearer tokens.
+
+mod cache;
+mod keys;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
-use url::Url;
 
 use crate::config::{IssuerRule, is_guid};
+
+pub(crate) use cache::TokenCache;
+use keys::Family;
+pub(crate) use keys::KeyCache;
 
 /// How a token's issuer is checked, once discovery has confirmed the provider's issuer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +48,14 @@ impl ResolvedIssuer {
             IssuerRule::FromDiscovery { prefix } => Err(format!(
                 "the discovery document names issuer '{discovered}', which is not under '{prefix}'"
             )),
+        }
+    }
+
+    /// The issuer a token of tenant `tid` would carry under this rule.
+    pub(crate) fn expected(&self, tid: Option<&str>) -> String {
+        match self {
+            ResolvedIssuer::Exact(iss) => iss.clone(),
+            ResolvedIssuer::Template(t) => t.replace("{tenantid}", tid.unwrap_or_default()),
         }
     }
 
@@ -82,156 +95,8 @@ pub(crate) enum ValidationError {
     Invalid(String),
 }
 
-fn invalid(message: impl Into<String>) -> ValidationError {
+pub(super) fn invalid(message: impl Into<String>) -> ValidationError {
     ValidationError::Invalid(message.into())
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Family {
-    Rsa,
-    Ec,
-}
-
-struct Key {
-    kid: Option<String>,
-    family: Family,
-    decoding: DecodingKey,
-    /// Entra's per-key `issuer` attribute, checked where present.
-    issuer: Option<String>,
-}
-
-#[derive(Default)]
-struct KeySet {
-    keys: Vec<Arc<Key>>,
-}
-
-impl KeySet {
-    /// Parses a JWKS, skipping keys that are not usable signing keys.
-    fn parse(body: &[u8]) -> Result<Self, String> {
-        let doc: Value =
-            serde_json::from_slice(body).map_err(|e| format!("the JWKS is not JSON: {e}"))?;
-        let entries = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or("the JWKS has no 'keys' array")?;
-        let keys = entries
-            .iter()
-            .filter_map(|k| {
-                let text = |name: &str| k.get(name).and_then(Value::as_str);
-                if text("use").is_some_and(|u| u != "sig") {
-                    return None;
-                }
-                let (family, decoding) = match text("kty")? {
-                    "RSA" => (
-                        Family::Rsa,
-                        DecodingKey::from_rsa_components(text("n")?, text("e")?).ok()?,
-                    ),
-                    "EC" if text("crv") == Some("P-256") => (
-                        Family::Ec,
-                        DecodingKey::from_ec_components(text("x")?, text("y")?).ok()?,
-                    ),
-                    _ => return None,
-                };
-                Some(Arc::new(Key {
-                    kid: text("kid").map(str::to_owned),
-                    family,
-                    decoding,
-                    issuer: text("issuer").map(str::to_owned),
-                }))
-            })
-            .collect();
-        Ok(Self { keys })
-    }
-
-    /// The key for this `kid`. Without a `kid`, only a JWKS of exactly one key names it.
-    fn find(&self, kid: Option<&str>) -> Option<Arc<Key>> {
-        match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .find(|k| k.kid.as_deref() == Some(kid))
-                .cloned(),
-            None if self.keys.len() == 1 => self.keys.first().cloned(),
-            None => None,
-        }
-    }
-}
-
-/// The provider's signing keys. Readers never wait on a lock; an unknown `kid` triggers at
-/// most one fetch per cooldown, shared by every request that needs it.
-pub(crate) struct KeyCache {
-    http: reqwest::Client,
-    uri: Url,
-    keys: ArcSwap<KeySet>,
-    /// When the keys were last fetched; holding the lock is being the one fetching.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
-    cooldown: Duration,
-}
-
-impl KeyCache {
-    pub(crate) fn new(http: reqwest::Client, uri: Url, cooldown: Duration) -> Self {
-        Self {
-            http,
-            uri,
-            keys: ArcSwap::from_pointee(KeySet::default()),
-            last_fetch: tokio::sync::Mutex::new(None),
-            cooldown,
-        }
-    }
-
-    async fn fetch(&self) -> Result<KeySet, String> {
-        let response = self
-            .http
-            .get(self.uri.clone())
-            .send()
-            .await
-            .map_err(|e| format!("GET {}: {e}", self.uri))?;
-        if !response.status().is_success() {
-            return Err(format!("GET {}: HTTP {}", self.uri, response.status()));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("GET {}: {e}", self.uri))?;
-        KeySet::parse(&body)
-    }
-
-    async fn key(&self, kid: Option<&str>) -> Result<Arc<Key>, ValidationError> {
-        if let Some(key) = self.keys.load().find(kid) {
-            return Ok(key);
-        }
-        let mut last = self.last_fetch.lock().await;
-        // Whoever held the lock before may have fetched what we need.
-        if let Some(key) = self.keys.load().find(kid) {
-            return Ok(key);
-        }
-        let have_keys = !self.keys.load().keys.is_empty();
-        if have_keys && last.is_some_and(|t| t.elapsed() < self.cooldown) {
-            return Err(unknown_key(kid));
-        }
-        *last = Some(Instant::now());
-        match self.fetch().await {
-            Ok(set) => {
-                tracing::debug!(keys = set.keys.len(), uri = %self.uri, "fetched signing keys");
-                self.keys.store(Arc::new(set));
-            }
-            Err(e) if have_keys => {
-                tracing::warn!(error = %e, "refetching signing keys failed; keeping the last known good ones");
-                return Err(unknown_key(kid));
-            }
-            Err(e) => return Err(ValidationError::KeysUnavailable(e)),
-        }
-        self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
-    }
-}
-
-fn unknown_key(kid: Option<&str>) -> ValidationError {
-    match kid {
-        Some(kid) => invalid(format!(
-            "the token is signed with key '{kid}', which the provider does not publish"
-        )),
-        None => invalid("the token names no key ('kid') and the provider publishes several"),
-    }
 }
 
 /// What an ID token must match.
@@ -243,50 +108,88 @@ pub(crate) struct IdTokenExpectations<'a> {
     pub(crate) allowed_tenants: &'a [String],
 }
 
-fn now() -> i64 {
+/// What an access token for this API must match.
+pub(crate) struct AccessTokenExpectations<'a> {
+    /// Accepted `aud` values (default: the client id and `api://{client id}`).
+    pub(crate) audiences: &'a [String],
+    /// v2 issuer rule.
+    pub(crate) issuer: &'a ResolvedIssuer,
+    /// v1 issuer rule (Entra's `https://sts.windows.net/{tid}/`), where there is one.
+    pub(crate) v1_issuer: Option<&'a ResolvedIssuer>,
+    pub(crate) skew: Duration,
+    pub(crate) allowed_tenants: &'a [String],
+    /// Accept tokens that carry neither `scp` nor `roles`.
+    pub(crate) allow_no_permissions: bool,
+}
+
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
 
-/// Verifies an ID token and returns its claims.
-pub(crate) async fn validate_id_token(
-    keys: &KeyCache,
+/// The checks every token gets: algorithm allow-list, key by `kid`, signature, `aud`,
+/// `exp`/`nbf`/`iat` with skew, issuer rules, the key's own `issuer`, the tenant allow-list.
+struct Checks<'a> {
+    what: &'static str,
+    audiences: &'a [&'a str],
+    issuers: &'a [&'a ResolvedIssuer],
+    skew: Duration,
+    allowed_tenants: &'a [String],
+}
+
+async fn verify(
+    keys: &Arc<KeyCache>,
     raw: &str,
-    expect: &IdTokenExpectations<'_>,
+    c: &Checks<'_>,
 ) -> Result<Map<String, Value>, ValidationError> {
-    let header = jsonwebtoken::decode_header(raw)
-        .map_err(|_| invalid("the ID token is malformed or uses an algorithm that is never accepted (such as 'none')"))?;
+    let what = c.what;
+    let header = jsonwebtoken::decode_header(raw).map_err(|_| {
+        invalid(format!(
+            "the {what} is malformed or uses an algorithm that is never accepted (such as 'none')"
+        ))
+    })?;
     let family = match header.alg {
         Algorithm::RS256 | Algorithm::PS256 => Family::Rsa,
         Algorithm::ES256 => Family::Ec,
         other => {
             return Err(invalid(format!(
-                "the ID token uses {other:?}; only RS256, PS256 and ES256 are accepted"
+                "the {what} uses {other:?}; only RS256, PS256 and ES256 are accepted"
             )));
         }
     };
     let key = keys.key(header.kid.as_deref()).await?;
     if key.family != family {
-        return Err(invalid("the ID token's algorithm does not fit its key"));
+        return Err(invalid(format!(
+            "the {what}'s algorithm does not fit its key"
+        )));
     }
     let mut validation = Validation::new(header.alg);
-    validation.leeway = expect.skew.as_secs();
+    validation.leeway = c.skew.as_secs();
     validation.validate_nbf = true;
-    validation.set_audience(&[expect.client_id]);
+    validation.set_audience(c.audiences);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
     let claims = jsonwebtoken::decode::<Map<String, Value>>(raw, &key.decoding, &validation)
-        .map_err(|e| invalid(describe(e.kind())))?
+        .map_err(|e| invalid(describe(what, e.kind())))?
         .claims;
 
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let iss = text("iss").unwrap_or_default();
     let tid = text("tid");
-    expect.issuer.check(iss, tid).map_err(invalid)?;
+    let mut matched = Err(String::new());
+    for rule in c.issuers {
+        matched = rule.check(iss, tid);
+        if matched.is_ok() {
+            break;
+        }
+    }
+    matched.map_err(invalid)?;
     if let Some(key_issuer) = &key.issuer {
+        // Entra publishes the v2 issuer on its keys; a v1 token of the same tenant fits too.
         let key_issuer = key_issuer.replace("{tenantid}", tid.unwrap_or_default());
-        if key_issuer != iss {
+        let v2_of_token = c.issuers.first().map(|r| r.expected(tid));
+        if key_issuer != iss && Some(&key_issuer) != v2_of_token.as_ref() {
             return Err(invalid(format!(
                 "the signing key belongs to issuer '{key_issuer}', not '{iss}'"
             )));
@@ -296,9 +199,39 @@ pub(crate) async fn validate_id_token(
         .get("iat")
         .and_then(Value::as_i64)
         .ok_or_else(|| invalid("'iat' is not a number"))?;
-    if iat > now() + expect.skew.as_secs() as i64 {
-        return Err(invalid("the ID token was issued in the future ('iat')"));
+    if iat > now() + c.skew.as_secs() as i64 {
+        return Err(invalid(format!(
+            "the {what} was issued in the future ('iat')"
+        )));
     }
+    if !c.allowed_tenants.is_empty() {
+        let tid = tid.unwrap_or_default().to_ascii_lowercase();
+        if !c.allowed_tenants.contains(&tid) {
+            return Err(invalid(format!("tenant '{tid}' is not allowed")));
+        }
+    }
+    Ok(claims)
+}
+
+/// Verifies an ID token and returns its claims.
+pub(crate) async fn validate_id_token(
+    keys: &Arc<KeyCache>,
+    raw: &str,
+    expect: &IdTokenExpectations<'_>,
+) -> Result<Map<String, Value>, ValidationError> {
+    let claims = verify(
+        keys,
+        raw,
+        &Checks {
+            what: "ID token",
+            audiences: &[expect.client_id],
+            issuers: &[expect.issuer],
+            skew: expect.skew,
+            allowed_tenants: expect.allowed_tenants,
+        },
+    )
+    .await?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
     if text("nonce") != Some(expect.nonce) {
         return Err(invalid(
             "the ID token's nonce does not match this sign-in (a replayed or foreign token)",
@@ -317,32 +250,91 @@ pub(crate) async fn validate_id_token(
         }
         _ => {}
     }
-    if !expect.allowed_tenants.is_empty() {
-        let tid = tid.unwrap_or_default().to_ascii_lowercase();
-        if !expect.allowed_tenants.contains(&tid) {
-            return Err(invalid(format!(
-                "tenant '{tid}' is not allowed to sign in to this app"
-            )));
-        }
-    }
     Ok(claims)
 }
 
-fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> String {
+/// What kind of access token validated claims are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AccessKind {
+    /// Delegated: a user, with `scp`.
+    User,
+    /// App-only: client credentials, with `roles` as application permissions.
+    App,
+}
+
+/// Verifies an access token for this API and says whose it is.
+pub(crate) async fn validate_access_token(
+    keys: &Arc<KeyCache>,
+    raw: &str,
+    expect: &AccessTokenExpectations<'_>,
+) -> Result<(Map<String, Value>, AccessKind), ValidationError> {
+    let audiences: Vec<&str> = expect.audiences.iter().map(String::as_str).collect();
+    let mut issuers = vec![expect.issuer];
+    issuers.extend(expect.v1_issuer);
+    let claims = verify(
+        keys,
+        raw,
+        &Checks {
+            what: "access token",
+            audiences: &audiences,
+            issuers: &issuers,
+            skew: expect.skew,
+            allowed_tenants: expect.allowed_tenants,
+        },
+    )
+    .await?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let has_roles = claims
+        .get("roles")
+        .and_then(Value::as_array)
+        .is_some_and(|r| !r.is_empty());
+    let client = text("azp").or_else(|| text("appid"));
+    if text("scp").is_some_and(|s| !s.trim().is_empty()) {
+        return Ok((claims, AccessKind::User));
+    }
+    // An ID token has the same audience as a v2 access token; it names no client and may
+    // carry a nonce. It proves a sign-in, not a right to call this API.
+    if client.is_none() || claims.contains_key("nonce") {
+        return Err(invalid(
+            "an ID token is not an access token: send the access token for this API",
+        ));
+    }
+    let app_only =
+        text("idtyp") == Some("app") || (text("oid").is_some() && text("oid") == text("sub"));
+    if has_roles && app_only {
+        return Ok((claims, AccessKind::App));
+    }
+    if expect.allow_no_permissions {
+        return Ok((
+            claims,
+            if app_only {
+                AccessKind::App
+            } else {
+                AccessKind::User
+            },
+        ));
+    }
+    Err(invalid(
+        "the access token grants nothing: it has neither 'scp' (delegated scopes) nor 'roles' (application permissions)",
+    ))
+}
+
+fn describe(what: &str, kind: &jsonwebtoken::errors::ErrorKind) -> String {
     use jsonwebtoken::errors::ErrorKind as K;
     match kind {
-        K::ExpiredSignature => "the ID token has expired ('exp')".into(),
-        K::ImmatureSignature => "the ID token is not valid yet ('nbf')".into(),
-        K::InvalidAudience => "the ID token is for another app ('aud')".into(),
-        K::InvalidSignature => "the ID token's signature does not verify".into(),
-        K::InvalidAlgorithm => "the ID token's algorithm does not fit its key".into(),
-        K::MissingRequiredClaim(claim) => format!("the ID token has no '{claim}'"),
-        _ => "the ID token is malformed".into(),
+        K::ExpiredSignature => format!("the {what} has expired ('exp')"),
+        K::ImmatureSignature => format!("the {what} is not valid yet ('nbf')"),
+        K::InvalidAudience => format!("the {what} is for another audience ('aud')"),
+        K::InvalidSignature => format!("the {what}'s signature does not verify"),
+        K::InvalidAlgorithm => format!("the {what}'s algorithm does not fit its key"),
+        K::MissingRequiredClaim(claim) => format!("the {what} has no '{claim}'"),
+        _ => format!("the {what} is malformed"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::keys::KeySet;
     use super::*;
 
     #[test]

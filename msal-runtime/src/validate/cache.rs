@@ -1,0 +1,50 @@
+//! Validated bearer tokens, so a repeated token costs a lookup, not a signature check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use super::now;
+
+type Entries<T> = RwLock<HashMap<[u8; 32], (Arc<T>, i64)>>;
+
+/// Validated bearer tokens by the SHA-256 of their text, until they expire: a repeated token
+/// costs a hash and a lookup instead of a signature check. Bounded: when full, expired
+/// entries go first, then everything (a full cache is rebuilt from traffic in moments).
+pub(crate) struct TokenCache<T> {
+    entries: Entries<T>,
+    capacity: usize,
+}
+
+impl<T> TokenCache<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: Default::default(),
+            capacity,
+        }
+    }
+
+    pub(crate) fn key(token: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The cached value, if the token was validated and is still within `exp` (+ skew).
+    pub(crate) fn get(&self, key: &[u8; 32], skew: Duration) -> Option<Arc<T>> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let (value, exp) = entries.get(key)?;
+        (*exp + skew.as_secs() as i64 >= now()).then(|| value.clone())
+    }
+
+    pub(crate) fn insert(&self, key: [u8; 32], value: Arc<T>, exp: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            let t = now();
+            entries.retain(|_, (_, e)| *e > t);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, exp));
+    }
+}
