@@ -2,4 +2,5 @@
 //! `cargo run --example …` serves.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod demo;

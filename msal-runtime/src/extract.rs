@@ -212,10 +212,8 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        match principal(parts).await? {
-            Some(p) => user_of(parts, &p).map(Some),
-            None => Ok(None),
-        }
+        // An app-only caller is not a user: no user, and no refusal either.
+        Ok(principal(parts).await?.and_then(|p| p.user().cloned()))
     }
 }
 

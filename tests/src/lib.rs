@@ -232,10 +232,21 @@ pub async fn token_request(idp: &TestIdp, form: &[(&str, &str)]) -> reqwest::Res
     post_token(idp, &Params::new(form)).await
 }
 
-/// The whole code flow for a user; returns the token response.
+/// The whole code flow for a user at the default tenant; returns the token response.
 pub async fn sign_in(idp: &TestIdp, username: &str, scope: &str) -> Value {
+    sign_in_via(idp, &idp.tenant().id, username, scope).await
+}
+
+/// The whole code flow through the authority `{base}/{tenant}` (a tenant id, a domain,
+/// `common` or `organizations`); returns the token response.
+pub async fn sign_in_via(idp: &TestIdp, tenant: &str, username: &str, scope: &str) -> Value {
     let request = AuthRequest::new(username).set("scope", scope);
-    let code = authorize_code(&browser(), idp, &request).await;
+    let authorize = format!("{}/oauth2/v2.0/authorize", idp.authority_for(tenant));
+    let response = browser().get(request.url(&authorize)).send().await.unwrap();
+    assert_eq!(response.status(), 302, "authorize should redirect back");
+    let back = location(&response);
+    assert_eq!(param(&back, "error"), None, "authorize failed: {back}");
+    let code = param(&back, "code").expect("a code");
     let response = redeem(idp, &code, &request).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
@@ -426,6 +437,22 @@ impl TestApp {
         Self::serve_routes(listener, base_url, config, routes).await
     }
 
+    /// A web API ([`Msal::api`](msal_runtime::Msal::api)) serving `routes`, configured by
+    /// [`app_config`] changed by `tweak`.
+    pub async fn start_api(
+        idp: &TestIdp,
+        tweak: impl FnOnce(
+            msal_runtime::config::MsalConfigBuilder,
+        ) -> msal_runtime::config::MsalConfigBuilder,
+        routes: axum::Router,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let config = tweak(app_config(idp, &base_url)).build().unwrap();
+        let msal = msal_runtime::Msal::api(config).await.unwrap();
+        Self::serve_msal(listener, base_url, msal, routes)
+    }
+
     /// Serves `routes`, the sign-in routes and the layer for `config` on `listener`.
     pub async fn serve_routes(
         listener: tokio::net::TcpListener,
@@ -434,6 +461,15 @@ impl TestApp {
         routes: axum::Router,
     ) -> Self {
         let msal = msal_runtime::Msal::new(config).await.unwrap();
+        Self::serve_msal(listener, base_url, msal, routes)
+    }
+
+    fn serve_msal(
+        listener: tokio::net::TcpListener,
+        base_url: String,
+        msal: msal_runtime::Msal,
+        routes: axum::Router,
+    ) -> Self {
         let app = routes.merge(msal.routes()).layer(msal.layer());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

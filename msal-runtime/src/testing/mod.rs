@@ -649,6 +649,18 @@ impl TestIdp {
         });
     }
 
+    /// Appends an entry to the JWKS as served (say, a key nobody can parse): clients must
+    /// skip what they cannot use.
+    pub fn add_jwks_entry(&self, entry: serde_json::Value) {
+        lock(&self.shared.extra_jwks).push(entry);
+    }
+
+    /// Makes discovery documents claim this `issuer` (`None`: the real one again), to test
+    /// that clients refuse a provider whose metadata names someone else.
+    pub fn override_discovery_issuer(&self, issuer: Option<&str>) {
+        *lock(&self.shared.discovery_issuer) = issuer.map(str::to_owned);
+    }
+
     /// Issues ID tokens untouched again.
     pub fn stop_tampering(&self) {
         *lock(&self.shared.id_token_tamper) = None;

@@ -172,6 +172,10 @@ pub(crate) struct Shared {
     pub(crate) counts: [AtomicU64; Endpoint::ALL.len()],
     pub(crate) clock_offset: AtomicI64,
     pub(crate) id_token_tamper: Mutex<Option<IdTokenTamper>>,
+    /// Entries appended to every JWKS (garbage keys, for tests).
+    pub(crate) extra_jwks: Mutex<Vec<serde_json::Value>>,
+    /// An `issuer` every discovery document claims instead of the real one.
+    pub(crate) discovery_issuer: Mutex<Option<String>>,
 }
 
 /// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
@@ -204,6 +208,8 @@ impl Shared {
             counts: Default::default(),
             clock_offset: AtomicI64::new(0),
             id_token_tamper: Mutex::default(),
+            extra_jwks: Mutex::default(),
+            discovery_issuer: Mutex::default(),
         }
     }
 

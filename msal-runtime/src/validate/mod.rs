@@ -195,10 +195,12 @@ async fn verify(
             )));
         }
     }
-    let iat = claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| invalid("'iat' is not a number"))?;
+    let iat = match claims.get("iat") {
+        None => return Err(invalid(format!("the {what} has no 'iat'"))),
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| invalid(format!("the {what}'s 'iat' is not a number")))?,
+    };
     if iat > now() + c.skew.as_secs() as i64 {
         return Err(invalid(format!(
             "the {what} was issued in the future ('iat')"

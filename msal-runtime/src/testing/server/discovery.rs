@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::super::faults::Endpoint;
-use super::super::state::{Shared, TenantPath, read};
+use super::super::state::{Shared, TenantPath, lock, read};
 use super::super::tokens::GrantError;
 use super::{injected_fault, oauth_error};
 
@@ -49,6 +49,7 @@ pub(crate) async fn openid_configuration(
         return unknown_tenant(&tenant);
     };
     let (issuer, segment) = issuer_and_segment(&shared, &path, &tenant);
+    let issuer = lock(&shared.discovery_issuer).clone().unwrap_or(issuer);
     let base = &shared.base_url;
     let doc = json!({
         "token_endpoint": format!("{base}/{segment}/oauth2/v2.0/token"),
@@ -87,6 +88,10 @@ pub(crate) async fn jwks(
         return unknown_tenant(&tenant);
     };
     let (issuer, _) = issuer_and_segment(&shared, &path, &tenant);
-    let doc = read(&shared.keys).jwks(&issuer);
+    let mut doc = read(&shared.keys).jwks(&issuer);
+    let extra = lock(&shared.extra_jwks).clone();
+    if let Some(keys) = doc.get_mut("keys").and_then(|k| k.as_array_mut()) {
+        keys.extend(extra);
+    }
     (StatusCode::OK, axum::Json(doc)).into_response()
 }
