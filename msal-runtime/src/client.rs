@@ -54,12 +54,39 @@ pub(crate) enum ProviderError {
     Malformed(String),
 }
 
-/// Tokens from a code exchange. (The access and refresh tokens join the session's token
-/// cache with the downstream-token work; sign-in needs the ID token.)
-pub(crate) struct CodeTokens {
-    pub(crate) id_token: SecretString,
-    /// The granted scopes (`scope` of the response, or what was asked for when absent).
+/// A token response. `Debug` shows no token.
+pub(crate) struct Tokens {
+    pub(crate) id_token: Option<SecretString>,
+    pub(crate) access_token: SecretString,
+    pub(crate) refresh_token: Option<SecretString>,
+    pub(crate) expires_in: Option<Duration>,
+    /// The granted scopes (`scope` of the response; absent means what was asked for).
     pub(crate) scopes: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tokens_of(response: &openidconnect::core::CoreTokenResponse) -> Tokens {
+    Tokens {
+        id_token: response
+            .id_token()
+            .map(|t| SecretString::from(t.to_string())),
+        access_token: SecretString::from(response.access_token().secret().clone()),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().clone())),
+        expires_in: response.expires_in(),
+        scopes: response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect()),
+    }
 }
 
 /// A prepared authorization request: where to send the browser and what to remember.
@@ -102,6 +129,11 @@ impl Provider {
             discovered: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The HTTP client (no redirects, timeouts), also for downstream calls.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// The provider's metadata, fetched once and cached; a failed fetch is retried by the
@@ -251,14 +283,14 @@ impl Provider {
         })
     }
 
-    /// Redeems an authorization code.
+    /// Redeems an authorization code; the response must carry an ID token.
     pub(crate) async fn exchange_code(
         &self,
         d: &Discovered,
         redirect_uri: &Url,
         code: &str,
         pkce_verifier: &str,
-    ) -> Result<CodeTokens, ProviderError> {
+    ) -> Result<Tokens, ProviderError> {
         let client = self.client(d, redirect_uri)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -266,17 +298,134 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        let id_token = response.id_token().ok_or_else(|| {
-            ProviderError::Malformed(
+        let tokens = tokens_of(&response);
+        if tokens.id_token.is_none() {
+            return Err(ProviderError::Malformed(
                 "the token response has no ID token (was 'openid' granted?)".into(),
-            )
+            ));
+        }
+        Ok(tokens)
+    }
+
+    /// A new access token for `scopes` from a refresh token (which may rotate).
+    pub(crate) async fn refresh(
+        &self,
+        d: &Discovered,
+        refresh_token: &str,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<Tokens, ProviderError> {
+        let client = self.client_without_redirect(d)?;
+        let refresh_token = openidconnect::RefreshToken::new(refresh_token.to_owned());
+        let mut request = client
+            .exchange_refresh_token(&refresh_token)
+            .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
+        if let Some(claims) = claims {
+            request = request.add_extra_param("claims", claims.to_owned());
+        }
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        Ok(tokens_of(&response))
+    }
+
+    /// An app-only token (client credentials) for `scopes` (`<resource>/.default`).
+    pub(crate) async fn client_credentials(
+        &self,
+        d: &Discovered,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<Tokens, ProviderError> {
+        let client = self.client_without_redirect(d)?;
+        let mut request = client
+            .exchange_client_credentials()
+            .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
+        if let Some(claims) = claims {
+            request = request.add_extra_param("claims", claims.to_owned());
+        }
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        Ok(tokens_of(&response))
+    }
+
+    /// On-behalf-of: the incoming user token exchanged for one for `scopes`. The oauth2
+    /// crate has no jwt-bearer grant, so this request is built here.
+    pub(crate) async fn on_behalf_of(
+        &self,
+        d: &Discovered,
+        assertion: &str,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<Tokens, ProviderError> {
+        let scope = scopes.join(" ");
+        let mut form = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("requested_token_use", "on_behalf_of"),
+            ("assertion", assertion),
+            ("scope", scope.as_str()),
+        ];
+        if let Some(claims) = claims {
+            form.push(("claims", claims));
+        }
+        let id = self.config.client_id.as_str();
+        let secret = self.config.client_secret().map(|s| s.expose_secret());
+        let mut request = self.http.post(d.token_endpoint.clone());
+        match (self.config.token_auth_method, secret) {
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(enc(id), Some(enc(secret)));
+            }
+            (_, secret) => {
+                form.push(("client_id", id));
+                if let Some(secret) = secret {
+                    form.push(("client_secret", secret));
+                }
+            }
+        }
+        let response =
+            request.form(&form).send().await.map_err(|e| {
+                ProviderError::Unavailable(format!("token endpoint unreachable: {e}"))
+            })?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.map_err(|e| {
+            ProviderError::Unavailable(format!(
+                "token endpoint answered something that is not JSON: {e}"
+            ))
         })?;
-        Ok(CodeTokens {
-            id_token: SecretString::from(id_token.to_string()),
-            scopes: response
-                .scopes()
-                .map(|s| s.iter().map(|s| s.to_string()).collect()),
+        let text = |name: &str| body.get(name).and_then(serde_json::Value::as_str);
+        if !status.is_success() {
+            let error = text("error").unwrap_or("error").to_owned();
+            let description = text("error_description").unwrap_or_default().to_owned();
+            return Err(if status.is_server_error() {
+                ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
+            } else {
+                ProviderError::Refused { error, description }
+            });
+        }
+        let access_token = text("access_token").ok_or_else(|| {
+            ProviderError::Malformed("the on-behalf-of response has no access_token".into())
+        })?;
+        Ok(Tokens {
+            id_token: None,
+            access_token: SecretString::from(access_token.to_owned()),
+            refresh_token: text("refresh_token").map(|t| SecretString::from(t.to_owned())),
+            expires_in: body
+                .get("expires_in")
+                .and_then(serde_json::Value::as_u64)
+                .map(Duration::from_secs),
+            scopes: text("scope").map(|s| s.split_whitespace().map(str::to_owned).collect()),
         })
+    }
+
+    fn client_without_redirect(&self, d: &Discovered) -> Result<OidcClient, ProviderError> {
+        // Token requests other than the code exchange send no redirect URI; any URL will do
+        // to complete the client's type.
+        self.client(d, &d.authorization_endpoint)
     }
 }
 

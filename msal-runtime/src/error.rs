@@ -38,6 +38,17 @@ pub enum AuthError {
     /// Signed in, but without these delegated scopes.
     #[error("missing scopes: {}", .0.join(" "))]
     InsufficientScope(Vec<String>),
+    /// The session's tokens can no longer be renewed silently (refresh token revoked or
+    /// expired, consent missing): the user must sign in again.
+    #[error("sign-in required again: {reason}")]
+    ReauthenticationRequired {
+        /// The scopes to ask for.
+        scopes: Vec<String>,
+        /// Who was signed in, to pre-fill the provider's page.
+        login_hint: Option<String>,
+        /// What the provider said.
+        reason: String,
+    },
     /// Signed in, but not allowed (role, group or tenant).
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -74,7 +85,9 @@ impl AuthError {
 
     fn status(&self) -> StatusCode {
         match self {
-            AuthError::NotSignedIn | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::NotSignedIn
+            | AuthError::InvalidToken(_)
+            | AuthError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthError::SignInFailed { status, .. } => {
@@ -91,6 +104,7 @@ impl AuthError {
         match self {
             AuthError::NotSignedIn => "Sign-in required".into(),
             AuthError::InvalidToken(_) => "Invalid token".into(),
+            AuthError::ReauthenticationRequired { .. } => "Sign-in required again".into(),
             AuthError::BadRequest(_) => "Malformed authorization".into(),
             AuthError::InsufficientScope(_) => "Insufficient scope".into(),
             AuthError::Forbidden(_) => "Forbidden".into(),
@@ -107,6 +121,9 @@ impl AuthError {
         match self {
             AuthError::NotSignedIn => "Sign in, or send a bearer token.".into(),
             AuthError::InvalidToken(why) | AuthError::BadRequest(why) => why.clone(),
+            AuthError::ReauthenticationRequired { reason, .. } => {
+                format!("Your session can no longer get tokens silently ({reason}); sign in again.")
+            }
             AuthError::InsufficientScope(scopes) => {
                 format!("This needs the scopes: {}.", scopes.join(" "))
             }
@@ -194,6 +211,25 @@ impl IntoResponse for AuthRejection {
                     return redirect_to_login(&asker, &[]);
                 }
                 AuthError::InsufficientScope(scopes) => return redirect_to_login(&asker, scopes),
+                AuthError::ReauthenticationRequired {
+                    scopes, login_hint, ..
+                } => {
+                    let mut response = redirect_to_login(&asker, scopes);
+                    if let Some(hint) = login_hint
+                        && let Some(location) = response
+                            .headers()
+                            .get(header::LOCATION)
+                            .and_then(|l| l.to_str().ok())
+                    {
+                        let with_hint = format!(
+                            "{location}&login_hint={}",
+                            url::form_urlencoded::byte_serialize(hint.as_bytes())
+                                .collect::<String>()
+                        );
+                        response = redirect(StatusCode::FOUND, &with_hint);
+                    }
+                    return response;
+                }
                 _ => {}
             }
         }
@@ -208,6 +244,10 @@ impl IntoResponse for AuthRejection {
             AuthError::InvalidToken(why) => Some(format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",
                 quoted(why)
+            )),
+            AuthError::ReauthenticationRequired { reason, .. } => Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"sign in again: {}\"",
+                quoted(reason)
             )),
             AuthError::BadRequest(why) => Some(format!(
                 "Bearer error=\"invalid_request\", error_description=\"{}\"",

@@ -169,8 +169,9 @@ async fn current_user(
             asker: asker(parts, &prefix),
         });
     };
-    session::signed_in(&session)
+    session::signed_in(&session, &ctx.0.config.session_keys)
         .await
+        .map(|s| s.map(|(signed_in, _)| signed_in))
         .map_err(|error| AuthRejection {
             error,
             asker: asker(parts, &prefix),
@@ -400,10 +401,15 @@ async fn bearer(ctx: &Ctx, value: &axum::http::HeaderValue) -> Result<Arc<Princi
         .get("exp")
         .and_then(serde_json::Value::as_i64)
         .unwrap_or_default();
-    let p = Arc::new(Principal::bearer(claims, kind == AccessKind::App));
+    let p = Arc::new(Principal::bearer(claims, kind == AccessKind::App, token));
     inner.tokens.insert(key, p.clone(), exp);
     Ok(p)
 }
+
+/// The delegated scopes the handler's requirement names, left by the guard for
+/// [`AccessToken`](crate::AccessToken).
+#[derive(Clone, Debug)]
+pub(crate) struct RequiredScopes(pub(crate) Vec<&'static str>);
 
 /// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
 /// other extractor and before the body, and lets the request through only when the
@@ -447,7 +453,12 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
             Err(rejection) => return Err(deny(parts, rejection.error)),
         };
         match protected.rule.evaluate(&principal) {
-            Verdict::Allow => Ok(Guard(())),
+            Verdict::Allow => {
+                parts
+                    .extensions
+                    .insert(RequiredScopes(protected.rule.required_scopes()));
+                Ok(Guard(()))
+            }
             Verdict::MissingScopes => {
                 let missing = protected.rule.missing_scopes(&principal);
                 let missing = missing.iter().map(|s| (*s).to_owned()).collect();
@@ -461,5 +472,196 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
                 Err(deny(parts, AuthError::Forbidden(why)))
             }
         }
+    }
+}
+
+/// Who asked, kept for refusals built after extraction.
+#[derive(Clone)]
+struct Requester {
+    browser: bool,
+    uri: axum::http::Uri,
+    prefix: String,
+}
+
+impl Requester {
+    fn of(parts: &Parts, ctx: &Ctx) -> Self {
+        Self {
+            browser: crate::error::is_navigation(&parts.method, &parts.headers),
+            uri: parts.uri.clone(),
+            prefix: ctx.0.config.route_prefix.clone(),
+        }
+    }
+
+    fn refuse(&self, error: AuthError) -> AuthRejection {
+        AuthRejection {
+            error,
+            asker: Asker::of(self.browser, &self.uri, &self.prefix),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
+    type Rejection = AuthRejection;
+
+    /// The token for the scopes the handler's `#[msal_protected(scopes = …)]` names: for a
+    /// bearer request, the caller's own token (already validated for them); for a session,
+    /// the user's token from the cache or a silent refresh.
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let scopes: Vec<String> = match parts.extensions.get::<RequiredScopes>() {
+            Some(r) if !r.0.is_empty() => r.0.iter().map(|s| (*s).to_owned()).collect(),
+            _ => {
+                return Err(AuthRejection {
+                    error: AuthError::Misconfigured(
+                        "AccessToken gives the token for the scopes of #[msal_protected(scopes = \"…\")]; this handler names none (use Tokens::user_token for others)".into(),
+                    ),
+                    asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+                });
+            }
+        };
+        let tokens = <Tokens as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        match (&tokens.principal.raw, tokens.principal.kind) {
+            (Some(raw), crate::PrincipalKind::BearerUser) => Ok(crate::AccessToken::new(
+                &raw.0,
+                tokens.principal.expires_at.unwrap_or_default(),
+                tokens.principal.scopes.clone(),
+            )),
+            _ => {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                tokens.user_token(&scopes).await
+            }
+        }
+    }
+}
+
+/// Tokens for downstream APIs, on demand: the signed-in user's ([`user_token`](Self::user_token)),
+/// on-behalf-of the calling user ([`on_behalf_of`](Self::on_behalf_of)), the app's own
+/// ([`app_token`](Self::app_token)), and a Microsoft Graph helper ([`graph`](Self::graph)).
+///
+/// ```
+/// use axum::Json;
+/// use msal_runtime::{AuthRejection, Tokens, msal_protected};
+///
+/// #[msal_protected(scopes = "User.Read")]
+/// async fn graph_me(tokens: Tokens) -> Result<Json<serde_json::Value>, AuthRejection> {
+///     Ok(Json(tokens.graph(&["User.Read"]).get("/me").await?))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Tokens {
+    inner: Arc<crate::msal::Inner>,
+    session: Option<Session>,
+    principal: Arc<Principal>,
+    requester: Requester,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("principal", &self.principal.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Tokens {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(principal) = principal(parts).await? else {
+            return Err(not_signed_in(parts));
+        };
+        let Some(ctx) = parts.extensions.get::<Ctx>().cloned() else {
+            return Err(AuthRejection {
+                error: misconfigured(),
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+            });
+        };
+        Ok(Tokens {
+            requester: Requester::of(parts, &ctx),
+            inner: ctx.0,
+            session: parts.extensions.get::<Session>().cloned(),
+            principal,
+        })
+    }
+}
+
+fn owned(scopes: &[&str]) -> Vec<String> {
+    scopes.iter().map(|s| (*s).to_owned()).collect()
+}
+
+impl Tokens {
+    /// The signed-in user's token for `scopes` (one resource): cached in the session, renewed
+    /// silently. When that is no longer possible, a browser is sent to sign in again with
+    /// these scopes and an API caller gets 401.
+    pub async fn user_token(&self, scopes: &[&str]) -> Result<crate::AccessToken, AuthRejection> {
+        self.user_token_with_claims(&owned(scopes), None).await
+    }
+
+    async fn user_token_with_claims(
+        &self,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<crate::AccessToken, AuthRejection> {
+        let Some(session) = &self.session else {
+            return Err(self.requester.refuse(AuthError::NotSignedIn));
+        };
+        if self.principal.kind != crate::PrincipalKind::Session {
+            return Err(self.requester.refuse(AuthError::Forbidden(
+                "a bearer request has no session tokens: use on_behalf_of".into(),
+            )));
+        }
+        crate::tokens::user_token(&self.inner, session, scopes, claims)
+            .await
+            .map_err(|e| self.requester.refuse(e))
+    }
+
+    /// A token for `scopes` on behalf of the user whose bearer token called this API.
+    pub async fn on_behalf_of(&self, scopes: &[&str]) -> Result<crate::AccessToken, AuthRejection> {
+        crate::tokens::on_behalf_of(&self.inner, &self.principal, &owned(scopes), None)
+            .await
+            .map_err(|e| self.requester.refuse(e))
+    }
+
+    /// The app's own token (client credentials) for `scopes`.
+    pub async fn app_token(&self, scopes: &[&str]) -> Result<crate::AccessToken, AuthRejection> {
+        crate::tokens::app_token(&self.inner, &owned(scopes), None)
+            .await
+            .map_err(|e| self.requester.refuse(e))
+    }
+
+    /// Calls Microsoft Graph with the caller's token for `scopes`: the signed-in user's, or
+    /// on-behalf-of the bearer caller.
+    pub fn graph(&self, scopes: &[&str]) -> crate::graph::Graph<'_> {
+        crate::graph::Graph::new(self, owned(scopes))
+    }
+
+    /// A token for the Graph helper, with a claims challenge when retrying.
+    pub(crate) async fn for_graph(
+        &self,
+        scopes: &[String],
+        claims: Option<&str>,
+    ) -> Result<crate::AccessToken, AuthRejection> {
+        match self.principal.kind {
+            crate::PrincipalKind::Session => self.user_token_with_claims(scopes, claims).await,
+            crate::PrincipalKind::BearerUser => {
+                crate::tokens::on_behalf_of(&self.inner, &self.principal, scopes, claims)
+                    .await
+                    .map_err(|e| self.requester.refuse(e))
+            }
+            _ => crate::tokens::app_token(&self.inner, scopes, claims)
+                .await
+                .map_err(|e| self.requester.refuse(e)),
+        }
+    }
+
+    pub(crate) fn graph_url(&self) -> &url::Url {
+        &self.inner.config.graph_url
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.inner.provider.http()
+    }
+
+    pub(crate) fn refuse(&self, error: AuthError) -> AuthRejection {
+        self.requester.refuse(error)
     }
 }

@@ -25,6 +25,9 @@
 //! provider on loopback, so sign-in, API protection and downstream token calls can all be
 //! tested without an Azure tenant.
 #![deny(missing_docs)]
+// Rejections carry what their response needs (paths, scopes, reasons); they are the cold
+// path, so their size is not worth boxing everywhere.
+#![allow(clippy::result_large_err)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
@@ -33,10 +36,12 @@ mod client;
 pub mod config;
 mod error;
 mod extract;
+mod graph;
 mod msal;
 mod principal;
 mod routes;
 mod session;
+mod tokens;
 mod validate;
 
 #[cfg(feature = "testing")]
@@ -45,8 +50,10 @@ pub mod testing;
 
 pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};
-pub use extract::{Claims, CsrfToken, MsalLayer, MsalService};
+pub use extract::{Claims, CsrfToken, MsalLayer, MsalService, Tokens};
+pub use graph::Graph;
 pub use msal::Msal;
 pub use msal_macros::msal_protected;
 pub use principal::{Principal, PrincipalKind, Rule, User, Verdict};
 pub use session::MsalStore;
+pub use tokens::AccessToken;

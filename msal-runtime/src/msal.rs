@@ -6,10 +6,12 @@ use axum::Router;
 
 use crate::client::Provider;
 use crate::config::MsalConfig;
+use crate::error::AuthError;
 use crate::error::Error;
 use crate::extract::MsalLayer;
 use crate::principal::Principal;
 use crate::session::MsalStore;
+use crate::tokens::{AccessToken, Flights};
 use crate::validate::TokenCache;
 
 /// What the routes, the layer and the extractors share.
@@ -21,6 +23,13 @@ pub(crate) struct Inner {
     pub(crate) tokens: TokenCache<Principal>,
     /// A web API: bearer tokens only, no sessions, no sign-in routes.
     pub(crate) api_only: bool,
+    /// One token refresh at a time per user.
+    pub(crate) flights: Flights,
+    /// The app's own tokens, by scope set.
+    pub(crate) app_tokens: std::sync::Mutex<std::collections::HashMap<Vec<String>, AccessToken>>,
+    pub(crate) app_flights: Flights,
+    /// On-behalf-of tokens by the hash of the incoming token and the scopes.
+    pub(crate) obo: TokenCache<AccessToken>,
 }
 
 /// How many validated tokens are remembered.
@@ -93,6 +102,10 @@ impl Msal {
                 store,
                 tokens: TokenCache::new(TOKEN_CACHE_CAPACITY),
                 api_only,
+                flights: Flights::default(),
+                app_tokens: Default::default(),
+                app_flights: Flights::default(),
+                obo: TokenCache::new(TOKEN_CACHE_CAPACITY),
             }),
         };
         if let Err(e) = msal.inner.provider.discovered().await {
@@ -118,6 +131,20 @@ impl Msal {
             return Router::new();
         }
         crate::routes::router(&self.inner.config.route_prefix)
+    }
+
+    /// The app's own token (client credentials) for `scopes` (`<resource>/.default`), cached
+    /// in this process and renewed five minutes before it expires. Works without a web
+    /// server, as in a daemon.
+    ///
+    /// ```no_run
+    /// # async fn f(msal: msal_runtime::Msal) -> Result<(), msal_runtime::AuthError> {
+    /// let token = msal.app_token(&["https://graph.microsoft.com/.default"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn app_token(&self, scopes: &[&str]) -> Result<AccessToken, AuthError> {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        crate::tokens::app_token(&self.inner, &scopes, None).await
     }
 
     /// The layer that adds sessions and the request context; put it around the whole app.

@@ -107,11 +107,25 @@ pub enum PrincipalKind {
     BearerApp,
 }
 
+/// A bearer token's text, kept to hand on (on-behalf-of) and never shown.
+#[derive(Clone)]
+pub(crate) struct RawToken(pub(crate) std::sync::Arc<str>);
+
+impl std::fmt::Debug for RawToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
 /// Who is calling, as a requirement judges it: a signed-in session or a validated bearer
 /// token, with the scopes, roles, groups and tenant it carries.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub(crate) kind: PrincipalKind,
+    /// The bearer token itself, for a bearer principal.
+    pub(crate) raw: Option<RawToken>,
+    /// Its expiry (seconds since the epoch), for a bearer principal.
+    pub(crate) expires_at: Option<i64>,
     pub(crate) user: Option<User>,
     pub(crate) scopes: Vec<String>,
     /// Scopes a consent round-trip already asked for and did not get.
@@ -133,6 +147,8 @@ impl Principal {
             || user.claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
         Self {
             kind: PrincipalKind::Session,
+            raw: None,
+            expires_at: None,
             scopes,
             declined,
             roles: user.roles.clone(),
@@ -144,7 +160,7 @@ impl Principal {
     }
 
     /// A bearer principal from validated access-token claims.
-    pub(crate) fn bearer(claims: Map<String, Value>, app: bool) -> Self {
+    pub(crate) fn bearer(claims: Map<String, Value>, app: bool, raw: &str) -> Self {
         let list = |name: &str| -> Vec<String> {
             claims
                 .get(name)
@@ -173,6 +189,8 @@ impl Principal {
             } else {
                 PrincipalKind::BearerUser
             },
+            raw: Some(RawToken(raw.into())),
+            expires_at: claims.get("exp").and_then(Value::as_i64),
             scopes,
             declined: Vec::new(),
             roles: list("roles"),
@@ -325,6 +343,27 @@ impl Rule {
                 Allow => Forbidden,
                 _ => Allow,
             },
+        }
+    }
+
+    /// Every delegated scope the rule names outside `any`/`not`: what the handler's
+    /// `AccessToken` is for.
+    pub fn required_scopes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.collect_required(&mut out);
+        out
+    }
+
+    fn collect_required(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Rule::Scopes(scopes) => out.extend(
+                scopes
+                    .iter()
+                    .filter(|s| !out.contains(s))
+                    .collect::<Vec<_>>(),
+            ),
+            Rule::All(rules) => rules.iter().for_each(|r| r.collect_required(out)),
+            _ => {}
         }
     }
 

@@ -18,7 +18,7 @@ use crate::config::{ResponseMode, is_loopback_http, trim};
 use crate::error::{Asker, AuthError, AuthRejection, redirect};
 use crate::extract::{Ctx, Sess};
 use crate::principal::User;
-use crate::session::{self, PendingFlow, SignedIn};
+use crate::session::{self, PendingFlow, SignedIn, StoredVault, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// The routes, under the configured prefix.
@@ -352,11 +352,15 @@ async fn finish_login(
         .map_err(provider_error)?;
     let config = &ctx.0.config;
     use secrecy::ExposeSecret;
-    let raw_id_token = tokens.id_token.expose_secret();
+    let raw_id_token = tokens
+        .id_token
+        .as_ref()
+        .map(|t| t.expose_secret())
+        .unwrap_or_default();
     let expect = IdTokenExpectations {
         client_id: &config.client_id,
         issuer: &d.issuer,
-        nonce: &flow.nonce,
+        nonce: Some(&flow.nonce),
         skew: config.clock_skew,
         allowed_tenants: &config.allowed_tenants,
     };
@@ -370,15 +374,19 @@ async fn finish_login(
         })?;
     let user = User::from_claims(claims);
     let sid = user.sid.clone();
-    let granted = tokens.scopes.unwrap_or_else(|| flow.extra_scopes.clone());
+    let granted = tokens
+        .scopes
+        .clone()
+        .unwrap_or_else(|| flow.extra_scopes.clone());
     // Consent accumulates for the same user; another user starts afresh.
-    let mut scopes = match session::signed_in(session).await? {
-        Some(before) if before.user.iss == user.iss && before.user.sub == user.sub => before.scopes,
-        _ => Vec::new(),
+    let before = session::signed_in(session, &config.session_keys).await?;
+    let (mut scopes, mut vault) = match before {
+        Some((b, vault)) if b.user.iss == user.iss && b.user.sub == user.sub => (b.scopes, vault),
+        _ => (Vec::new(), TokenVault::default()),
     };
-    for scope in granted {
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
+    for scope in &granted {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
         }
     }
     let declined = flow
@@ -391,9 +399,12 @@ async fn finish_login(
         })
         .cloned()
         .collect();
+    vault.id_token = raw_id_token.to_owned();
+    crate::tokens::remember(&mut vault, &tokens, &granted);
     let signed_in = SignedIn {
         user,
-        id_token: raw_id_token.to_owned(),
+        vault: StoredVault::seal(&vault, &config.session_keys)
+            .map_err(AuthError::StoreUnavailable)?,
         csrf: random_token(),
         scopes,
         declined,
@@ -418,7 +429,9 @@ async fn logout(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let Some(signed_in) = session::signed_in(&session).await? else {
+        let Some((signed_in, vault)) =
+            session::signed_in(&session, &ctx.0.config.session_keys).await?
+        else {
             return Ok("/".to_owned());
         };
         let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
@@ -451,7 +464,7 @@ async fn logout(
             None => format!("{}/", public_base(&ctx, &headers)?),
         };
         end.query_pairs_mut()
-            .append_pair("id_token_hint", &signed_in.id_token)
+            .append_pair("id_token_hint", &vault.id_token)
             .append_pair("post_logout_redirect_uri", &back)
             .append_pair("client_id", &ctx.0.config.client_id);
         Ok(end.to_string())

@@ -355,6 +355,7 @@ pub fn app_config(idp: &TestIdp, base_url: &str) -> msal_runtime::config::MsalCo
         .instance(idp.base_url())
         .tenant_id(idp.tenant().id)
         .public_url(base_url)
+        .graph_url(idp.graph_base_url())
 }
 
 /// The routes every [`TestApp::start`] serves.

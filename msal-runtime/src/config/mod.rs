@@ -21,6 +21,9 @@
 //! | `MSAL_RESPONSE_MODE` | `query` or `form_post` | `query` |
 //! | `MSAL_TOKEN_AUTH_METHOD` | `client_secret_post` or `client_secret_basic` | `client_secret_post` |
 //! | `MSAL_CLOCK_SKEW` | allowed clock skew for token times (at most 15m) | `5m` |
+//! | `MSAL_SESSION_KEY` | 32-byte key (base64) sealing the tokens in each session record | none (tokens stored as is) |
+//! | `MSAL_SESSION_OLD_KEYS` | earlier keys, comma separated, still accepted for reading | none |
+//! | `MSAL_GRAPH_URL` | Microsoft Graph's base URL | `https://graph.microsoft.com/v1.0` |
 //! | `MSAL_AUDIENCE` | accepted `aud` of bearer tokens (comma separated) | client id, `api://{client id}` |
 //! | `MSAL_ACCEPT_UNSCOPED_TOKENS` | accept bearer tokens with neither `scp` nor `roles` | `false` |
 //! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` | `5m` |
@@ -43,7 +46,7 @@ pub use sources::Source;
 use sources::{RawValues, Sources};
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 22] = [
+const VARIABLES: [&str; 25] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_TENANT_ID",
@@ -65,11 +68,19 @@ const VARIABLES: [&str; 22] = [
     "MSAL_JWKS_COOLDOWN",
     "MSAL_AUDIENCE",
     "MSAL_ACCEPT_UNSCOPED_TOKENS",
+    "MSAL_SESSION_KEY",
+    "MSAL_SESSION_OLD_KEYS",
+    "MSAL_GRAPH_URL",
     "MSAL_SECRETS_DIR",
 ];
 
 /// Variables whose values never appear in errors or `Debug`.
-const SECRET_VARIABLES: [&str; 2] = ["MSAL_CLIENT_SECRET", "MSAL_SESSION_STORE"];
+const SECRET_VARIABLES: [&str; 4] = [
+    "MSAL_CLIENT_SECRET",
+    "MSAL_SESSION_STORE",
+    "MSAL_SESSION_KEY",
+    "MSAL_SESSION_OLD_KEYS",
+];
 
 /// How the app proves its identity at the token endpoint.
 #[derive(Clone, Debug)]
@@ -181,6 +192,54 @@ pub struct MsalConfig {
     pub audiences: Vec<String>,
     /// Accept bearer tokens that carry neither `scp` nor `roles`.
     pub accept_unscoped_tokens: bool,
+    /// Keys sealing the tokens of each session: the first seals, all open.
+    pub session_keys: Vec<SessionKey>,
+    /// Microsoft Graph's base URL, for the Graph helper.
+    pub graph_url: Url,
+}
+
+/// A 32-byte key for sealing the token part of session records (ChaCha20-Poly1305). `Debug`
+/// shows only its id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey(pub(crate) [u8; 32]);
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionKey({})", self.id())
+    }
+}
+
+impl SessionKey {
+    /// A key from 32 bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Reads standard or URL-safe base64 of 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        let text = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+            .map_err(|_| "is not base64: make one with `openssl rand -base64 32`".to_owned())?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            format!(
+                "is {} bytes; a session key is 32 (`openssl rand -base64 32`)",
+                b.len()
+            )
+        })?;
+        Ok(Self(bytes))
+    }
+
+    /// A short public id: which key sealed a record, without revealing it.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0)[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl MsalConfig {
@@ -347,6 +406,12 @@ impl MsalConfigBuilder {
         secrets_dir => "MSAL_SECRETS_DIR";
         /// `MSAL_AUDIENCE`: accepted `aud` values of bearer tokens, comma separated.
         audience => "MSAL_AUDIENCE";
+        /// `MSAL_SESSION_KEY`: base64 of 32 bytes sealing the tokens in session records.
+        session_key => "MSAL_SESSION_KEY";
+        /// `MSAL_SESSION_OLD_KEYS`: earlier session keys, comma separated, for reading.
+        session_old_keys => "MSAL_SESSION_OLD_KEYS";
+        /// `MSAL_GRAPH_URL`: Microsoft Graph's base URL.
+        graph_url => "MSAL_GRAPH_URL";
     }
 
     /// `MSAL_SESSION_LIFETIME`.
@@ -593,6 +658,27 @@ impl Validator {
                     .map(|id| vec![id.clone(), format!("api://{id}")])
             })
             .unwrap_or_default();
+        let mut session_keys: Vec<SessionKey> = self
+            .parse("MSAL_SESSION_KEY", SessionKey::parse)
+            .into_iter()
+            .collect();
+        if let Some(old) = self.get("MSAL_SESSION_OLD_KEYS").map(split_list) {
+            for key in old {
+                match SessionKey::parse(&key) {
+                    Ok(k) => session_keys.push(k),
+                    Err(e) => self.problem("MSAL_SESSION_OLD_KEYS", format!("an entry {e}")),
+                }
+            }
+            if self.get("MSAL_SESSION_KEY").is_none() {
+                self.problem(
+                    "MSAL_SESSION_OLD_KEYS",
+                    "needs MSAL_SESSION_KEY: the current key seals, old keys only open",
+                );
+            }
+        }
+        let graph_url = self
+            .parse("MSAL_GRAPH_URL", authority::parse_url)
+            .or_else(|| Url::parse("https://graph.microsoft.com/v1.0").ok());
         let accept_unscoped_tokens = self
             .parse("MSAL_ACCEPT_UNSCOPED_TOKENS", |t| {
                 match t.to_ascii_lowercase().as_str() {
@@ -603,8 +689,8 @@ impl Validator {
             })
             .unwrap_or(false);
 
-        match (client_id, authority, self.problems.is_empty()) {
-            (Some(client_id), Some(authority), true) => Ok(MsalConfig {
+        match (client_id, authority, graph_url, self.problems.is_empty()) {
+            (Some(client_id), Some(authority), Some(graph_url), true) => Ok(MsalConfig {
                 client_id,
                 client_credential,
                 authority,
@@ -623,6 +709,8 @@ impl Validator {
                 jwks_cooldown,
                 audiences,
                 accept_unscoped_tokens,
+                session_keys,
+                graph_url,
             }),
             _ => Err(ConfigError {
                 problems: self.problems,

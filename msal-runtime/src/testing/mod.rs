@@ -661,6 +661,20 @@ impl TestIdp {
         *lock(&self.shared.discovery_issuer) = issuer.map(str::to_owned);
     }
 
+    /// Changes the lifetime of the access and ID tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .token_lifetime_now
+            .store(lifetime.as_secs().max(1), Ordering::Relaxed);
+    }
+
+    /// The Graph stand-in answers the next `times` requests with `401` and a claims
+    /// challenge (`WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`), as
+    /// Graph does under Continuous Access Evaluation.
+    pub fn challenge_graph(&self, claims_json: &str, times: u32) {
+        *lock(&self.shared.graph_challenge) = Some((claims_json.to_owned(), times));
+    }
+
     /// Issues ID tokens untouched again.
     pub fn stop_tampering(&self) {
         *lock(&self.shared.id_token_tamper) = None;

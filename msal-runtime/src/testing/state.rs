@@ -176,6 +176,10 @@ pub(crate) struct Shared {
     pub(crate) extra_jwks: Mutex<Vec<serde_json::Value>>,
     /// An `issuer` every discovery document claims instead of the real one.
     pub(crate) discovery_issuer: Mutex<Option<String>>,
+    /// Token lifetime set while running (seconds; 0: the builder's).
+    pub(crate) token_lifetime_now: AtomicU64,
+    /// A claims challenge the Graph stand-in answers with, and how many more times.
+    pub(crate) graph_challenge: Mutex<Option<(String, u32)>>,
 }
 
 /// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
@@ -210,6 +214,8 @@ impl Shared {
             id_token_tamper: Mutex::default(),
             extra_jwks: Mutex::default(),
             discovery_issuer: Mutex::default(),
+            token_lifetime_now: AtomicU64::new(0),
+            graph_challenge: Mutex::default(),
         }
     }
 
@@ -220,6 +226,14 @@ impl Shared {
             .map(|d| d.as_secs() as i64)
             .unwrap_or_default();
         real + self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// The lifetime of access and ID tokens issued now.
+    pub(crate) fn token_lifetime(&self) -> u64 {
+        match self.token_lifetime_now.load(Ordering::Relaxed) {
+            0 => self.settings.token_lifetime.as_secs(),
+            secs => secs,
+        }
     }
 
     pub(crate) fn v2_issuer(&self, tenant_id: &str) -> String {

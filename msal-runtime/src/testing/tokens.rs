@@ -240,7 +240,7 @@ fn opaque() -> String {
 /// Claims every token shares: times and the random `uti`/`aio`.
 fn base_claims(shared: &Shared) -> JsonObject {
     let now = shared.now();
-    let lifetime = shared.settings.token_lifetime.as_secs() as i64;
+    let lifetime = shared.token_lifetime() as i64;
     let mut c = JsonObject::new();
     c.insert("iat".into(), now.into());
     c.insert("nbf".into(), now.into());

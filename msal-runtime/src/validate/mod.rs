@@ -103,7 +103,8 @@ pub(super) fn invalid(message: impl Into<String>) -> ValidationError {
 pub(crate) struct IdTokenExpectations<'a> {
     pub(crate) client_id: &'a str,
     pub(crate) issuer: &'a ResolvedIssuer,
-    pub(crate) nonce: &'a str,
+    /// The sign-in's nonce; `None` for a refreshed ID token, which may omit it.
+    pub(crate) nonce: Option<&'a str>,
     pub(crate) skew: Duration,
     pub(crate) allowed_tenants: &'a [String],
 }
@@ -234,7 +235,7 @@ pub(crate) async fn validate_id_token(
     )
     .await?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    if text("nonce") != Some(expect.nonce) {
+    if expect.nonce.is_some() && text("nonce") != expect.nonce {
         return Err(invalid(
             "the ID token's nonce does not match this sign-in (a replayed or foreign token)",
         ));

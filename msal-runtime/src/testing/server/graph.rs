@@ -27,6 +27,8 @@ struct GraphError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// A `WWW-Authenticate` value other than the default one.
+    challenge: Option<String>,
 }
 
 fn graph_error(status: StatusCode, code: &'static str, message: &str) -> GraphError {
@@ -34,6 +36,7 @@ fn graph_error(status: StatusCode, code: &'static str, message: &str) -> GraphEr
         status,
         code,
         message: message.to_owned(),
+        challenge: None,
     }
 }
 
@@ -42,10 +45,15 @@ impl IntoResponse for GraphError {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
-            );
+            let value = self
+                .challenge
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+                .unwrap_or_else(|| {
+                    HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\"")
+                });
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
@@ -53,6 +61,25 @@ impl IntoResponse for GraphError {
 
 /// The grant behind the request's bearer token, or Graph's 401.
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<GraphGrant, GraphError> {
+    {
+        let mut challenge = lock(&shared.graph_challenge);
+        if let Some((claims, remaining)) = challenge.as_mut()
+            && *remaining > 0
+        {
+            *remaining -= 1;
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(claims.as_bytes());
+            return Err(GraphError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "InvalidAuthenticationToken",
+                message: "Continuous access evaluation resulted in claims challenge.".into(),
+                challenge: Some(format!(
+                    "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{encoded}\"",
+                    shared.base_url
+                )),
+            });
+        }
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

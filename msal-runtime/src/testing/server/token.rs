@@ -448,7 +448,7 @@ impl Ctx<'_> {
     }
 
     fn lifetime(&self) -> u64 {
-        self.shared.settings.token_lifetime.as_secs()
+        self.shared.token_lifetime()
     }
 
     /// Signs an access token; Graph tokens the way Graph's are (unverifiable by design) and

@@ -16,7 +16,11 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
 use tower_sessions_redis_store::fred::types::Builder as RedisBuilder;
 
-use crate::config::SessionStoreKind;
+mod vault;
+
+pub(crate) use vault::{CachedToken, StoredVault, TokenVault};
+
+use crate::config::{SessionKey, SessionStoreKind};
 use crate::error::AuthError;
 use crate::principal::User;
 
@@ -26,12 +30,12 @@ const SIGNED_IN: &str = "msal.signed_in";
 /// How long a started sign-in may take.
 pub(crate) const FLOW_TTL: Duration = Duration::from_secs(600);
 
-/// The signed-in user and what sign-out needs. The ID token is kept server-side only, as the
-/// `id_token_hint` of sign-out.
+/// The signed-in user, the CSRF token of sign-out, consent, and the tokens (in the vault,
+/// sealed when a session key is set).
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct SignedIn {
     pub(crate) user: User,
-    pub(crate) id_token: String,
+    pub(crate) vault: StoredVault,
     pub(crate) csrf: String,
     /// Delegated scopes granted so far (accumulated over incremental consent).
     #[serde(default)]
@@ -45,7 +49,7 @@ impl fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedIn")
             .field("user", &self.user.preferred_username)
-            .field("id_token", &"[REDACTED]")
+            .field("vault", &self.vault)
             .field("csrf", &"[REDACTED]")
             .finish()
     }
@@ -70,12 +74,47 @@ fn unavailable(e: impl fmt::Display) -> AuthError {
     AuthError::StoreUnavailable(e.to_string())
 }
 
-/// The signed-in user of this session, if any.
-pub(crate) async fn signed_in(session: &Session) -> Result<Option<SignedIn>, AuthError> {
-    session
+/// The signed-in user of this session, if any, with the opened vault. A vault that cannot
+/// be opened (sealed with a key no longer configured) counts as signed out.
+pub(crate) async fn signed_in(
+    session: &Session,
+    keys: &[SessionKey],
+) -> Result<Option<(SignedIn, TokenVault)>, AuthError> {
+    let Some(signed_in) = session
         .get::<SignedIn>(SIGNED_IN)
         .await
-        .map_err(unavailable)
+        .map_err(unavailable)?
+    else {
+        return Ok(None);
+    };
+    match signed_in.vault.open(keys) {
+        Some(vault) => Ok(Some((signed_in, vault))),
+        None => {
+            tracing::info!("a session sealed with an unknown key: treated as signed out");
+            Ok(None)
+        }
+    }
+}
+
+/// Stores an updated vault in the signed-in session, and saves it now.
+pub(crate) async fn update_vault(
+    session: &Session,
+    keys: &[SessionKey],
+    vault: &TokenVault,
+) -> Result<(), AuthError> {
+    let Some(mut signed_in) = session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(unavailable)?
+    else {
+        return Err(AuthError::NotSignedIn);
+    };
+    signed_in.vault = StoredVault::seal(vault, keys).map_err(unavailable)?;
+    session
+        .insert(SIGNED_IN, &signed_in)
+        .await
+        .map_err(unavailable)?;
+    session.save().await.map_err(unavailable)
 }
 
 /// Signs the user in: a new session id (no fixation), the user stored, saved now so store

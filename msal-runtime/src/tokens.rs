@@ -1,0 +1,360 @@
+//! Tokens for downstream APIs: the signed-in user's (cached in the session, refreshed
+//! silently, one refresh at a time per session), the app's own (client credentials, cached in
+//! process), and on-behalf-of (for web APIs calling other APIs).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tower_sessions::Session;
+
+use crate::client::{ProviderError, Tokens};
+use crate::error::AuthError;
+use crate::msal::Inner;
+use crate::principal::{Principal, PrincipalKind};
+use crate::session::{self, CachedToken, TokenVault};
+use crate::validate::{IdTokenExpectations, TokenCache, now, validate_id_token};
+
+/// A cached token is used until this long before it expires.
+pub(crate) const EARLY: Duration = Duration::from_secs(300);
+
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The cache key of a scope set: the API scopes, sorted, without the OpenID ones.
+pub(crate) fn scope_key(scopes: &[String]) -> Vec<String> {
+    let mut key: Vec<String> = scopes
+        .iter()
+        .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    key.sort();
+    key.dedup();
+    key
+}
+
+/// Whether a token granted for `granted` serves a request for `wanted`.
+fn covers(granted: &[String], wanted: &[String]) -> bool {
+    let short = |s: &str| s.rsplit_once('/').map_or(s, |(_, n)| n).to_owned();
+    wanted.iter().all(|w| {
+        granted
+            .iter()
+            .any(|g| g == w || ((!w.contains('/') || !g.contains('/')) && short(g) == short(w)))
+    })
+}
+
+/// Puts a token response into the vault: its access token under the granted scopes, and
+/// the refresh token (which may have rotated).
+pub(crate) fn remember(vault: &mut TokenVault, tokens: &Tokens, granted: &[String]) {
+    if let Some(rt) = &tokens.refresh_token {
+        vault.refresh_token = Some(rt.expose_secret().to_owned());
+    }
+    let key = scope_key(granted);
+    if key.is_empty() {
+        return;
+    }
+    let expires_at = now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64);
+    vault
+        .access
+        .retain(|t| t.scopes != key && t.expires_at > now());
+    vault.access.push(CachedToken {
+        scopes: key,
+        token: tokens.access_token.expose_secret().to_owned(),
+        expires_at,
+    });
+}
+
+/// A cached token for `scopes` that is not about to expire.
+pub(crate) fn cached<'v>(vault: &'v TokenVault, scopes: &[String]) -> Option<&'v CachedToken> {
+    let wanted = scope_key(scopes);
+    let fresh_until = now() + EARLY.as_secs() as i64;
+    vault
+        .access
+        .iter()
+        .find(|t| t.expires_at > fresh_until && covers(&t.scopes, &wanted))
+}
+
+/// One lock per key, for single-flight refreshes.
+#[derive(Default)]
+pub(crate) struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Flights {
+    pub(crate) fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Forget idle locks now and then, so the map does not grow with every user ever seen.
+        if map.len() > 10_000 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(key.to_owned()).or_default().clone()
+    }
+}
+
+/// A token for a downstream API. `Debug` never shows it.
+///
+/// ```
+/// # fn f(token: msal_runtime::AccessToken) {
+/// let header = format!("Bearer {}", token.secret());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AccessToken {
+    token: Arc<str>,
+    expires_at: i64,
+    scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl AccessToken {
+    pub(crate) fn new(token: &str, expires_at: i64, scopes: Vec<String>) -> Self {
+        Self {
+            token: token.into(),
+            expires_at,
+            scopes,
+        }
+    }
+
+    /// The token, for an `Authorization: Bearer` header. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.token
+    }
+
+    /// When it expires, in seconds since the epoch.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// The scopes it was obtained for.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+}
+
+impl From<&CachedToken> for AccessToken {
+    fn from(t: &CachedToken) -> Self {
+        Self::new(&t.token, t.expires_at, t.scopes.clone())
+    }
+}
+
+fn expires_at(tokens: &Tokens) -> i64 {
+    now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64)
+}
+
+fn provider_failure(e: ProviderError) -> AuthError {
+    match e {
+        ProviderError::Unavailable(why) | ProviderError::Malformed(why) => {
+            AuthError::ProviderUnavailable(why)
+        }
+        ProviderError::Refused { error, description } => {
+            AuthError::ProviderUnavailable(format!("{error}: {description}"))
+        }
+    }
+}
+
+/// The signed-in user's token for `scopes`: from the session's cache while it has more than
+/// five minutes left, else refreshed (one refresh at a time per user; waiting requests use
+/// its result). `claims` (a claims challenge) forces a refresh carrying them.
+pub(crate) async fn user_token(
+    inner: &Inner,
+    session: &Session,
+    scopes: &[String],
+    claims: Option<&str>,
+) -> Result<AccessToken, AuthError> {
+    let keys = &inner.config.session_keys;
+    let (signed_in, vault) = session::signed_in(session, keys)
+        .await?
+        .ok_or(AuthError::NotSignedIn)?;
+    if claims.is_none()
+        && let Some(t) = cached(&vault, scopes)
+    {
+        return Ok(t.into());
+    }
+    let flight = inner
+        .flights
+        .lock_for(&format!("{}|{}", signed_in.user.iss, signed_in.user.sub));
+    let _one_at_a_time = flight.lock().await;
+    // Whoever refreshed while we waited has saved the result: read it.
+    session
+        .load()
+        .await
+        .map_err(|e| AuthError::StoreUnavailable(e.to_string()))?;
+    let (signed_in, mut vault) = session::signed_in(session, keys)
+        .await?
+        .ok_or(AuthError::NotSignedIn)?;
+    if claims.is_none()
+        && let Some(t) = cached(&vault, scopes)
+    {
+        return Ok(t.into());
+    }
+    let reauth = |reason: String| AuthError::ReauthenticationRequired {
+        scopes: scope_key(scopes),
+        login_hint: signed_in.user.preferred_username.clone(),
+        reason,
+    };
+    let Some(refresh_token) = vault.refresh_token.clone() else {
+        return Err(reauth("no refresh token in the session".into()));
+    };
+    let d = inner
+        .provider
+        .discovered()
+        .await
+        .map_err(|e| AuthError::ProviderUnavailable(e.to_string()))?;
+    let mut asked = scope_key(scopes);
+    asked.extend(["openid".to_owned(), "offline_access".to_owned()]);
+    let tokens = match inner
+        .provider
+        .refresh(&d, &refresh_token, &asked, claims)
+        .await
+    {
+        Ok(tokens) => tokens,
+        Err(ProviderError::Refused { error, description }) => {
+            // The refresh token is spent or revoked: forget it, so nothing retries it.
+            vault.refresh_token = None;
+            session::update_vault(session, keys, &vault).await?;
+            return Err(reauth(format!("{error}: {description}")));
+        }
+        Err(e) => return Err(provider_failure(e)),
+    };
+    if let Some(id_token) = &tokens.id_token {
+        let config = &inner.config;
+        let expect = IdTokenExpectations {
+            client_id: &config.client_id,
+            issuer: &d.issuer,
+            nonce: None,
+            skew: config.clock_skew,
+            allowed_tenants: &config.allowed_tenants,
+        };
+        let fresh = validate_id_token(&d.keys, id_token.expose_secret(), &expect)
+            .await
+            .map_err(|e| reauth(format!("the refreshed ID token was refused: {e}")))?;
+        let same = |name: &str, value: &str| {
+            fresh.get(name).and_then(serde_json::Value::as_str) == Some(value)
+        };
+        if !same("iss", &signed_in.user.iss) || !same("sub", &signed_in.user.sub) {
+            return Err(reauth("the refreshed ID token names another user".into()));
+        }
+        vault.id_token = id_token.expose_secret().to_owned();
+    }
+    let granted = tokens.scopes.clone().unwrap_or_else(|| asked.clone());
+    remember(&mut vault, &tokens, &granted);
+    session::update_vault(session, keys, &vault).await?;
+    Ok(AccessToken::new(
+        tokens.access_token.expose_secret(),
+        expires_at(&tokens),
+        scope_key(&granted),
+    ))
+}
+
+/// The app's own token (client credentials) for `scopes`, cached in this process until five
+/// minutes before it expires; one request at a time per scope set.
+pub(crate) async fn app_token(
+    inner: &Inner,
+    scopes: &[String],
+    claims: Option<&str>,
+) -> Result<AccessToken, AuthError> {
+    let key = scope_key(scopes);
+    let fresh = |cache: &HashMap<Vec<String>, AccessToken>| {
+        cache
+            .get(&key)
+            .filter(|t| t.expires_at > now() + EARLY.as_secs() as i64)
+            .cloned()
+    };
+    let lock = |m: &Mutex<HashMap<Vec<String>, AccessToken>>| {
+        fresh(&m.lock().unwrap_or_else(PoisonError::into_inner))
+    };
+    if claims.is_none()
+        && let Some(t) = lock(&inner.app_tokens)
+    {
+        return Ok(t);
+    }
+    let flight = inner.app_flights.lock_for(&key.join(" "));
+    let _one_at_a_time = flight.lock().await;
+    if claims.is_none()
+        && let Some(t) = lock(&inner.app_tokens)
+    {
+        return Ok(t);
+    }
+    let d = inner
+        .provider
+        .discovered()
+        .await
+        .map_err(|e| AuthError::ProviderUnavailable(e.to_string()))?;
+    let tokens = inner
+        .provider
+        .client_credentials(&d, &key, claims)
+        .await
+        .map_err(|e| match e {
+            ProviderError::Refused { error, description } => AuthError::Misconfigured(format!(
+                "the identity provider refused this app a token for {}: {error}: {description}",
+                key.join(" ")
+            )),
+            e => provider_failure(e),
+        })?;
+    let token = AccessToken::new(
+        tokens.access_token.expose_secret(),
+        expires_at(&tokens),
+        key.clone(),
+    );
+    inner
+        .app_tokens
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, token.clone());
+    Ok(token)
+}
+
+/// On-behalf-of: the caller's own bearer token exchanged for one for `scopes`, cached by the
+/// hash of both until five minutes before it expires.
+pub(crate) async fn on_behalf_of(
+    inner: &Inner,
+    caller: &Principal,
+    scopes: &[String],
+    claims: Option<&str>,
+) -> Result<AccessToken, AuthError> {
+    let (Some(raw), PrincipalKind::BearerUser) = (&caller.raw, caller.kind) else {
+        return Err(AuthError::Forbidden(
+            "on-behalf-of needs a user's bearer token; an app-only token or a browser session has none to exchange".into(),
+        ));
+    };
+    let key = scope_key(scopes);
+    let cache_key = TokenCache::<AccessToken>::key(&format!("{}\n{}", raw.0, key.join(" ")));
+    if claims.is_none()
+        && let Some(t) = inner.obo.get(&cache_key, Duration::ZERO)
+    {
+        return Ok((*t).clone());
+    }
+    let d = inner
+        .provider
+        .discovered()
+        .await
+        .map_err(|e| AuthError::ProviderUnavailable(e.to_string()))?;
+    let tokens = inner
+        .provider
+        .on_behalf_of(&d, &raw.0, &key, claims)
+        .await
+        .map_err(|e| match e {
+            ProviderError::Refused { error, description } => {
+                AuthError::InvalidToken(format!("on-behalf-of refused: {error}: {description}"))
+            }
+            e => provider_failure(e),
+        })?;
+    let token = AccessToken::new(
+        tokens.access_token.expose_secret(),
+        expires_at(&tokens),
+        key,
+    );
+    inner.obo.insert(
+        cache_key,
+        Arc::new(token.clone()),
+        token.expires_at - EARLY.as_secs() as i64,
+    );
+    Ok(token)
+}

@@ -1,0 +1,57 @@
+//! The app under test: handlers that take tokens. (Returning a token to the client is for
+//! tests only: a real app must never do it.)
+
+use axum::routing::get;
+use axum::{Json, Router};
+use msal_runtime::testing::DEFAULT_CLIENT_ID;
+use msal_runtime::{AccessToken, AuthRejection, Tokens, msal_protected};
+use serde_json::{Value, json};
+
+#[msal_protected(scopes = "User.Read")]
+async fn token(token: AccessToken) -> String {
+    token.secret().to_owned()
+}
+
+#[msal_protected]
+async fn two_resources(tokens: Tokens) -> Result<Json<Value>, AuthRejection> {
+    let graph = tokens.user_token(&["User.Read"]).await?;
+    let api = tokens
+        .user_token(&[&format!("api://{DEFAULT_CLIENT_ID}/Tasks.Read")])
+        .await?;
+    Ok(Json(
+        json!({ "graph": graph.secret(), "api": api.secret() }),
+    ))
+}
+
+#[msal_protected(scopes = "User.Read")]
+async fn graph_me(tokens: Tokens) -> Result<Json<Value>, AuthRejection> {
+    Ok(Json(tokens.graph(&["User.Read"]).get("/me").await?))
+}
+
+#[msal_protected(scopes = "access_as_user")]
+async fn obo(tokens: Tokens) -> Result<String, AuthRejection> {
+    Ok(tokens
+        .on_behalf_of(&["https://graph.microsoft.com/User.Read"])
+        .await?
+        .secret()
+        .to_owned())
+}
+
+#[msal_protected(scopes = "access_as_user")]
+async fn obo_graph(tokens: Tokens) -> Result<Json<Value>, AuthRejection> {
+    Ok(Json(
+        tokens
+            .graph(&["https://graph.microsoft.com/User.Read"])
+            .get("/me")
+            .await?,
+    ))
+}
+
+pub fn routes() -> Router {
+    Router::new()
+        .route("/token", get(token))
+        .route("/two", get(two_resources))
+        .route("/graph/me", get(graph_me))
+        .route("/obo", get(obo))
+        .route("/obo/graph", get(obo_graph))
+}

@@ -1,0 +1,8 @@
+//! Tokens for downstream APIs over real HTTP, counting TestIdp's token-endpoint requests:
+//! the session cache, single-flight refresh, revocation, two resources, Redis persistence,
+//! sealed sessions, app tokens, on-behalf-of, and the Graph helper's claims challenge.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod app;
+mod service;
+mod user;

@@ -1,0 +1,292 @@
+//! The app's own tokens, on-behalf-of, Redis persistence and sealed sessions.
+
+use std::time::Duration;
+
+use msal_runtime::config::SessionKey;
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, TestIdp};
+use msal_tests::{TestApp, app_sign_in, browser, decode_unverified, sign_in_via};
+
+use crate::app::routes;
+
+#[tokio::test]
+async fn app_tokens_are_cached_and_renewed_ahead_of_expiry() {
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = TestApp::start_routes(&idp, |c| c, routes()).await;
+    let scope = format!("api://{DEFAULT_CLIENT_ID}/.default");
+    idp.reset_counts();
+    let first = app.msal.app_token(&[&scope]).await.unwrap();
+    assert_eq!(decode_unverified(first.secret()).1["idtyp"], "app");
+    // A minute left is inside the five-minute margin: renewed on the next call.
+    app.msal.app_token(&[&scope]).await.unwrap();
+    assert_eq!(idp.requests(Endpoint::Token), 2);
+    idp.set_token_lifetime(Duration::from_secs(3600));
+    let long = app.msal.app_token(&[&scope]).await.unwrap();
+    let again = app.msal.app_token(&[&scope]).await.unwrap();
+    assert_eq!(long.secret(), again.secret());
+    assert_eq!(idp.requests(Endpoint::Token), 3, "cached now");
+    assert!(
+        !format!("{again:?}").contains(again.secret()),
+        "Debug redacts"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_a_clear_error_for_app_tokens() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_routes(&idp, |c| c.client_secret("wrong"), routes()).await;
+    let err = app
+        .msal
+        .app_token(&[&format!("api://{DEFAULT_CLIENT_ID}/.default")])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+}
+
+#[tokio::test]
+async fn on_behalf_of_is_cached_by_incoming_token_and_scopes() {
+    let idp = TestIdp::start().await.unwrap();
+    let api = TestApp::start_api(&idp, |c| c, routes()).await;
+    let body = sign_in_via(
+        &idp,
+        &idp.tenant().id,
+        "alice@contoso.test",
+        &format!("api://{DEFAULT_CLIENT_ID}/access_as_user"),
+    )
+    .await;
+    let incoming = body["access_token"].as_str().unwrap();
+    idp.reset_counts();
+    let call = |path: &'static str| {
+        let url = api.url(path);
+        let incoming = incoming.to_owned();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(incoming)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = call("/obo").await.text().await.unwrap();
+    let second = call("/obo").await.text().await.unwrap();
+    assert_eq!(first, second);
+    let claims = decode_unverified(&first).1;
+    assert_eq!(claims["aud"], "https://graph.microsoft.com");
+    assert_eq!(claims["oid"], idp.user("alice@contoso.test").unwrap().oid);
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "one exchange, then the cache"
+    );
+    let me: serde_json::Value = call("/obo/graph").await.json().await.unwrap();
+    assert_eq!(me["displayName"], "Alice Example");
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "the Graph helper reuses the same OBO token"
+    );
+}
+
+async fn redis_url() -> Option<String> {
+    let url =
+        std::env::var("MSAL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let parsed = url::Url::parse(&url).ok()?;
+    let addr = format!("{}:{}", parsed.host_str()?, parsed.port().unwrap_or(6379));
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(&addr),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("Redis is not reachable at {url} and CI is set")
+        }
+        _ => {
+            eprintln!(
+                "\n*** SKIPPING Redis test: nothing listens at {url} (set MSAL_TEST_REDIS_URL) ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// The raw value Redis holds for a session id, by a bare RESP `GET`.
+async fn raw_redis_value(redis: &str, key: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let parsed = url::Url::parse(redis).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(6379)
+    ))
+    .await
+    .unwrap();
+    stream
+        .write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buf)).await;
+        match n {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Ok(Err(e)) => panic!("{e}"),
+        }
+    }
+    assert!(
+        out.starts_with(b"$"),
+        "a bulk string: {:?}",
+        String::from_utf8_lossy(&out[..out.len().min(40)])
+    );
+    out
+}
+
+fn session_id(response: &reqwest::Response) -> String {
+    let cookie = msal_tests::set_cookie(response, "msal_session").unwrap();
+    cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+#[tokio::test]
+async fn tokens_in_redis_survive_a_restart_without_a_token_request() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let r = redis.clone();
+    let first = TestApp::start_routes(
+        &idp,
+        move |c| c.session_store(r).scopes("User.Read"),
+        routes(),
+    )
+    .await;
+    let browser = browser();
+    app_sign_in(&browser, &first, "alice@contoso.test", "/").await;
+    let token = browser
+        .get(first.url("/token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    drop(first);
+    let second = TestApp::start_routes(
+        &idp,
+        move |c| c.session_store(redis).scopes("User.Read"),
+        routes(),
+    )
+    .await;
+    idp.reset_counts();
+    let again = browser
+        .get(second.url("/token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(again, token);
+    assert_eq!(idp.requests(Endpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn a_session_key_seals_tokens_in_redis_and_rotation_keeps_sessions() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let k1 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let k2 = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    assert!(SessionKey::parse(k1).is_ok());
+    let r = redis.clone();
+    let sealed = TestApp::start_routes(
+        &idp,
+        move |c| c.session_store(r).scopes("User.Read").session_key(k1),
+        routes(),
+    )
+    .await;
+    let browser = browser();
+    let done = app_sign_in(&browser, &sealed, "alice@contoso.test", "/").await;
+    let id = session_id(&done);
+    let token = browser
+        .get(sealed.url("/token"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let raw = raw_redis_value(&redis, &id).await;
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.contains("Alice Example"),
+        "the record is there: {}",
+        &raw[..raw.len().min(200)]
+    );
+    let signature = token.rsplit('.').next().unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    for secret in [&signature[..40], &payload[20..60]] {
+        let at = raw.find(secret).unwrap_or(0);
+        assert!(
+            !raw.contains(secret),
+            "no token text in Redis: {secret} in …{}…",
+            &raw[at.saturating_sub(80)..(at + 80).min(raw.len())]
+        );
+    }
+    drop(sealed);
+
+    // Rotated: a new key seals, the old one still opens.
+    let r = redis.clone();
+    let rotated = TestApp::start_routes(
+        &idp,
+        move |c| {
+            c.session_store(r)
+                .scopes("User.Read")
+                .session_key(k2)
+                .session_old_keys(k1)
+        },
+        routes(),
+    )
+    .await;
+    assert_eq!(
+        browser
+            .get(rotated.url("/token"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        token
+    );
+    drop(rotated);
+
+    // Without the key that sealed it, the session reads as signed out, not as an error.
+    let forgot = TestApp::start_routes(
+        &idp,
+        move |c| c.session_store(redis).scopes("User.Read").session_key(k2),
+        routes(),
+    )
+    .await;
+    let signed_out = browser
+        .get(forgot.url("/token"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 401, "signed out, not an error");
+}

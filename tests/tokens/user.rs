@@ -1,0 +1,181 @@
+//! The signed-in user's tokens.
+
+use std::time::Duration;
+
+use msal_runtime::config::MsalConfigBuilder;
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, TestIdp};
+use msal_tests::{TestApp, app_sign_in, browser, decode_unverified};
+
+use crate::app::routes;
+
+async fn app(idp: &TestIdp, tweak: impl FnOnce(MsalConfigBuilder) -> MsalConfigBuilder) -> TestApp {
+    TestApp::start_routes(idp, |c| tweak(c.scopes("User.Read")), routes()).await
+}
+
+async fn get(browser: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
+    browser
+        .get(app.url(path))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sign_in_token_is_reused_without_a_token_request() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    idp.reset_counts();
+    let first = get(&browser, &app, "/token").await.text().await.unwrap();
+    let second = get(&browser, &app, "/token").await.text().await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(decode_unverified(&first).1["scp"], "User.Read");
+    assert_eq!(idp.requests(Endpoint::Token), 0, "served from the session");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_requests_share_one_refresh() {
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    // The sign-in token has a minute left: inside the five-minute margin, so it is renewed.
+    idp.set_token_lifetime(Duration::from_secs(3600));
+    idp.reset_counts();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let browser = browser.clone();
+        let url = app.url("/token");
+        calls.spawn(async move { browser.get(url).send().await.unwrap().text().await.unwrap() });
+    }
+    let mut tokens = Vec::new();
+    while let Some(t) = calls.join_next().await {
+        tokens.push(t.unwrap());
+    }
+    assert_eq!(idp.requests(Endpoint::Token), 1, "exactly one refresh");
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "everyone got the refreshed token");
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_sends_browsers_to_sign_in_and_apis_get_401() {
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    idp.revoke_refresh_tokens("alice@contoso.test").unwrap();
+    let page = browser
+        .get(app.url("/token"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 302);
+    assert_eq!(
+        page.headers()["location"],
+        "/auth/login?next=%2Ftoken&scopes=User.Read&login_hint=alice%40contoso.test"
+    );
+    let api = get(&browser, &app, "/token").await;
+    assert_eq!(api.status(), 401);
+    assert!(
+        api.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+    // Signing in again (the IdP session was revoked too, so with the hint) repairs it.
+    app_sign_in(&browser, &app, "alice@contoso.test", "/token").await;
+    assert_eq!(get(&browser, &app, "/token").await.status(), 200);
+}
+
+#[tokio::test]
+async fn scopes_of_two_resources_get_two_tokens() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "bob@contoso.test", "/").await;
+    idp.reset_counts();
+    let both: serde_json::Value = get(&browser, &app, "/two").await.json().await.unwrap();
+    let graph = decode_unverified(both["graph"].as_str().unwrap()).1;
+    let api = decode_unverified(both["api"].as_str().unwrap()).1;
+    assert_eq!(graph["aud"], "https://graph.microsoft.com");
+    assert_eq!(api["aud"], DEFAULT_CLIENT_ID);
+    assert_eq!(api["scp"], "Tasks.Read");
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "Graph's came from sign-in, the API's by refresh"
+    );
+    let again: serde_json::Value = get(&browser, &app, "/two").await.json().await.unwrap();
+    assert_eq!(again, both, "both cached now");
+    assert_eq!(idp.requests(Endpoint::Token), 1);
+}
+
+#[tokio::test]
+async fn the_graph_helper_calls_graph_with_the_users_token() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "bob@contoso.test", "/").await;
+    let me: serde_json::Value = get(&browser, &app, "/graph/me").await.json().await.unwrap();
+    assert_eq!(me["displayName"], "Bob Admin");
+}
+
+#[tokio::test]
+async fn a_claims_challenge_is_retried_once_and_only_once() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+
+    idp.challenge_graph(claims, 1);
+    idp.reset_counts();
+    let me = get(&browser, &app, "/graph/me").await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        idp.requests(Endpoint::Graph),
+        2,
+        "the challenge, then the retry"
+    );
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "one token request carrying the claims"
+    );
+
+    idp.challenge_graph(claims, 5);
+    idp.reset_counts();
+    let refused = get(&browser, &app, "/graph/me").await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(idp.requests(Endpoint::Graph), 2, "no second retry");
+}
+
+#[tokio::test]
+async fn tokens_never_reach_the_browser() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    let done = app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let cookie = msal_tests::set_cookie(&done, "msal_session")
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.len() < 120 && !cookie.contains("eyJ"),
+        "an opaque id only: {cookie}"
+    );
+    let home = browser.get(app.url("/auth/login")).send().await.unwrap();
+    for (_, value) in home.headers() {
+        assert!(!value.to_str().unwrap_or_default().contains("eyJ"));
+    }
+}
