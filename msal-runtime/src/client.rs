@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_SAFE_NO_PAD_ENGINE;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType};
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
@@ -292,9 +294,15 @@ impl Provider {
         pkce_verifier: &str,
     ) -> Result<Tokens, ProviderError> {
         let client = self.client(d, redirect_uri)?;
-        let response = client
+        let mut request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
+        if let Some(assertion) = self.assertion(d)? {
+            request = request
+                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion);
+        }
+        let response = request
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
@@ -323,6 +331,11 @@ impl Provider {
         if let Some(claims) = claims {
             request = request.add_extra_param("claims", claims.to_owned());
         }
+        if let Some(assertion) = self.assertion(d)? {
+            request = request
+                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion);
+        }
         let response = request
             .request_async(&self.http)
             .await
@@ -343,6 +356,11 @@ impl Provider {
             .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
         if let Some(claims) = claims {
             request = request.add_extra_param("claims", claims.to_owned());
+        }
+        if let Some(assertion) = self.assertion(d)? {
+            request = request
+                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion);
         }
         let response = request
             .request_async(&self.http)
@@ -369,6 +387,11 @@ impl Provider {
         ];
         if let Some(claims) = claims {
             form.push(("claims", claims));
+        }
+        let assertion = self.assertion(d)?;
+        if let Some(assertion) = &assertion {
+            form.push(("client_assertion_type", ASSERTION_TYPE));
+            form.push(("client_assertion", assertion));
         }
         let id = self.config.client_id.as_str();
         let secret = self.config.client_secret().map(|s| s.expose_secret());
@@ -422,12 +445,43 @@ impl Provider {
         })
     }
 
+    /// A `private_key_jwt` client assertion, when the credential is a certificate: PS256,
+    /// the certificate named by `x5t#S256`, for the token endpoint, valid ten minutes.
+    fn assertion(&self, d: &Discovered) -> Result<Option<String>, ProviderError> {
+        let Some(certificate) = self.config.client_certificate() else {
+            return Ok(None);
+        };
+        let now = crate::validate::now();
+        let id = &self.config.client_id;
+        let claims = serde_json::json!({
+            "aud": d.token_endpoint.as_str(),
+            "iss": id,
+            "sub": id,
+            "jti": URL_SAFE_NO_PAD_ENGINE.encode(rand::random::<[u8; 16]>()),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 600,
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.x5t_s256 = Some(certificate.thumbprint.clone());
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(certificate.key_pem.expose_secret().as_bytes())
+                .map_err(|e| {
+                    ProviderError::Malformed(format!("the client certificate's key: {e}"))
+                })?;
+        jsonwebtoken::encode(&header, &claims, &key)
+            .map(Some)
+            .map_err(|e| ProviderError::Malformed(format!("signing the client assertion: {e}")))
+    }
+
     fn client_without_redirect(&self, d: &Discovered) -> Result<OidcClient, ProviderError> {
         // Token requests other than the code exchange send no redirect URI; any URL will do
         // to complete the client's type.
         self.client(d, &d.authorization_endpoint)
     }
 }
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 type OidcClient = CoreClient<
     openidconnect::EndpointSet,

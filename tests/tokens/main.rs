@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod app;
+mod cert;
 mod service;
 mod user;

@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | `MSAL_CLIENT_ID` | application (client) id | required |
 //! | `MSAL_CLIENT_SECRET` | client secret | none (public client) |
+//! | `MSAL_CLIENT_CERTIFICATE` | PEM file (or PEM text) with the certificate and its key; excludes the secret | none |
 //! | `MSAL_TENANT_ID` | tenant id, domain, `common`, `organizations` or `consumers` | — |
 //! | `MSAL_INSTANCE` | cloud instance (or B2C host) | `https://login.microsoftonline.com` |
 //! | `MSAL_AUTHORITY` | full authority or any OIDC issuer URL; excludes the two above | — |
@@ -46,9 +47,10 @@ pub use sources::Source;
 use sources::{RawValues, Sources};
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 25] = [
+const VARIABLES: [&str; 26] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
+    "MSAL_CLIENT_CERTIFICATE",
     "MSAL_TENANT_ID",
     "MSAL_INSTANCE",
     "MSAL_AUTHORITY",
@@ -75,8 +77,9 @@ const VARIABLES: [&str; 25] = [
 ];
 
 /// Variables whose values never appear in errors or `Debug`.
-const SECRET_VARIABLES: [&str; 4] = [
+const SECRET_VARIABLES: [&str; 5] = [
     "MSAL_CLIENT_SECRET",
+    "MSAL_CLIENT_CERTIFICATE",
     "MSAL_SESSION_STORE",
     "MSAL_SESSION_KEY",
     "MSAL_SESSION_OLD_KEYS",
@@ -88,6 +91,65 @@ const SECRET_VARIABLES: [&str; 4] = [
 pub enum ClientCredential {
     /// A client secret. `Debug` shows `[REDACTED]`.
     Secret(SecretString),
+    /// A certificate: each token request carries a `private_key_jwt` assertion signed PS256
+    /// with its key and naming it by its SHA-256 thumbprint (`x5t#S256`).
+    Certificate(ClientCertificate),
+}
+
+/// A client certificate and its private key. `Debug` shows only the thumbprint.
+#[derive(Clone)]
+pub struct ClientCertificate {
+    pub(crate) key_pem: SecretString,
+    pub(crate) thumbprint: String,
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("x5t#S256", &self.thumbprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCertificate {
+    /// Reads PEM text holding the certificate (`CERTIFICATE`) and its RSA private key
+    /// (`PRIVATE KEY` or `RSA PRIVATE KEY`), in either order.
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        let block = |label: &str| -> Option<String> {
+            let begin = format!("-----BEGIN {label}-----");
+            let end = format!("-----END {label}-----");
+            let start = pem.find(&begin)?;
+            let stop = pem[start..].find(&end)? + start + end.len();
+            Some(pem[start..stop].to_owned())
+        };
+        let certificate = block("CERTIFICATE").ok_or(
+            "has no -----BEGIN CERTIFICATE----- block: put the certificate and its key in one PEM",
+        )?;
+        let key = block("PRIVATE KEY")
+            .or_else(|| block("RSA PRIVATE KEY"))
+            .ok_or("has no private key block (-----BEGIN PRIVATE KEY-----)")?;
+        jsonwebtoken::EncodingKey::from_rsa_pem(key.as_bytes())
+            .map_err(|e| format!("its private key is not a usable RSA key: {e}"))?;
+        let body: String = certificate
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.trim())
+            .map_err(|_| "its certificate block is not base64")?;
+        Ok(Self {
+            key_pem: SecretString::from(key),
+            thumbprint: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(&der)),
+        })
+    }
+
+    /// The certificate's SHA-256 thumbprint, base64url (`x5t#S256`).
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
 }
 
 /// Where sessions (and the token cache) live.
@@ -277,7 +339,15 @@ impl MsalConfig {
     pub(crate) fn client_secret(&self) -> Option<&SecretString> {
         match &self.client_credential {
             Some(ClientCredential::Secret(s)) => Some(s),
-            None => None,
+            _ => None,
+        }
+    }
+
+    /// The client certificate, if the credential is one.
+    pub(crate) fn client_certificate(&self) -> Option<&ClientCertificate> {
+        match &self.client_credential {
+            Some(ClientCredential::Certificate(c)) => Some(c),
+            _ => None,
         }
     }
 }
@@ -378,6 +448,8 @@ impl MsalConfigBuilder {
         client_id => "MSAL_CLIENT_ID";
         /// `MSAL_CLIENT_SECRET`.
         client_secret => "MSAL_CLIENT_SECRET";
+        /// `MSAL_CLIENT_CERTIFICATE`: a PEM file's path, or PEM text, with certificate and key.
+        client_certificate => "MSAL_CLIENT_CERTIFICATE";
         /// `MSAL_TENANT_ID`: a tenant id, a domain, `common`, `organizations` or `consumers`.
         tenant_id => "MSAL_TENANT_ID";
         /// `MSAL_INSTANCE`: the cloud instance, default `https://login.microsoftonline.com`.
@@ -526,9 +598,24 @@ impl Validator {
                 "is not set: use the Application (client) ID of your app registration",
             );
         }
-        let client_credential = self
-            .get("MSAL_CLIENT_SECRET")
-            .map(|s| ClientCredential::Secret(SecretString::from(s.to_owned())));
+        let certificate = self.parse("MSAL_CLIENT_CERTIFICATE", |t| {
+            let pem = if t.contains("-----BEGIN") {
+                t.to_owned()
+            } else {
+                std::fs::read_to_string(t).map_err(|e| format!("'{t}' cannot be read: {e}"))?
+            };
+            ClientCertificate::from_pem(&pem)
+        });
+        if certificate.is_some() && self.get("MSAL_CLIENT_SECRET").is_some() {
+            self.problem(
+                "MSAL_CLIENT_CERTIFICATE",
+                "and MSAL_CLIENT_SECRET are both set: use one client credential",
+            );
+        }
+        let client_credential = certificate.map(ClientCredential::Certificate).or_else(|| {
+            self.get("MSAL_CLIENT_SECRET")
+                .map(|s| ClientCredential::Secret(SecretString::from(s.to_owned())))
+        });
         let authority = self.authority();
         let public_url = self.parse("MSAL_PUBLIC_URL", authority::parse_url);
         let explicit_redirect_uri = self.parse("MSAL_REDIRECT_URI", |t| {
@@ -629,7 +716,9 @@ impl Validator {
                 )),
             })
             .unwrap_or_default();
-        if self.get("MSAL_TOKEN_AUTH_METHOD").is_some() && client_credential.is_none() {
+        if self.get("MSAL_TOKEN_AUTH_METHOD").is_some()
+            && !matches!(client_credential, Some(ClientCredential::Secret(_)))
+        {
             self.problem(
                 "MSAL_TOKEN_AUTH_METHOD",
                 "needs a client secret: set MSAL_CLIENT_SECRET",

@@ -271,6 +271,65 @@ pub(crate) fn issue_graph(keys: &KeySet, claims: &JsonObject) -> Result<String, 
 pub(crate) enum AssertionError {
     Malformed,
     BadSignature,
+    UnknownKey,
+}
+
+/// Verifies a `private_key_jwt` client assertion against the client's registered
+/// certificates (by `x5t#S256`), RS256 or PS256. Returns the claims; the caller checks them.
+pub(crate) fn verify_client_assertion(
+    token: &str,
+    certificates: &[(String, String)],
+) -> Result<JsonObject, AssertionError> {
+    use rsa::pkcs8::DecodePublicKey;
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AssertionError::Malformed);
+    };
+    let decode_obj = |part: &str| -> Result<JsonObject, AssertionError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| AssertionError::Malformed)?;
+        serde_json::from_slice(&bytes).map_err(|_| AssertionError::Malformed)
+    };
+    let header = decode_obj(h)?;
+    let claims = decode_obj(c)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| AssertionError::Malformed)?;
+    let thumbprint = header
+        .get("x5t#S256")
+        .and_then(Value::as_str)
+        .ok_or(AssertionError::UnknownKey)?;
+    let (_, pem) = certificates
+        .iter()
+        .find(|(t, _)| t == thumbprint)
+        .ok_or(AssertionError::UnknownKey)?;
+    let public = RsaPublicKey::from_public_key_pem(pem).map_err(|_| AssertionError::UnknownKey)?;
+    let message = format!("{h}.{c}");
+    let verified = match header.get("alg").and_then(Value::as_str) {
+        Some("RS256") => rsa::pkcs1v15::Signature::try_from(signature.as_slice())
+            .ok()
+            .is_some_and(|sig| {
+                rsa::pkcs1v15::VerifyingKey::<Sha256>::new(public)
+                    .verify(message.as_bytes(), &sig)
+                    .is_ok()
+            }),
+        Some("PS256") => rsa::pss::Signature::try_from(signature.as_slice())
+            .ok()
+            .is_some_and(|sig| {
+                rsa::pss::VerifyingKey::<Sha256>::new(public)
+                    .verify(message.as_bytes(), &sig)
+                    .is_ok()
+            }),
+        _ => false,
+    };
+    if verified {
+        Ok(claims)
+    } else {
+        Err(AssertionError::BadSignature)
+    }
 }
 
 /// Parses a compact JWS and checks its RS256 signature against the published keys.

@@ -93,6 +93,9 @@ pub struct TestClient {
     pub access_token_version: TokenVersion,
     /// Object id of the app's service principal (`oid`/`sub` of its app-only tokens).
     pub service_principal_id: String,
+    /// Registered certificates for `private_key_jwt`: (SHA-256 thumbprint base64url, public
+    /// key PEM).
+    pub certificates: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for TestClient {
@@ -128,6 +131,7 @@ impl TestClient {
             app_roles: Vec::new(),
             app_permissions: Vec::new(),
             access_token_version: TokenVersion::V2,
+            certificates: Vec::new(),
         }
     }
 
@@ -195,6 +199,17 @@ impl TestClient {
     /// Grants an application permission (`resource/role`, bare role = Microsoft Graph).
     pub fn app_permission(mut self, permission: impl Into<String>) -> Self {
         self.app_permissions.push(permission.into());
+        self
+    }
+    /// Registers a certificate credential: its SHA-256 thumbprint (base64url, as in
+    /// `x5t#S256`) and its public key (SPKI PEM).
+    pub fn certificate(
+        mut self,
+        thumbprint: impl Into<String>,
+        public_key_pem: impl Into<String>,
+    ) -> Self {
+        self.certificates
+            .push((thumbprint.into(), public_key_pem.into()));
         self
     }
     /// Chooses the access-token version of this app's API.

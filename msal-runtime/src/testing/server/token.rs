@@ -70,7 +70,12 @@ fn grant(
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| GrantError::missing("grant_type"))?;
-    let (client, confidential) = authenticate(&reg, headers, &params)?;
+    let (client, confidential) = match params.get("client_assertion") {
+        Some(assertion) => {
+            authenticate_assertion(shared, &reg, tenant, headers, &params, assertion)?
+        }
+        None => authenticate(&reg, headers, &params)?,
+    };
     let ctx = Ctx {
         shared,
         reg: &reg,
@@ -174,6 +179,81 @@ fn authenticate<'r>(
         )),
         (None, None) => Ok((client, false)),
     }
+}
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// `private_key_jwt`: the client proves itself with an assertion signed by a registered
+/// certificate's key, addressed to this token endpoint.
+fn authenticate_assertion<'r>(
+    shared: &Shared,
+    reg: &'r Registry,
+    tenant: &str,
+    headers: &HeaderMap,
+    params: &Params,
+    assertion: &str,
+) -> Result<(&'r TestClient, bool), GrantError> {
+    if params.get("client_secret").is_some() || headers.contains_key(header::AUTHORIZATION) {
+        return Err(GrantError::new(
+            "invalid_request",
+            90014,
+            "The client authenticated with more than one method; use exactly one.",
+        ));
+    }
+    if params.get("client_assertion_type") != Some(ASSERTION_TYPE) {
+        return Err(GrantError::new(
+            "invalid_request",
+            700026,
+            format!("client_assertion_type must be '{ASSERTION_TYPE}'."),
+        ));
+    }
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| GrantError::missing("client_id"))?;
+    let client = reg.client(client_id).ok_or_else(|| {
+        GrantError::new(
+            "unauthorized_client",
+            700016,
+            format!("Application with identifier '{client_id}' was not found in the directory."),
+        )
+    })?;
+    let claims = jwt::verify_client_assertion(assertion, &client.certificates).map_err(|e| match e {
+        AssertionError::UnknownKey => invalid_client(
+            700027,
+            "The certificate used to sign the client assertion is not registered on the application.",
+        ),
+        AssertionError::Malformed => invalid_client(700025, "The client assertion is malformed."),
+        AssertionError::BadSignature => invalid_client(700027, "Client assertion failed signature validation."),
+    })?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let endpoint = |segment: &str| format!("{}/{segment}/oauth2/v2.0/token", shared.base_url);
+    let aud_ok = text("aud").is_some_and(|aud| {
+        aud == endpoint(tenant) || reg.tenants.iter().any(|t| aud == endpoint(&t.id))
+    });
+    if !aud_ok {
+        return Err(invalid_client(
+            700021,
+            "The client assertion's audience is not this token endpoint.",
+        ));
+    }
+    if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
+        return Err(invalid_client(
+            700021,
+            "The client assertion's iss and sub must be the client id.",
+        ));
+    }
+    let now = shared.now();
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    if exp <= now || text("jti").is_none() {
+        return Err(invalid_client(
+            700024,
+            "Client assertion is not within its valid time range (or has no jti).",
+        ));
+    }
+    Ok((client, true))
 }
 
 fn form_decode(s: &str) -> String {
@@ -393,7 +473,7 @@ impl Ctx<'_> {
             AssertionError::Malformed => {
                 GrantError::new("invalid_grant", 50027, "JWT token is invalid or malformed.")
             }
-            AssertionError::BadSignature => GrantError::new(
+            AssertionError::BadSignature | AssertionError::UnknownKey => GrantError::new(
                 "invalid_grant",
                 50013,
                 "Assertion failed signature validation: the signature, algorithm or key id is not one this provider publishes.",
