@@ -55,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .instance(idp.base_url())
             .tenant_id(idp.tenant().id)
             .public_url(&base_url)
+            .graph_url(idp.graph_base_url())
             .with_env()
             .build()?;
         (Msal::new(config).await?, Some(idp))

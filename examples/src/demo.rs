@@ -1,9 +1,10 @@
-//! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/admin`.
+//! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/admin`,
+//! `/graph/me`.
 
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
-use msal_runtime::{CsrfToken, User, msal_protected};
+use msal_runtime::{AuthRejection, CsrfToken, Tokens, User, msal_protected};
 
 /// The demo's own routes; merge `msal.routes()` and apply `msal.layer()` around them.
 pub fn router() -> Router {
@@ -12,6 +13,7 @@ pub fn router() -> Router {
         .route("/", get(home))
         .route("/me", get(me))
         .route("/admin", get(admin))
+        .route("/graph/me", get(graph_me))
 }
 
 /// The home page: who is signed in, or a way to sign in.
@@ -19,7 +21,7 @@ async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
     let body = match (user, csrf) {
         (Some(user), Some(csrf)) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\
-             <p><a href=\"/me\">Your claims</a> · <a href=\"/admin\">Admin page</a></p>\
+             <p><a href=\"/me\">Your claims</a> · <a href=\"/admin\">Admin page</a> · <a href=\"/graph/me\">Graph /me</a></p>\
              <form method=\"post\" action=\"/auth/logout\">{}<button>Sign out</button></form>",
             escape(user.name.as_deref().unwrap_or("(no name)")),
             csrf.hidden_input()
@@ -49,6 +51,13 @@ async fn admin(user: User) -> Json<serde_json::Value> {
         "greeting": format!("welcome, {}", user.name.unwrap_or_default()),
         "roles": user.roles,
     }))
+}
+
+/// The signed-in user's profile from Microsoft Graph, called with their token. The first
+/// visit asks for consent to `User.Read` (incremental consent).
+#[msal_protected(scopes = "User.Read")]
+async fn graph_me(tokens: Tokens) -> Result<Json<serde_json::Value>, AuthRejection> {
+    Ok(Json(tokens.graph(&["User.Read"]).get("/me").await?))
 }
 
 fn escape(text: &str) -> String {

@@ -88,3 +88,41 @@ async fn admin_admits_bob_and_refuses_alice() {
         .unwrap();
     assert!(home.contains("Alice Example") && home.contains("name=\"csrf_token\""));
 }
+
+#[tokio::test]
+async fn graph_me_asks_for_consent_once_then_calls_graph() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let bob = browser();
+    app_sign_in(&bob, &app, "bob@contoso.test", "/").await;
+    let consent = bob
+        .get(app.url("/graph/me"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consent.status(), 302);
+    assert_eq!(
+        consent.headers()["location"],
+        "/auth/login?next=%2Fgraph%2Fme&scopes=User.Read"
+    );
+    // Through the IdP (its session signs Bob in silently) and back.
+    let login = bob
+        .get(app.url(consent.headers()["location"].to_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let at_idp = bob.get(msal_tests::location(&login)).send().await.unwrap();
+    let back = bob.get(msal_tests::location(&at_idp)).send().await.unwrap();
+    assert_eq!(back.headers()["location"], "/graph/me");
+    let me: serde_json::Value = bob
+        .get(app.url("/graph/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["displayName"], "Bob Admin");
+    assert_eq!(me["userPrincipalName"], "bob@contoso.test");
+}
