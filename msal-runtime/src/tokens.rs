@@ -33,6 +33,34 @@ pub(crate) fn scope_key(scopes: &[String]) -> Vec<String> {
     key
 }
 
+/// One token request is for one resource, and `.default` stands alone (Entra's rules): a
+/// request that breaks them is a programming error, reported before anything is sent.
+pub(crate) fn check_request(scopes: &[String]) -> Result<(), AuthError> {
+    let key = scope_key(scopes);
+    if key.is_empty() {
+        return Err(AuthError::Misconfigured(
+            "a token request needs at least one scope".into(),
+        ));
+    }
+    let resource = |s: &str| match s.rsplit_once('/') {
+        Some((r, _)) if !r.eq_ignore_ascii_case("https://graph.microsoft.com") => r.to_owned(),
+        _ => "graph".to_owned(),
+    };
+    let first = resource(&key[0]);
+    if let Some(other) = key.iter().find(|s| resource(s) != first) {
+        return Err(AuthError::Misconfigured(format!(
+            "scopes of two resources in one token request ({} and {other}): ask for each resource separately",
+            key[0]
+        )));
+    }
+    if key.len() > 1 && key.iter().any(|s| s.ends_with(".default")) {
+        return Err(AuthError::Misconfigured(
+            "'.default' cannot be combined with other scopes in one token request".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a token granted for `granted` serves a request for `wanted`.
 fn covers(granted: &[String], wanted: &[String]) -> bool {
     let short = |s: &str| s.rsplit_once('/').map_or(s, |(_, n)| n).to_owned();
@@ -168,6 +196,7 @@ pub(crate) async fn user_token(
     scopes: &[String],
     claims: Option<&str>,
 ) -> Result<AccessToken, AuthError> {
+    check_request(scopes)?;
     let keys = &inner.config.session_keys;
     let (signed_in, vault) = session::signed_in(session, keys)
         .await?
@@ -260,6 +289,7 @@ pub(crate) async fn app_token(
     scopes: &[String],
     claims: Option<&str>,
 ) -> Result<AccessToken, AuthError> {
+    check_request(scopes)?;
     let key = scope_key(scopes);
     let fresh = |cache: &HashMap<Vec<String>, AccessToken>| {
         cache
@@ -324,6 +354,7 @@ pub(crate) async fn on_behalf_of(
             "on-behalf-of needs a user's bearer token; an app-only token or a browser session has none to exchange".into(),
         ));
     };
+    check_request(scopes)?;
     let key = scope_key(scopes);
     let cache_key = TokenCache::<AccessToken>::key(&format!("{}\n{}", raw.0, key.join(" ")));
     if claims.is_none()
@@ -357,4 +388,31 @@ pub(crate) async fn on_behalf_of(
         token.expires_at - EARLY.as_secs() as i64,
     );
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_request;
+
+    fn owned(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn one_resource_per_request_and_default_alone() {
+        assert!(check_request(&owned(&["User.Read", "Mail.Read", "openid"])).is_ok());
+        assert!(
+            check_request(&owned(&[
+                "https://graph.microsoft.com/User.Read",
+                "Mail.Read"
+            ]))
+            .is_ok()
+        );
+        assert!(check_request(&owned(&["api://a/Read", "api://a/Write"])).is_ok());
+        let two = check_request(&owned(&["User.Read", "api://a/Read"])).unwrap_err();
+        assert!(two.to_string().contains("two resources"), "{two}");
+        let mixed = check_request(&owned(&["api://a/.default", "api://a/Read"])).unwrap_err();
+        assert!(mixed.to_string().contains(".default"), "{mixed}");
+        assert!(check_request(&owned(&["openid"])).is_err());
+    }
 }

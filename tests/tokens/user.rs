@@ -179,3 +179,27 @@ async fn tokens_never_reach_the_browser() {
         assert!(!value.to_str().unwrap_or_default().contains("eyJ"));
     }
 }
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_user_is_refused() {
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    // From now on the IdP's ID tokens name someone else: a refresh must not switch users.
+    idp.tamper_id_tokens(msal_runtime::testing::MintKey::Current, |claims| {
+        claims.insert("sub".into(), "someone-else".into());
+    });
+    let refused = get(&browser, &app, "/token").await;
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("another user")
+    );
+}
