@@ -14,23 +14,8 @@ use msal_runtime::{Msal, MsalConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,msal_runtime=debug".into()),
-        )
-        .init();
-    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|e| format!("PORT must be a port number, got {p:?}: {e}"))?,
-        Err(_) => 5001,
-    };
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e} (set PORT or HOST)"))?;
-    let base_url = format!("http://{}", listener.local_addr()?);
+    msal_examples::init_tracing();
+    let (listener, base_url) = msal_examples::listen(5001).await?;
 
     let (msal, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
         (Msal::api(MsalConfig::from_env()?).await?, None)

@@ -297,10 +297,8 @@ impl Provider {
         let mut request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
-        if let Some(assertion) = self.assertion(d)? {
-            request = request
-                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                .add_extra_param("client_assertion", assertion);
+        for (name, value) in self.extra_params(d, None)? {
+            request = request.add_extra_param(name, value);
         }
         let response = request
             .request_async(&self.http)
@@ -328,13 +326,8 @@ impl Provider {
         let mut request = client
             .exchange_refresh_token(&refresh_token)
             .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
-        if let Some(claims) = claims {
-            request = request.add_extra_param("claims", claims.to_owned());
-        }
-        if let Some(assertion) = self.assertion(d)? {
-            request = request
-                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                .add_extra_param("client_assertion", assertion);
+        for (name, value) in self.extra_params(d, claims)? {
+            request = request.add_extra_param(name, value);
         }
         let response = request
             .request_async(&self.http)
@@ -354,13 +347,8 @@ impl Provider {
         let mut request = client
             .exchange_client_credentials()
             .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
-        if let Some(claims) = claims {
-            request = request.add_extra_param("claims", claims.to_owned());
-        }
-        if let Some(assertion) = self.assertion(d)? {
-            request = request
-                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                .add_extra_param("client_assertion", assertion);
+        for (name, value) in self.extra_params(d, claims)? {
+            request = request.add_extra_param(name, value);
         }
         let response = request
             .request_async(&self.http)
@@ -385,14 +373,8 @@ impl Provider {
             ("assertion", assertion),
             ("scope", scope.as_str()),
         ];
-        if let Some(claims) = claims {
-            form.push(("claims", claims));
-        }
-        let assertion = self.assertion(d)?;
-        if let Some(assertion) = &assertion {
-            form.push(("client_assertion_type", ASSERTION_TYPE));
-            form.push(("client_assertion", assertion));
-        }
+        let extras = self.extra_params(d, claims)?;
+        form.extend(extras.iter().map(|(k, v)| (*k, v.as_str())));
         let id = self.config.client_id.as_str();
         let secret = self.config.client_secret().map(|s| s.expose_secret());
         let mut request = self.http.post(d.token_endpoint.clone());
@@ -443,6 +425,24 @@ impl Provider {
                 .map(Duration::from_secs),
             scopes: text("scope").map(|s| s.split_whitespace().map(str::to_owned).collect()),
         })
+    }
+
+    /// What every token request may add: a claims challenge, and the client assertion of a
+    /// certificate credential.
+    fn extra_params(
+        &self,
+        d: &Discovered,
+        claims: Option<&str>,
+    ) -> Result<Vec<(&'static str, String)>, ProviderError> {
+        let mut params = Vec::new();
+        if let Some(claims) = claims {
+            params.push(("claims", claims.to_owned()));
+        }
+        if let Some(assertion) = self.assertion(d)? {
+            params.push(("client_assertion_type", ASSERTION_TYPE.to_owned()));
+            params.push(("client_assertion", assertion));
+        }
+        Ok(params)
     }
 
     /// A `private_key_jwt` client assertion, when the credential is a certificate: PS256,

@@ -401,6 +401,13 @@ impl TestApp {
         Self::start_with(idp, |c| c).await
     }
 
+    /// A listener on `127.0.0.1:0` and its base URL.
+    async fn bind() -> (tokio::net::TcpListener, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        (listener, base_url)
+    }
+
     /// Starts with [`app_config`] changed by `tweak`.
     pub async fn start_with(
         idp: &TestIdp,
@@ -408,8 +415,7 @@ impl TestApp {
             msal_runtime::config::MsalConfigBuilder,
         ) -> msal_runtime::config::MsalConfigBuilder,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, base_url) = Self::bind().await;
         let config = tweak(app_config(idp, &base_url)).build().unwrap();
         Self::serve(listener, base_url, config).await
     }
@@ -432,8 +438,7 @@ impl TestApp {
         ) -> msal_runtime::config::MsalConfigBuilder,
         routes: axum::Router,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, base_url) = Self::bind().await;
         let config = tweak(app_config(idp, &base_url)).build().unwrap();
         Self::serve_routes(listener, base_url, config, routes).await
     }
@@ -447,8 +452,7 @@ impl TestApp {
         ) -> msal_runtime::config::MsalConfigBuilder,
         routes: axum::Router,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, base_url) = Self::bind().await;
         let config = tweak(app_config(idp, &base_url)).build().unwrap();
         let msal = msal_runtime::Msal::api(config).await.unwrap();
         Self::serve_msal(listener, base_url, msal, routes)
@@ -530,40 +534,23 @@ pub async fn app_sign_in(
 }
 
 impl TestApp {
+    async fn get(&self, browser: &reqwest::Client, path: &str) -> reqwest::Response {
+        browser.get(self.url(path)).send().await.unwrap()
+    }
+
     /// `/me` for this browser, as JSON (the signed-in user).
     pub async fn me(&self, browser: &reqwest::Client) -> Value {
-        browser
-            .get(self.url("/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get(browser, "/me").await.json().await.unwrap()
     }
 
     /// The browser's sign-out CSRF token.
     pub async fn csrf(&self, browser: &reqwest::Client) -> String {
-        browser
-            .get(self.url("/csrf"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.get(browser, "/csrf").await.text().await.unwrap()
     }
 
     /// What `/` says to this browser: the signed-in user's name, or "anonymous".
     pub async fn who(&self, browser: &reqwest::Client) -> String {
-        browser
-            .get(self.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.get(browser, "/").await.text().await.unwrap()
     }
 }
 

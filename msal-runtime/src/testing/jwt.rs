@@ -267,6 +267,40 @@ pub(crate) fn issue_graph(keys: &KeySet, claims: &JsonObject) -> Result<String, 
     ))
 }
 
+/// A compact JWS, split and decoded (nothing verified).
+struct Compact {
+    header: JsonObject,
+    claims: JsonObject,
+    signature: Vec<u8>,
+    /// `header.claims` as sent: what the signature covers.
+    signed: String,
+}
+
+impl Compact {
+    fn parse(token: &str) -> Result<Self, AssertionError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AssertionError::Malformed);
+        };
+        let decode_obj = |part: &str| -> Result<JsonObject, AssertionError> {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| AssertionError::Malformed)?;
+            serde_json::from_slice(&bytes).map_err(|_| AssertionError::Malformed)
+        };
+        Ok(Self {
+            header: decode_obj(h)?,
+            claims: decode_obj(c)?,
+            signature: URL_SAFE_NO_PAD
+                .decode(s)
+                .map_err(|_| AssertionError::Malformed)?,
+            signed: format!("{h}.{c}"),
+        })
+    }
+}
+
 /// Why an assertion presented to the token endpoint was refused.
 pub(crate) enum AssertionError {
     Malformed,
@@ -281,23 +315,12 @@ pub(crate) fn verify_client_assertion(
     certificates: &[(String, String)],
 ) -> Result<JsonObject, AssertionError> {
     use rsa::pkcs8::DecodePublicKey;
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AssertionError::Malformed);
-    };
-    let decode_obj = |part: &str| -> Result<JsonObject, AssertionError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| AssertionError::Malformed)?;
-        serde_json::from_slice(&bytes).map_err(|_| AssertionError::Malformed)
-    };
-    let header = decode_obj(h)?;
-    let claims = decode_obj(c)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| AssertionError::Malformed)?;
+    let Compact {
+        header,
+        claims,
+        signature,
+        signed,
+    } = Compact::parse(token)?;
     let thumbprint = header
         .get("x5t#S256")
         .and_then(Value::as_str)
@@ -307,7 +330,7 @@ pub(crate) fn verify_client_assertion(
         .find(|(t, _)| t == thumbprint)
         .ok_or(AssertionError::UnknownKey)?;
     let public = RsaPublicKey::from_public_key_pem(pem).map_err(|_| AssertionError::UnknownKey)?;
-    let message = format!("{h}.{c}");
+    let message = signed;
     let verified = match header.get("alg").and_then(Value::as_str) {
         Some("RS256") => rsa::pkcs1v15::Signature::try_from(signature.as_slice())
             .ok()
@@ -335,23 +358,12 @@ pub(crate) fn verify_client_assertion(
 /// Parses a compact JWS and checks its RS256 signature against the published keys.
 /// Returns the claims; the caller checks them.
 pub(crate) fn verify(keys: &KeySet, token: &str) -> Result<JsonObject, AssertionError> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AssertionError::Malformed);
-    };
-    let decode_obj = |part: &str| -> Result<JsonObject, AssertionError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| AssertionError::Malformed)?;
-        serde_json::from_slice(&bytes).map_err(|_| AssertionError::Malformed)
-    };
-    let header = decode_obj(h)?;
-    let claims = decode_obj(c)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| AssertionError::Malformed)?;
+    let Compact {
+        header,
+        claims,
+        signature,
+        signed,
+    } = Compact::parse(token)?;
     if header.get("alg").and_then(Value::as_str) != Some("RS256") {
         return Err(AssertionError::BadSignature);
     }
@@ -365,7 +377,7 @@ pub(crate) fn verify(keys: &KeySet, token: &str) -> Result<JsonObject, Assertion
     let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice())
         .map_err(|_| AssertionError::BadSignature)?;
     verifier
-        .verify(format!("{h}.{c}").as_bytes(), &signature)
+        .verify(signed.as_bytes(), &signature)
         .map_err(|_| AssertionError::BadSignature)?;
     Ok(claims)
 }
