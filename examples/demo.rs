@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let app = msal_examples::demo::router()
+        .merge(msal_examples::demo::docs(&msal))
         .merge(msal.routes())
         .layer(msal.layer());
     println!(

@@ -6,10 +6,28 @@ use axum::routing::get;
 use axum::{Json, Router};
 use msal_runtime::{AuthRejection, CsrfToken, Tokens, User, msal_protected};
 
-/// The demo's own routes; merge `msal.routes()` and apply `msal.layer()` around them.
+/// The demo's API description; `msal.swagger_ui(DemoDoc::openapi(), …)` adds the sign-in scheme
+/// and each protected route's lock from its `#[msal_protected]`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "msal-axum demo",
+        description = "Sign in with Authorize, then try the protected routes."
+    ),
+    paths(health, me, admin, graph_me)
+)]
+pub struct DemoDoc;
+
+/// Swagger UI at `/docs` and the document at `/openapi.json`.
+pub fn docs(msal: &msal_runtime::Msal) -> Router {
+    use utoipa::OpenApi as _;
+    msal.swagger_ui(DemoDoc::openapi(), module_path!())
+}
+
+/// The demo's own routes; merge `msal.routes()` and `docs(&msal)`, and apply `msal.layer()`.
 pub fn router() -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", get(health))
         .route("/", get(home))
         .route("/me", get(me))
         .route("/admin", get(admin))
@@ -38,13 +56,21 @@ async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
     ))
 }
 
+/// Liveness.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "ok")))]
+async fn health() -> &'static str {
+    "ok"
+}
+
 /// The signed-in user's claims.
+#[utoipa::path(get, path = "/me", responses((status = 200, description = "The caller's claims")))]
 #[msal_protected]
 async fn me(user: User) -> Json<User> {
     Json(user)
 }
 
 /// Only for holders of the app role `Admin` (Bob, on the embedded TestIdp).
+#[utoipa::path(get, path = "/admin", responses((status = 200, description = "A greeting")))]
 #[msal_protected(roles = "Admin")]
 async fn admin(user: User) -> Json<serde_json::Value> {
     Json(serde_json::json!({
@@ -55,6 +81,7 @@ async fn admin(user: User) -> Json<serde_json::Value> {
 
 /// The signed-in user's profile from Microsoft Graph, called with their token. The first
 /// visit asks for consent to `User.Read` (incremental consent).
+#[utoipa::path(get, path = "/graph/me", responses((status = 200, description = "The caller's Graph profile")))]
 #[msal_protected(scopes = "User.Read")]
 async fn graph_me(tokens: Tokens) -> Result<Json<serde_json::Value>, AuthRejection> {
     Ok(Json(tokens.graph(&["User.Read"]).get("/me").await?))

@@ -44,9 +44,27 @@ mod session;
 mod tokens;
 mod validate;
 
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
+
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+/// Where a sign-in started by Swagger UI ends: without the `openapi` feature none can start.
+#[cfg(not(feature = "openapi"))]
+async fn swagger_code(
+    _: &extract::Ctx,
+    _: &session::SwaggerRequest,
+    _: &client::Tokens,
+) -> Result<String, AuthError> {
+    Err(AuthError::Misconfigured(
+        "Swagger UI sign-in needs the `openapi` feature".into(),
+    ))
+}
+#[cfg(feature = "openapi")]
+use openapi::swagger_code;
 
 pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};

@@ -18,12 +18,15 @@ use crate::config::{ResponseMode, is_loopback_http, trim};
 use crate::error::{Asker, AuthError, AuthRejection, redirect};
 use crate::extract::{Ctx, Sess};
 use crate::principal::User;
-use crate::session::{self, PendingFlow, SignedIn, StoredVault, TokenVault};
+use crate::session::{self, PendingFlow, SignedIn, StoredVault, SwaggerRequest, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// The routes, under the configured prefix.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(prefix: &str) -> Router<S> {
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "openapi")]
+    let router = crate::openapi::routes(router, prefix);
+    router
         .route(&format!("{prefix}/login"), get(login))
         .route(&format!("{prefix}/callback"), get(callback).post(callback))
         .route(&format!("{prefix}/logout"), post(logout))
@@ -79,7 +82,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The app's base URL: configured, or this request's `Host` (http only for loopback).
-fn public_base(ctx: &Ctx, headers: &HeaderMap) -> Result<String, AuthError> {
+pub(crate) fn public_base(ctx: &Ctx, headers: &HeaderMap) -> Result<String, AuthError> {
     if let Some(url) = &ctx.0.config.public_url {
         return Ok(trim(url).to_owned());
     }
@@ -159,13 +162,13 @@ fn flow_cookie(ctx: &Ctx, state: &str, value: Option<&str>) -> Option<HeaderValu
     .ok()
 }
 
-#[derive(Deserialize)]
-struct LoginParams {
-    next: Option<String>,
-    login_hint: Option<String>,
-    domain_hint: Option<String>,
-    prompt: Option<String>,
-    scopes: Option<String>,
+#[derive(Deserialize, Default)]
+pub(crate) struct LoginParams {
+    pub(crate) next: Option<String>,
+    pub(crate) login_hint: Option<String>,
+    pub(crate) domain_hint: Option<String>,
+    pub(crate) prompt: Option<String>,
+    pub(crate) scopes: Option<String>,
 }
 
 async fn login(
@@ -175,16 +178,19 @@ async fn login(
     headers: HeaderMap,
     Query(params): Query<LoginParams>,
 ) -> Response {
-    match start_login(&ctx, &headers, params).await {
+    match start_login(&ctx, &headers, params, None).await {
         Ok(response) => response,
         Err(error) => refuse(&ctx, &method, &uri, &headers, error),
     }
 }
 
-async fn start_login(
+/// Starts a sign-in: the pending flow stored, its browser cookie set, the browser sent to the
+/// provider. `swagger`: Swagger UI asked, and gets a code back instead of a session.
+pub(crate) async fn start_login(
     ctx: &Ctx,
     headers: &HeaderMap,
     params: LoginParams,
+    swagger: Option<SwaggerRequest>,
 ) -> Result<Response, AuthError> {
     let config = &ctx.0.config;
     let prompt = params
@@ -234,6 +240,7 @@ async fn start_login(
         next: safe_next(params.next.as_deref()),
         redirect_uri: redirect_uri.to_string(),
         extra_scopes: extra,
+        swagger,
     };
     ctx.0.store.put_flow(&request.state, &flow).await?;
     let mut response = redirect(StatusCode::FOUND, request.url.as_str());
@@ -372,6 +379,10 @@ async fn finish_login(
                 AuthError::sign_in(401, "The ID token was refused", why)
             }
         })?;
+    if let Some(swagger) = &flow.swagger {
+        // Swagger UI gets a one-time code for the access token; no session is signed in.
+        return crate::swagger_code(ctx, swagger, &tokens).await;
+    }
     let user = User::from_claims(claims);
     let sid = user.sid.clone();
     let granted = tokens

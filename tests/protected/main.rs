@@ -5,3 +5,4 @@
 mod app;
 mod demo;
 mod forms;
+mod openapi;

@@ -443,6 +443,19 @@ impl TestApp {
         Self::serve_routes(listener, base_url, config, routes).await
     }
 
+    /// Like [`start_routes`](Self::start_routes), with routes that need the `Msal` (Swagger UI).
+    pub async fn start_with_msal(
+        idp: &TestIdp,
+        routes: axum::Router,
+        more: impl FnOnce(&msal_runtime::Msal) -> axum::Router,
+    ) -> Self {
+        let (listener, base_url) = Self::bind().await;
+        let config = app_config(idp, &base_url).build().unwrap();
+        let msal = msal_runtime::Msal::new(config).await.unwrap();
+        let routes = routes.merge(more(&msal));
+        Self::serve_msal(listener, base_url, msal, routes)
+    }
+
     /// A web API ([`Msal::api`](msal_runtime::Msal::api)) serving `routes`, configured by
     /// [`app_config`] changed by `tweak`.
     pub async fn start_api(

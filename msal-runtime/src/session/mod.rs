@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -68,6 +69,18 @@ pub(crate) struct PendingFlow {
     /// Scopes asked for beyond the configured ones (incremental consent).
     #[serde(default)]
     pub(crate) extra_scopes: Vec<String>,
+    /// Set when Swagger UI started this sign-in: its code goes back to Swagger, and no
+    /// session is signed in.
+    #[serde(default)]
+    pub(crate) swagger: Option<SwaggerRequest>,
+}
+
+/// What Swagger UI's authorization request asked for.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SwaggerRequest {
+    pub(crate) redirect_uri: String,
+    pub(crate) state: Option<String>,
+    pub(crate) code_challenge: String,
 }
 
 fn unavailable(e: impl fmt::Display) -> AuthError {
@@ -153,27 +166,37 @@ fn expiry_in(d: Duration) -> OffsetDateTime {
 }
 
 impl MsalStore {
-    /// Stores a pending flow under its state.
-    pub(crate) async fn put_flow(&self, state: &str, flow: &PendingFlow) -> Result<(), AuthError> {
-        let value = serde_json::to_value(flow).map_err(unavailable)?;
+    /// Stores a single-use record of its own under a secret key (a flow's state, a code).
+    pub(crate) async fn put_once<T: Serialize>(
+        &self,
+        kind: &str,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), AuthError> {
+        let value = serde_json::to_value(value).map_err(unavailable)?;
         let mut record = Record {
-            id: derived_id("flow", state),
-            data: [("flow".to_owned(), value)].into_iter().collect(),
-            expiry_date: expiry_in(FLOW_TTL),
+            id: derived_id(kind, key),
+            data: [("value".to_owned(), value)].into_iter().collect(),
+            expiry_date: expiry_in(ttl),
         };
         let wanted = record.id;
         self.create(&mut record).await.map_err(unavailable)?;
         if record.id != wanted {
-            // A 2^-128 collision: refuse rather than store the flow where nobody finds it.
+            // A 2^-128 collision: refuse rather than store it where nobody finds it.
             self.delete(&record.id).await.map_err(unavailable)?;
-            return Err(unavailable("a sign-in state collided; start again"));
+            return Err(unavailable("a one-time key collided; start again"));
         }
         Ok(())
     }
 
-    /// Takes a pending flow: found at most once.
-    pub(crate) async fn take_flow(&self, state: &str) -> Result<Option<PendingFlow>, AuthError> {
-        let id = derived_id("flow", state);
+    /// Takes a record stored with [`put_once`](Self::put_once): found at most once.
+    pub(crate) async fn take_once<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<T>, AuthError> {
+        let id = derived_id(kind, key);
         let Some(record) = self.load(&id).await.map_err(unavailable)? else {
             return Ok(None);
         };
@@ -183,8 +206,18 @@ impl MsalStore {
         }
         Ok(record
             .data
-            .get("flow")
+            .get("value")
             .and_then(|v| serde_json::from_value(v.clone()).ok()))
+    }
+
+    /// Stores a pending flow under its state.
+    pub(crate) async fn put_flow(&self, state: &str, flow: &PendingFlow) -> Result<(), AuthError> {
+        self.put_once("flow", state, flow, FLOW_TTL).await
+    }
+
+    /// Takes a pending flow: found at most once.
+    pub(crate) async fn take_flow(&self, state: &str) -> Result<Option<PendingFlow>, AuthError> {
+        self.take_once("flow", state).await
     }
 
     /// Remembers which sessions belong to an identity-provider session (`sid`).

@@ -1,0 +1,363 @@
+//! OpenAPI and Swagger UI sign-in (feature `openapi`): press Authorize in `/docs`, sign in,
+//! and try protected endpoints from the browser.
+//!
+//! The OAuth2 scheme's authorize and token URLs are the app's own routes
+//! (`{prefix}/swagger/authorize`, `{prefix}/swagger/token`): Swagger UI never sees the client
+//! secret, the app completes the code exchange server-side and hands Swagger an access token
+//! for this API. Every operation whose `operationId` names a `#[msal_protected]` handler gets
+//! its security requirement (the lock and its scopes) and its 401/403 responses, read from the
+//! requirement the macro registered: nothing is repeated in `#[utoipa::path]`.
+//!
+//! ```ignore
+//! #[derive(utoipa::OpenApi)]
+//! #[openapi(paths(me, admin))]
+//! struct ApiDoc;
+//!
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .merge(msal.routes())
+//!     .merge(msal.swagger_ui(ApiDoc::openapi(), module_path!()))   // /docs, /openapi.json
+//!     .layer(msal.layer());
+//! ```
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Query;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::response::Response as ApiResponse;
+use utoipa::openapi::security::{
+    AuthorizationCode, Flow, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
+};
+use utoipa_swagger_ui::{SwaggerUi, oauth};
+
+use crate::client::Tokens as TokenResponse;
+use crate::config::MsalConfig;
+use crate::error::{Asker, AuthError, AuthRejection};
+use crate::extract::Ctx;
+use crate::msal::Msal;
+use crate::principal::{PROTECTED, Protected};
+use crate::routes::{LoginParams, public_base, start_login};
+use crate::session::SwaggerRequest;
+use crate::validate::now;
+
+/// The security scheme's name in the document.
+pub const SCHEME: &str = "msal";
+
+/// Where Swagger UI is served, and its OAuth2 redirect page.
+const DOCS: &str = "/docs";
+const REDIRECT_PAGE: &str = "/docs/oauth2-redirect.html";
+
+/// How long Swagger has to redeem its code.
+const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A scope as Swagger asks for it: this API's scopes carry its App ID URI.
+fn qualify(config: &MsalConfig, scope: &str) -> String {
+    if scope.contains('/') {
+        return scope.to_owned();
+    }
+    let api = config
+        .audiences
+        .iter()
+        .find(|a| a.starts_with("api://"))
+        .cloned()
+        .unwrap_or_else(|| format!("api://{}", config.client_id));
+    format!("{}/{scope}", api.trim_end_matches('/'))
+}
+
+/// The protected handlers of the document: those under `module` (a module path prefix, such
+/// as the crate's name from `module_path!()`).
+fn protected_in(module: &str) -> impl Iterator<Item = &'static Protected> + '_ {
+    PROTECTED
+        .iter()
+        .filter(move |p| p.module == module || p.module.starts_with(&format!("{module}::")))
+}
+
+/// Adds the scheme and, to every protected operation, its security and 401/403 responses.
+/// Scopes appear as the requirements declare them; the authorize route gives bare ones this
+/// API's App ID URI when it asks the provider.
+fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
+    let prefix = &config.route_prefix;
+    let mut scopes: BTreeMap<String, String> = protected_in(module)
+        .flat_map(|p| p.rule.required_scopes())
+        .map(|s| (s.to_owned(), format!("the delegated scope {s}")))
+        .collect();
+    if scopes.is_empty() {
+        scopes.insert(".default".into(), "everything this API exposes".into());
+    }
+    let flow = AuthorizationCode::new(
+        format!("{prefix}/swagger/authorize"),
+        format!("{prefix}/swagger/token"),
+        scopes.into_iter().collect::<Scopes>(),
+    );
+    let scheme = SecurityScheme::OAuth2(OAuth2::with_description(
+        [Flow::AuthorizationCode(flow)],
+        "Sign in through the app: it completes the code exchange and gives Swagger an access token for this API.",
+    ));
+    openapi
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(SCHEME, scheme);
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let Some(id) = operation.operation_id.as_deref() else {
+                continue;
+            };
+            let mut candidates = protected_in(module).filter(|p| p.handler == id);
+            let Some(protected) = candidates.next() else {
+                continue;
+            };
+            if candidates.any(|other| other.rule != protected.rule) {
+                tracing::warn!(
+                    operation = id,
+                    module,
+                    "two protected handlers share this operationId; its security is left undocumented"
+                );
+                continue;
+            }
+            let needed: Vec<&str> = protected.rule.required_scopes();
+            operation.security = Some(vec![SecurityRequirement::new(SCHEME, needed)]);
+            let responses = &mut operation.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                ApiResponse::new("Not signed in, or the token is missing, expired or invalid.")
+                    .into()
+            });
+            responses.entry("403".into()).or_insert_with(|| {
+                ApiResponse::new(format!(
+                    "Forbidden: this needs {}.",
+                    protected.rule.describe()
+                ))
+                .into()
+            });
+        }
+    }
+}
+
+impl Msal {
+    /// Adds msal's OAuth2 security scheme to a document, and to every operation whose
+    /// `operationId` is a `#[msal_protected]` handler under `module` (a module path prefix:
+    /// `module_path!()` at the crate root covers the whole crate) its requirement and 401/403
+    /// responses. Operation ids must be unique there, as OpenAPI wants anyway.
+    pub fn document(&self, openapi: &mut OpenApi, module: &str) {
+        document(self.config(), openapi, module);
+    }
+
+    /// Swagger UI at `/docs` and the document (completed by [`document`](Self::document)) at
+    /// `/openapi.json`, set up to sign in with PKCE through the app's own routes (part of
+    /// [`routes`](Self::routes)).
+    ///
+    /// ```ignore
+    /// let docs = msal.swagger_ui(ApiDoc::openapi(), module_path!());
+    /// ```
+    pub fn swagger_ui<S: Clone + Send + Sync + 'static>(
+        &self,
+        mut openapi: OpenApi,
+        module: &str,
+    ) -> Router<S> {
+        self.document(&mut openapi, module);
+        let oauth = oauth::Config::new()
+            .client_id(&self.config().client_id)
+            .app_name("msal-axum")
+            .use_pkce_with_authorization_code_grant(true);
+        Router::from(
+            SwaggerUi::new(DOCS)
+                .url("/openapi.json", openapi)
+                .oauth(oauth),
+        )
+    }
+}
+
+/// The two routes Swagger UI's OAuth2 flow uses.
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    prefix: &str,
+) -> Router<S> {
+    router
+        .route(&format!("{prefix}/swagger/authorize"), get(authorize))
+        .route(&format!("{prefix}/swagger/token"), post(token))
+}
+
+#[derive(Deserialize)]
+struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// `GET {prefix}/swagger/authorize`: checks Swagger's request, then starts an ordinary
+/// sign-in whose callback answers Swagger with a one-time code.
+async fn authorize(
+    ctx: Ctx,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(p): Query<AuthorizeParams>,
+) -> Response {
+    let result = async {
+        let config = &ctx.0.config;
+        let bad = |why: &str| AuthError::sign_in(400, "Swagger sign-in refused", why);
+        if p.response_type.as_deref() != Some("code") {
+            return Err(bad("response_type must be 'code'"));
+        }
+        if p.client_id.as_deref() != Some(config.client_id.as_str()) {
+            return Err(bad("client_id is not this app's"));
+        }
+        let expected = format!("{}{REDIRECT_PAGE}", public_base(&ctx, &headers)?);
+        let redirect_uri = p.redirect_uri.clone().unwrap_or_default();
+        if redirect_uri != expected {
+            return Err(bad(&format!("redirect_uri must be {expected}")));
+        }
+        let (Some(code_challenge), Some("S256")) =
+            (p.code_challenge.clone(), p.code_challenge_method.as_deref())
+        else {
+            return Err(bad(
+                "PKCE is required: code_challenge with code_challenge_method=S256",
+            ));
+        };
+        let scopes: Vec<String> = p
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let scopes: Vec<String> = if scopes.is_empty() {
+            vec![qualify(config, ".default")]
+        } else {
+            scopes.iter().map(|s| qualify(config, s)).collect()
+        };
+        crate::tokens::check_request(&scopes)?;
+        let params = LoginParams {
+            login_hint: p.login_hint.clone(),
+            scopes: Some(scopes.join(" ")),
+            ..LoginParams::default()
+        };
+        let swagger = SwaggerRequest {
+            redirect_uri,
+            state: p.state.clone(),
+            code_challenge,
+        };
+        start_login(&ctx, &headers, params, Some(swagger)).await
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(error) => AuthRejection {
+            error,
+            asker: Asker::new(&method, &uri, &headers, &ctx.0.config.route_prefix),
+        }
+        .into_response(),
+    }
+}
+
+/// What a Swagger code redeems for.
+#[derive(Serialize, Deserialize)]
+struct SwaggerGrant {
+    access_token: String,
+    expires_at: i64,
+    redirect_uri: String,
+    code_challenge: String,
+}
+
+/// At the callback of a Swagger sign-in: keeps the access token under a one-time code and
+/// returns where to send the browser (Swagger's redirect page, with the code and state).
+pub(crate) async fn swagger_code(
+    ctx: &Ctx,
+    swagger: &SwaggerRequest,
+    tokens: &TokenResponse,
+) -> Result<String, AuthError> {
+    let code = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let grant = SwaggerGrant {
+        access_token: tokens.access_token.expose_secret().to_owned(),
+        expires_at: now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64),
+        redirect_uri: swagger.redirect_uri.clone(),
+        code_challenge: swagger.code_challenge.clone(),
+    };
+    ctx.0
+        .store
+        .put_once("swagger", &code, &grant, CODE_TTL)
+        .await?;
+    let mut target = url::Url::parse(&swagger.redirect_uri)
+        .map_err(|e| AuthError::Misconfigured(format!("Swagger redirect: {e}")))?;
+    target.query_pairs_mut().append_pair("code", &code);
+    if let Some(state) = &swagger.state {
+        target.query_pairs_mut().append_pair("state", state);
+    }
+    Ok(target.into())
+}
+
+fn token_error(description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(
+            serde_json::json!({ "error": "invalid_grant", "error_description": description }),
+        ),
+    )
+        .into_response()
+}
+
+/// `POST {prefix}/swagger/token`: redeems Swagger's one-time code (single use, PKCE
+/// checked, same redirect URI) for the access token the sign-in obtained.
+async fn token(ctx: Ctx, body: Bytes) -> Response {
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "authorization_code" {
+        return token_error("grant_type must be authorization_code");
+    }
+    if field("client_id") != ctx.0.config.client_id {
+        return token_error("client_id is not this app's");
+    }
+    let grant: SwaggerGrant = match ctx.0.store.take_once("swagger", field("code")).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => return token_error("the code is unknown, expired or already used"),
+        Err(error) => {
+            return AuthRejection {
+                error,
+                asker: Asker::of(false, &Uri::from_static("/"), &ctx.0.config.route_prefix),
+            }
+            .into_response();
+        }
+    };
+    if field("redirect_uri") != grant.redirect_uri {
+        return token_error("redirect_uri differs from the authorization request's");
+    }
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(field("code_verifier").as_bytes()));
+    if challenge != grant.code_challenge {
+        return token_error("code_verifier does not match the code_challenge");
+    }
+    (
+        StatusCode::OK,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({
+            "access_token": grant.access_token,
+            "token_type": "Bearer",
+            "expires_in": (grant.expires_at - now()).max(0),
+        })),
+    )
+        .into_response()
+}

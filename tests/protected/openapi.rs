@@ -1,0 +1,238 @@
+//! OpenAPI and Swagger UI sign-in on the demo: the document, the Swagger flow over HTTP,
+//! and Swagger UI's assets.
+
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
+use msal_tests::{Pkce, TestApp, location, param};
+use serde_json::Value;
+
+async fn demo_with_docs(idp: &TestIdp) -> TestApp {
+    TestApp::start_with_msal(
+        idp,
+        msal_examples::demo::router(),
+        msal_examples::demo::docs,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_document_holds_the_scheme_and_each_protected_routes_lock() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let flow = &doc["components"]["securitySchemes"]["msal"]["flows"]["authorizationCode"];
+    assert_eq!(flow["authorizationUrl"], "/auth/swagger/authorize");
+    assert_eq!(flow["tokenUrl"], "/auth/swagger/token");
+    assert!(flow["scopes"].get("User.Read").is_some(), "{flow}");
+    let security = |path: &str| doc["paths"][path]["get"]["security"].clone();
+    assert_eq!(security("/me"), serde_json::json!([{ "msal": [] }]));
+    assert_eq!(security("/admin"), serde_json::json!([{ "msal": [] }]));
+    assert_eq!(
+        security("/graph/me"),
+        serde_json::json!([{ "msal": ["User.Read"] }])
+    );
+    assert_eq!(
+        security("/health"),
+        Value::Null,
+        "public routes have no lock"
+    );
+    let admin = &doc["paths"]["/admin"]["get"]["responses"];
+    assert_eq!(
+        admin["403"]["description"],
+        "Forbidden: this needs the app role Admin."
+    );
+    assert!(admin["401"].is_object());
+    assert!(
+        doc["paths"]["/health"]["get"]["responses"]
+            .get("401")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn docs_serve_swagger_ui_and_its_assets() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let page = reqwest::get(app.url("/docs/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/oauth2-redirect.html",
+        "/docs/swagger-initializer.js",
+    ] {
+        let response = reqwest::get(app.url(asset)).await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+    }
+    let init = reqwest::get(app.url("/docs/swagger-initializer.js"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        init.contains(DEFAULT_CLIENT_ID),
+        "Swagger knows the client id"
+    );
+    assert!(
+        !init.contains("test-only-client-secret"),
+        "but never the secret"
+    );
+}
+
+/// Swagger UI's flow, as its popup and its JavaScript would drive it.
+async fn swagger_sign_in(app: &TestApp, username: &str, pkce: &Pkce) -> (reqwest::Client, String) {
+    let browser = msal_tests::browser();
+    let redirect = app.url("/docs/oauth2-redirect.html");
+    let authorize = browser
+        .get(app.url("/auth/swagger/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("redirect_uri", redirect.as_str()),
+            ("scope", ""),
+            ("state", "swagger-state"),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("login_hint", username),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), 302, "{:?}", authorize.text().await);
+    let at_idp = browser.get(location(&authorize)).send().await.unwrap();
+    let callback = browser.get(location(&at_idp)).send().await.unwrap();
+    assert_eq!(callback.status(), 303);
+    assert!(
+        callback
+            .headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("msal_session=")),
+        "no session for Swagger"
+    );
+    let back = location(&callback);
+    assert!(back.as_str().starts_with(&redirect), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("swagger-state"));
+    (browser, param(&back, "code").unwrap())
+}
+
+async fn redeem(app: &TestApp, code: &str, verifier: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/auth/swagger/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("redirect_uri", &app.url("/docs/oauth2-redirect.html")),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_swagger_flow_yields_a_token_the_api_accepts() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let pkce = Pkce::new();
+    let (_, code) = swagger_sign_in(&app, "bob@contoso.test", &pkce).await;
+    let response = redeem(&app, &code, &pkce.verifier).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().unwrap();
+    let (_, claims) = msal_tests::decode_unverified(token);
+    assert_eq!(
+        claims["aud"], DEFAULT_CLIENT_ID,
+        "a token for this API, not Graph's"
+    );
+    let admin = reqwest::Client::new()
+        .get(app.url("/admin"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 200);
+    let me: Value = reqwest::Client::new()
+        .get(app.url("/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "Bob Admin");
+}
+
+#[tokio::test]
+async fn a_replayed_or_unverified_swagger_code_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let pkce = Pkce::new();
+    let (_, code) = swagger_sign_in(&app, "alice@contoso.test", &pkce).await;
+    assert_eq!(redeem(&app, &code, &pkce.verifier).await.status(), 200);
+    let replay = redeem(&app, &code, &pkce.verifier).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(
+        replay.json::<Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+
+    let (_, code) = swagger_sign_in(&app, "alice@contoso.test", &pkce).await;
+    let wrong = redeem(&app, &code, &Pkce::new().verifier).await;
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().await.unwrap().contains("code_verifier"));
+    assert_eq!(
+        redeem(&app, &code, &pkce.verifier).await.status(),
+        400,
+        "a failed attempt spends the code"
+    );
+    assert_eq!(redeem(&app, "made-up", &pkce.verifier).await.status(), 400);
+}
+
+#[tokio::test]
+async fn swagger_authorize_checks_its_request() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let pkce = Pkce::new();
+    let ask = |redirect: String, challenge: Option<&str>| {
+        let url = app.url("/auth/swagger/authorize");
+        let challenge = challenge.map(str::to_owned);
+        async move {
+            let mut query = vec![
+                ("response_type", "code".to_owned()),
+                ("client_id", DEFAULT_CLIENT_ID.to_owned()),
+                ("redirect_uri", redirect),
+            ];
+            if let Some(c) = challenge {
+                query.push(("code_challenge", c));
+                query.push(("code_challenge_method", "S256".into()));
+            }
+            msal_tests::browser()
+                .get(url)
+                .query(&query)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let elsewhere = ask("https://evil.test/steal".into(), Some(&pkce.challenge)).await;
+    assert_eq!(elsewhere.status(), 400);
+    let no_pkce = ask(app.url("/docs/oauth2-redirect.html"), None).await;
+    assert_eq!(no_pkce.status(), 400);
+    assert!(no_pkce.text().await.unwrap().contains("PKCE"));
+}
