@@ -30,6 +30,7 @@ pub fn router() -> Router {
         .route("/health", get(health))
         .route("/", get(home))
         .route("/me", get(me))
+        .route("/profile", get(profile))
         .route("/admin", get(admin))
         .route("/graph/me", get(graph_me))
 }
@@ -39,7 +40,7 @@ async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
     let body = match (user, csrf) {
         (Some(user), Some(csrf)) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\
-             <p><a href=\"/me\">Your claims</a> · <a href=\"/admin\">Admin page</a> · <a href=\"/graph/me\">Graph /me</a></p>\
+             <p><a href=\"/profile\">Your profile</a> · <a href=\"/me\">Claims as JSON</a> · <a href=\"/admin\">Admin page</a> · <a href=\"/graph/me\">Graph /me</a> · <a href=\"/docs/\">API docs</a></p>\
              <form method=\"post\" action=\"/auth/logout\">{}<button>Sign out</button></form>",
             escape(user.name.as_deref().unwrap_or("(no name)")),
             csrf.hidden_input()
@@ -53,6 +54,32 @@ async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>msal-axum demo</title></head>\
          <body><h1>msal-axum demo</h1>{body}</body></html>"
+    ))
+}
+
+/// The signed-in user's claims as a table.
+#[msal_protected]
+async fn profile(user: User) -> Html<String> {
+    let rows: String = user
+        .claims
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(name),
+                escape(&value)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Profile</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto}}th{{text-align:left;padding-right:1rem}}</style></head>\
+         <body><h1>{}</h1><table>{rows}</table><p><a href=\"/\">Home</a></p></body></html>",
+        escape(user.name.as_deref().unwrap_or("Profile"))
     ))
 }
 

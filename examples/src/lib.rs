@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod demo;
+pub mod scaffold;
 
 /// Logs to stderr (`RUST_LOG` overrides the default `info,msal_runtime=debug`).
 pub fn init_tracing() {

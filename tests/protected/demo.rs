@@ -126,3 +126,19 @@ async fn graph_me_asks_for_consent_once_then_calls_graph() {
     assert_eq!(me["displayName"], "Bob Admin");
     assert_eq!(me["userPrincipalName"], "bob@contoso.test");
 }
+
+#[tokio::test]
+async fn the_profile_page_shows_the_claims_table() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let alice = browser();
+    app_sign_in(&alice, &app, "alice@contoso.test", "/").await;
+    let page = alice.get(app.url("/profile")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Alice Example</h1>"));
+    assert!(
+        html.contains("<tr><th>preferred_username</th><td>alice@contoso.test</td></tr>"),
+        "{html}"
+    );
+}

@@ -1,0 +1,171 @@
+//! The demo in a real browser: headless Chromium through chromedriver (WebDriver, with
+//! fantoccini), clicking what a person clicks. Needs Debian's `chromium` and
+//! `chromium-driver`: under `CI` the test fails without them (`.ci/run` installs them);
+//! elsewhere it skips, loudly.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use msal_runtime::testing::TestIdp;
+use msal_tests::TestApp;
+
+/// A chromedriver process, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn chromedriver() -> Option<Driver> {
+    let missing = |what: &str| {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "{what} is missing and CI is set: .ci/run installs chromium and chromium-driver"
+            );
+        }
+        eprintln!(
+            "\n*** SKIPPING browser test: {what} is missing (apt-get install chromium chromium-driver) ***\n"
+        );
+        None::<Driver>
+    };
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        return missing("/usr/bin/chromium");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = match Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(_) => return missing("chromedriver"),
+    };
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start listening on {port}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
+}
+
+/// The page's text; empty while a navigation replaces the page under our feet.
+async fn body_text(client: &Client) -> String {
+    match client.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until the page body contains `text` (pages load after a click).
+async fn wait_for_text(client: &Client, text: &str) -> String {
+    for _ in 0..50 {
+        let body = body_text(client).await;
+        if body.contains(text) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page never showed {text:?}; it shows:\n{}",
+        body_text(client).await
+    );
+}
+
+async fn sign_in_as(client: &Client, app: &TestApp, name: &str) {
+    client.goto(&app.url("/")).await.unwrap();
+    wait_for_text(client, "Not signed in").await;
+    client
+        .find(Locator::LinkText("Sign in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // TestIdp's page lists the test users as buttons.
+    let button = client
+        .wait()
+        .for_element(Locator::XPath(&format!("//button[contains(., '{name}')]")))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+    wait_for_text(client, &format!("Signed in as {name}")).await;
+}
+
+#[tokio::test]
+async fn a_person_signs_in_is_refused_admin_signs_out_and_bob_gets_in() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_with_msal(
+        &idp,
+        msal_examples::demo::router(),
+        msal_examples::demo::docs,
+    )
+    .await;
+    let client = browser(&driver).await;
+
+    sign_in_as(&client, &app, "Alice Example").await;
+    assert_eq!(client.current_url().await.unwrap().as_str(), app.url("/"));
+
+    client.goto(&app.url("/admin")).await.unwrap();
+    let refused = wait_for_text(&client, "Forbidden").await;
+    assert!(
+        refused.contains("This needs the app role Admin."),
+        "{refused}"
+    );
+
+    client.goto(&app.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("form[action='/auth/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The provider signs out and sends the browser back to the app.
+    wait_for_text(&client, "Not signed in").await;
+    client.find(Locator::LinkText("Sign in")).await.unwrap();
+
+    sign_in_as(&client, &app, "Bob Admin").await;
+    client.goto(&app.url("/admin")).await.unwrap();
+    wait_for_text(&client, "welcome, Bob Admin").await;
+
+    client.close().await.unwrap();
+}
