@@ -2,42 +2,10 @@
 //! Needs Redis at `MSAL_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`): under `CI` these
 //! tests fail without it; elsewhere they skip, loudly.
 
-use std::time::Duration;
 
 use msal_runtime::testing::TestIdp;
-use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie};
-use tokio::io::AsyncWriteExt;
+use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie, redis_url};
 use tokio::net::{TcpListener, TcpStream};
-
-async fn redis_url() -> Option<String> {
-    let url =
-        std::env::var("MSAL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let addr = url::Url::parse(&url)
-        .ok()
-        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(6379))))
-        .unwrap_or_default();
-    let reachable = async {
-        let mut stream = TcpStream::connect(&addr).await.ok()?;
-        stream.write_all(b"PING\r\n").await.ok()?;
-        let mut buf = [0u8; 5];
-        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut buf)
-            .await
-            .ok()?;
-        (&buf == b"+PONG").then_some(())
-    };
-    match tokio::time::timeout(Duration::from_secs(2), reachable).await {
-        Ok(Some(())) => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("Redis is not reachable at {url} and CI is set: .ci/run should have started it")
-        }
-        _ => {
-            eprintln!(
-                "\n*** SKIPPING Redis test: nothing answers PING at {url} (set MSAL_TEST_REDIS_URL) ***\n"
-            );
-            None
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_sign_in_on_one_instance_holds_on_another_and_sign_out_ends_both() {

@@ -587,3 +587,35 @@ pub fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
 }
+
+/// The Redis URL of the tests (`MSAL_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), if
+/// something answers `PING` there. Under `CI` an unreachable Redis fails the test instead;
+/// elsewhere it is skipped with a loud message.
+pub async fn redis_url() -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url =
+        std::env::var("MSAL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let addr = Url::parse(&url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(6379))))
+        .unwrap_or_default();
+    let reachable = async {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut buf = [0u8; 5];
+        stream.read_exact(&mut buf).await.ok()?;
+        (&buf == b"+PONG").then_some(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), reachable).await {
+        Ok(Some(())) => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("Redis is not reachable at {url} and CI is set: .ci/run should have started it")
+        }
+        _ => {
+            eprintln!(
+                "\n*** SKIPPING Redis test: nothing answers PING at {url} (set MSAL_TEST_REDIS_URL) ***\n"
+            );
+            None
+        }
+    }
+}

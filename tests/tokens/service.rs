@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use msal_runtime::config::SessionKey;
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, TestIdp};
-use msal_tests::{TestApp, app_sign_in, browser, decode_unverified, sign_in_via};
+use msal_tests::{TestApp, app_sign_in, browser, decode_unverified, redis_url, sign_in_via};
 
 use crate::app::routes;
 
@@ -89,30 +89,6 @@ async fn on_behalf_of_is_cached_by_incoming_token_and_scopes() {
         1,
         "the Graph helper reuses the same OBO token"
     );
-}
-
-async fn redis_url() -> Option<String> {
-    let url =
-        std::env::var("MSAL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let parsed = url::Url::parse(&url).ok()?;
-    let addr = format!("{}:{}", parsed.host_str()?, parsed.port().unwrap_or(6379));
-    match tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::net::TcpStream::connect(&addr),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("Redis is not reachable at {url} and CI is set")
-        }
-        _ => {
-            eprintln!(
-                "\n*** SKIPPING Redis test: nothing listens at {url} (set MSAL_TEST_REDIS_URL) ***\n"
-            );
-            None
-        }
-    }
 }
 
 /// The raw value Redis holds for a session id, by a bare RESP `GET`.
