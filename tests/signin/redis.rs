@@ -2,7 +2,6 @@
 //! Needs Redis at `MSAL_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`): under `CI` these
 //! tests fail without it; elsewhere they skip, loudly.
 
-
 use msal_runtime::testing::TestIdp;
 use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie, redis_url};
 use tokio::net::{TcpListener, TcpStream};
