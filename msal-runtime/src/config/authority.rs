@@ -48,11 +48,13 @@ impl Tenant {
 /// Where users sign in.
 ///
 /// ```
+/// # fn main() -> Result<(), String> {
 /// use msal_runtime::config::{Authority, Tenant};
-/// let entra = Authority::parse("https://login.microsoftonline.com/contoso.onmicrosoft.com").unwrap();
+/// let entra = Authority::parse("https://login.microsoftonline.com/contoso.onmicrosoft.com")?;
 /// assert!(matches!(entra, Authority::Entra { tenant: Tenant::Domain(_), .. }));
-/// let any = Authority::parse("https://accounts.example.com").unwrap();
+/// let any = Authority::parse("https://accounts.example.com")?;
 /// assert_eq!(any.discovery_url().as_str(), "https://accounts.example.com/.well-known/openid-configuration");
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -204,16 +204,20 @@ pub enum TokenAuthMethod {
 /// [`MsalConfig::from_env`].
 ///
 /// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use msal_runtime::config::MsalConfig;
 /// let config = MsalConfig::builder()
 ///     .client_id("11111111-2222-4333-8444-555555555555")
 ///     .client_secret("s3cret")
 ///     .tenant_id("contoso.onmicrosoft.com")
 ///     .public_url("https://app.contoso.com")
-///     .build()
-///     .unwrap();
-/// assert_eq!(config.redirect_uri().unwrap().as_str(), "https://app.contoso.com/auth/callback");
+///     .build()?;
+/// assert_eq!(
+///     config.redirect_uri().map(String::from).as_deref(),
+///     Some("https://app.contoso.com/auth/callback")
+/// );
 /// assert!(!format!("{config:?}").contains("s3cret"));
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]

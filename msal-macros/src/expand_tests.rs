@@ -1,0 +1,132 @@
+use quote::quote;
+
+fn check(name: &str, attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) {
+    let expanded = super::msal_protected(attr, item, "snapshot");
+    let file: syn::File = syn::parse2(expanded).expect("the expansion parses");
+    let pretty = prettyplease::unparse(&file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/expand")
+        .join(format!("{name}.expanded.rs"));
+    if std::env::var_os("MSAL_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &pretty).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot at {}: run MSAL_BLESS=1 cargo test -p msal-macros",
+            path.display()
+        )
+    });
+    assert_eq!(
+        pretty, expected,
+        "expansion of {name} changed; rerun with MSAL_BLESS=1 and review"
+    );
+}
+
+#[test]
+fn bare() {
+    check(
+        "bare",
+        quote!(),
+        quote!(
+            async fn me(user: User) -> Json<User> {
+                Json(user)
+            }
+        ),
+    );
+}
+
+#[test]
+fn scopes_string_and_list() {
+    check(
+        "scopes",
+        quote!(scopes = "User.Read Mail.Read"),
+        quote!(
+            async fn h() {}
+        ),
+    );
+    check(
+        "scopes_list",
+        quote!(scopes = ["User.Read", "Mail.Read"]),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn every_key_at_the_top_level_is_anded() {
+    check(
+        "all_keys",
+        quote!(
+            roles = "Admin",
+            groups = "g-1",
+            app_permissions = "Tasks.Read.All",
+            tenants = "c0ffee00-0000-4000-8000-00000000c0de"
+        ),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn combinators_nest() {
+    check(
+        "combinators",
+        quote!(any(
+            roles = "Admin",
+            all(scopes = "Tasks.Read", not(roles = "Guest"))
+        )),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn on_denied_and_crate() {
+    check(
+        "on_denied",
+        quote!(
+            roles = "Admin",
+            on_denied = responses::denied,
+            crate = "::my_msal"
+        ),
+        quote!(
+            pub(crate) async fn h(State(s): State<AppState>) -> impl IntoResponse {
+                s.0
+            }
+        ),
+    );
+}
+
+#[test]
+fn generics_attributes_and_where_clauses_are_kept() {
+    check(
+        "generic",
+        quote!(roles = "Admin"),
+        quote!(
+            /// Docs stay.
+            #[allow(unused)]
+            async fn h<T>(Path(id): Path<u32>) -> String
+            where
+                T: Default + ToString,
+            {
+                T::default().to_string()
+            }
+        ),
+    );
+}
+
+#[test]
+fn errors_keep_the_item_unchanged() {
+    check(
+        "error",
+        quote!(scope = "x", roles = ""),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
