@@ -1,5 +1,10 @@
 //! AST + handler into code: the same function with one hidden first parameter (the guard),
 //! and, inside its body, the requirement registered under the guard's id.
+//!
+//! Why an id and a registry rather than a generated requirement type `R` in `Guard<R>`: the
+//! attribute cannot know whether it sits on a free function or inside an `impl` block, and a
+//! type cannot be declared in an `impl` block. Everything the expansion adds therefore lives in
+//! the signature (a const `u64`) or in the body (a `linkme` static), which works in both places.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
