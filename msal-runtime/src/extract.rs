@@ -151,9 +151,7 @@ where
     }
 }
 
-async fn current_user(
-    parts: &mut Parts,
-) -> Result<Option<crate::session::SignedIn>, AuthRejection> {
+async fn current_user(parts: &mut Parts) -> Result<Option<crate::session::Who>, AuthRejection> {
     let asker =
         |parts: &Parts, prefix: &str| Asker::new(&parts.method, &parts.uri, &parts.headers, prefix);
     let Some(ctx) = parts.extensions.get::<Ctx>().cloned() else {
@@ -169,9 +167,8 @@ async fn current_user(
             asker: asker(parts, &prefix),
         });
     };
-    session::signed_in(&session, &ctx.0.config.session_keys)
+    session::who(&session, &ctx.0.config.session_keys)
         .await
-        .map(|s| s.map(|(signed_in, _)| signed_in))
         .map_err(|error| AuthRejection {
             error,
             asker: asker(parts, &prefix),

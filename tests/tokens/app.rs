@@ -4,12 +4,18 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use msal_runtime::testing::DEFAULT_CLIENT_ID;
-use msal_runtime::{AccessToken, AuthRejection, Tokens, msal_protected};
+use msal_runtime::{AccessToken, AuthRejection, Tokens, User, msal_protected};
 use serde_json::{Value, json};
 
 #[msal_protected(scopes = "User.Read")]
 async fn token(token: AccessToken) -> String {
     token.secret().to_owned()
+}
+
+/// Uses no token: the session's vault is never opened.
+#[msal_protected]
+async fn who(user: User) -> String {
+    user.preferred_username.unwrap_or_default()
 }
 
 #[msal_protected]
@@ -50,6 +56,7 @@ async fn obo_graph(tokens: Tokens) -> Result<Json<Value>, AuthRejection> {
 pub fn routes() -> Router {
     Router::new()
         .route("/token", get(token))
+        .route("/who", get(who))
         .route("/two", get(two_resources))
         .route("/graph/me", get(graph_me))
         .route("/obo", get(obo))

@@ -249,6 +249,8 @@ async fn a_session_key_seals_tokens_in_redis_and_rotation_keeps_sessions() {
             .unwrap(),
         token
     );
+    let me = browser.get(rotated.url("/who")).send().await.unwrap();
+    assert_eq!(me.status(), 200, "an old key still opens the session");
     drop(rotated);
 
     // Without the key that sealed it, the session reads as signed out, not as an error.
@@ -265,4 +267,12 @@ async fn a_session_key_seals_tokens_in_redis_and_rotation_keeps_sessions() {
         .await
         .unwrap();
     assert_eq!(signed_out.status(), 401, "signed out, not an error");
+    // The same for a route that only asks who the user is and never opens the vault.
+    let me = browser
+        .get(forgot.url("/who"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "a forgotten key signs out every route");
 }

@@ -109,6 +109,49 @@ pub(crate) async fn signed_in(
     }
 }
 
+/// Who a session's user is, read without its tokens: what every protected request needs.
+#[derive(Deserialize)]
+pub(crate) struct Who {
+    pub(crate) user: User,
+    vault: VaultSeal,
+    pub(crate) csrf: String,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    #[serde(default)]
+    pub(crate) declined: Vec<String>,
+}
+
+/// A [`StoredVault`] with its contents skipped: only the id of the key that sealed it is kept.
+#[derive(Deserialize)]
+enum VaultSeal {
+    Plain(serde::de::IgnoredAny),
+    Sealed(String),
+}
+
+/// The signed-in user of this session, if any, for judging requirements: the tokens are
+/// neither decoded nor decrypted (a protected request rarely needs them). Like
+/// [`signed_in`], a vault sealed with a key no longer configured counts as signed out; a
+/// vault whose ciphertext was altered is found out by [`signed_in`] when the tokens are
+/// used: the seal protects the tokens' secrecy, while the user's claims sit beside it
+/// unsealed in the same record, so decrypting here would prove nothing about them.
+pub(crate) async fn who(session: &Session, keys: &[SessionKey]) -> Result<Option<Who>, AuthError> {
+    let Some(who) = session.get::<Who>(SIGNED_IN).await.map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let known = match &who.vault {
+        VaultSeal::Plain(_) => true,
+        VaultSeal::Sealed(text) => text
+            .split_once('.')
+            .is_some_and(|(id, _)| keys.iter().any(|k| k.id() == id)),
+    };
+    if known {
+        Ok(Some(who))
+    } else {
+        tracing::info!("a session sealed with an unknown key: treated as signed out");
+        Ok(None)
+    }
+}
+
 /// Stores an updated vault in the signed-in session, and saves it now.
 pub(crate) async fn update_vault(
     session: &Session,
