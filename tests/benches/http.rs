@@ -7,10 +7,11 @@
 //! BENCH_SECONDS=5 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
 //! ```
 //!
-//! Routes: `bare` (no msal at all), `session` (`#[msal_protected]`, memory store), `redis`
-//! (the same with Redis, skipped when none answers), `bearer-repeat` (one valid token, served
-//! from the validated-token cache), `bearer-new` (a fresh token per request: a signature check
-//! each time).
+//! Routes: `bare` (no msal at all), `sessions-only` (tower-sessions with a memory store and
+//! no msal: the floor of every session route), `session` (`#[msal_protected]`, memory store),
+//! `session-sealed` (the same with a session key), `redis` (the same with Redis, skipped when
+//! none answers), `bearer-repeat` (one valid token, served from the validated-token cache),
+//! `bearer-new` (a fresh token per request: a signature check each time).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -114,6 +115,36 @@ async fn load(
     }
 }
 
+/// A plain axum app with tower-sessions and a memory store: `/set` stores a value, `/get`
+/// reads it. Returns its base URL.
+async fn sessions_only() -> String {
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+    let app = Router::new()
+        .route(
+            "/set",
+            get(|session: Session| async move {
+                session.insert("who", "alice@contoso.test").await.unwrap();
+                "set"
+            }),
+        )
+        .route(
+            "/get",
+            get(|session: Session| async move {
+                session
+                    .get::<String>("who")
+                    .await
+                    .unwrap()
+                    .map(|_| "ok")
+                    .ok_or(axum::http::StatusCode::UNAUTHORIZED)
+            }),
+        )
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 async fn redis_answers() -> Option<String> {
     let url =
         std::env::var("MSAL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -149,6 +180,31 @@ async fn main() {
 
     let mut results = vec![load("bare", bare_url, connections, seconds, none.clone()).await];
 
+    // tower-sessions alone (memory store, no msal): the floor msal's session route stands on.
+    let sessions_url = sessions_only().await;
+    let cookie = reqwest::get(format!("{sessions_url}/set"))
+        .await
+        .unwrap()
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    results.push(
+        load(
+            "sessions-only",
+            format!("{sessions_url}/get"),
+            connections,
+            seconds,
+            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+        )
+        .await,
+    );
+
     // Session-protected, memory store: a signed-in cookie on every request.
     let app = TestApp::start_routes(&idp, |c| c, routes()).await;
     let cookie = session_cookie(&app).await;
@@ -160,6 +216,25 @@ async fn main() {
             connections,
             seconds,
             Arc::new(move |_| vec![("cookie".into(), c.clone())]),
+        )
+        .await,
+    );
+
+    // The same with the tokens sealed under a session key.
+    let sealed = TestApp::start_routes(
+        &idp,
+        |c| c.session_key("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
+        routes(),
+    )
+    .await;
+    let cookie = session_cookie(&sealed).await;
+    results.push(
+        load(
+            "session-sealed",
+            sealed.url("/p"),
+            connections,
+            seconds,
+            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
         )
         .await,
     );
