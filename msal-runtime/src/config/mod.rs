@@ -267,7 +267,11 @@ pub struct MsalConfig {
 /// A 32-byte key for sealing the token part of session records (ChaCha20-Poly1305). `Debug`
 /// shows only its id.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionKey(pub(crate) [u8; 32]);
+pub struct SessionKey {
+    pub(crate) bytes: [u8; 32],
+    /// Derived once: every sealed session read compares against it.
+    id: String,
+}
 
 impl fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -278,7 +282,12 @@ impl fmt::Debug for SessionKey {
 impl SessionKey {
     /// A key from 32 bytes.
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        use sha2::{Digest, Sha256};
+        let id = Sha256::digest(bytes)[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self { bytes, id }
     }
 
     /// Reads standard or URL-safe base64 of 32 bytes.
@@ -295,16 +304,12 @@ impl SessionKey {
                 b.len()
             )
         })?;
-        Ok(Self(bytes))
+        Ok(Self::new(bytes))
     }
 
     /// A short public id: which key sealed a record, without revealing it.
-    pub fn id(&self) -> String {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(self.0)[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    pub fn id(&self) -> &str {
+        &self.id
     }
 }
 

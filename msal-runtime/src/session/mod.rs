@@ -140,9 +140,7 @@ pub(crate) async fn who(session: &Session, keys: &[SessionKey]) -> Result<Option
     };
     let known = match &who.vault {
         VaultSeal::Plain(_) => true,
-        VaultSeal::Sealed(text) => text
-            .split_once('.')
-            .is_some_and(|(id, _)| keys.iter().any(|k| k.id() == id)),
+        VaultSeal::Sealed(text) => vault::sealing_key(text, keys).is_some(),
     };
     if known {
         Ok(Some(who))

@@ -70,7 +70,7 @@ impl StoredVault {
         let plain = serde_json::to_vec(vault).map_err(|e| e.to_string())?;
         let id = key.id();
         let nonce_bytes: [u8; 12] = rand::random();
-        let cipher = ChaCha20Poly1305::new(&Key::from(key.0));
+        let cipher = ChaCha20Poly1305::new(&Key::from(key.bytes));
         let sealed = cipher
             .encrypt(
                 &Nonce::from(nonce_bytes),
@@ -92,12 +92,12 @@ impl StoredVault {
         match self {
             StoredVault::Plain(vault) => Some(vault.clone()),
             StoredVault::Sealed(text) => {
-                let mut parts = text.splitn(3, '.');
-                let (id, nonce, data) = (parts.next()?, parts.next()?, parts.next()?);
-                let key = keys.iter().find(|k| k.id() == id)?;
+                let (key, sealed) = sealing_key(text, keys)?;
+                let (nonce, data) = sealed.split_once('.')?;
+                let id = key.id();
                 let nonce: [u8; 12] = URL_SAFE_NO_PAD.decode(nonce).ok()?.try_into().ok()?;
                 let data = URL_SAFE_NO_PAD.decode(data).ok()?;
-                let plain = ChaCha20Poly1305::new(&Key::from(key.0))
+                let plain = ChaCha20Poly1305::new(&Key::from(key.bytes))
                     .decrypt(
                         &Nonce::from(nonce),
                         Payload {
@@ -110,6 +110,16 @@ impl StoredVault {
             }
         }
     }
+}
+
+/// The configured key a sealed vault (`{key id}.{rest}`) names, and the rest; `None` when
+/// no configured key has that id.
+pub(crate) fn sealing_key<'k, 't>(
+    text: &'t str,
+    keys: &'k [SessionKey],
+) -> Option<(&'k SessionKey, &'t str)> {
+    let (id, rest) = text.split_once('.')?;
+    Some((keys.iter().find(|k| k.id() == id)?, rest))
 }
 
 #[cfg(test)]
