@@ -17,7 +17,7 @@ use crate::msal::Inner;
 use crate::principal::{Principal, User, Verdict};
 use crate::session::{self, MsalStore};
 use crate::validate::{
-    AccessKind, AccessTokenExpectations, TokenCache, ValidationError, validate_access_token,
+    AccessKind, AccessTokenExpectations, ValidationError, validate_access_token,
 };
 use axum::http::header;
 
@@ -90,13 +90,23 @@ impl MsalLayer {
 }
 
 impl<S> Layer<S> for MsalLayer {
-    type Service = <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service;
+    /// With sessions for a web app; without them for a web API ([`Msal::api`](crate::Msal::api)),
+    /// which judges bearer tokens only and so never reads a cookie.
+    type Service = tower::util::Either<
+        <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service,
+        MsalService<S>,
+    >;
 
     fn layer(&self, inner: S) -> Self::Service {
-        self.sessions.layer(MsalService {
+        let service = MsalService {
             inner: self.inner.clone(),
             next: inner,
-        })
+        };
+        if self.inner.api_only {
+            tower::util::Either::Right(service)
+        } else {
+            tower::util::Either::Left(self.sessions.layer(service))
+        }
     }
 }
 
@@ -151,28 +161,28 @@ where
     }
 }
 
-async fn current_user(parts: &mut Parts) -> Result<Option<crate::session::Who>, AuthRejection> {
-    let asker =
-        |parts: &Parts, prefix: &str| Asker::new(&parts.method, &parts.uri, &parts.headers, prefix);
-    let Some(ctx) = parts.extensions.get::<Ctx>().cloned() else {
-        return Err(AuthRejection {
-            error: misconfigured(),
-            asker: asker(parts, "/auth"),
-        });
+async fn current_user(
+    parts: &mut Parts,
+) -> Result<Option<Arc<crate::session::Who>>, AuthRejection> {
+    let refuse = |parts: &Parts, prefix: &str, error: AuthError| AuthRejection {
+        error,
+        asker: Asker::new(&parts.method, &parts.uri, &parts.headers, prefix),
     };
-    let prefix = ctx.0.config.route_prefix.clone();
-    let Some(session) = parts.extensions.get::<Session>().cloned() else {
-        return Err(AuthRejection {
-            error: misconfigured(),
-            asker: asker(parts, &prefix),
-        });
+    let Some(ctx) = parts.extensions.get::<Ctx>() else {
+        return Err(refuse(parts, "/auth", misconfigured()));
     };
-    session::who(&session, &ctx.0.config.session_keys)
-        .await
-        .map_err(|error| AuthRejection {
-            error,
-            asker: asker(parts, &prefix),
-        })
+    if ctx.0.api_only {
+        // A web API has no sessions: nobody is signed in by a cookie.
+        return Ok(None);
+    }
+    let Some(session) = parts.extensions.get::<Session>() else {
+        return Err(refuse(parts, &ctx.0.config.route_prefix, misconfigured()));
+    };
+    let inner = &ctx.0;
+    match session::who(session, &inner.config.session_keys, &inner.sessions).await {
+        Ok(who) => Ok(who),
+        Err(error) => Err(refuse(parts, &inner.config.route_prefix, error)),
+    }
 }
 
 fn not_signed_in(parts: &Parts) -> AuthRejection {
@@ -290,7 +300,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match current_user(parts).await? {
-            Some(signed_in) => Ok(CsrfToken(signed_in.csrf)),
+            Some(who) => Ok(CsrfToken(who.csrf.clone())),
             None => Err(not_signed_in(parts)),
         }
     }
@@ -300,7 +310,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CsrfToken {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(current_user(parts).await?.map(|s| CsrfToken(s.csrf)))
+        Ok(current_user(parts)
+            .await?
+            .map(|s| CsrfToken(s.csrf.clone())))
     }
 }
 
@@ -335,46 +347,76 @@ pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>
     } else if ctx.0.api_only {
         return Ok(None);
     } else {
-        let Some(signed_in) = current_user(parts).await? else {
+        let Some(who) = current_user(parts).await? else {
             return Ok(None);
         };
-        Arc::new(Principal::session(
-            signed_in.user,
-            signed_in.scopes,
-            signed_in.declined,
-        ))
+        who.principal.clone()
     };
     parts.extensions.insert(p.clone());
     Ok(Some(p))
 }
 
-/// RFC 6750 `b64token` characters.
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~+/=".contains(c)
+/// RFC 6750 `b64token` characters, judged byte by byte (a token is a few kilobytes).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// Where a bearer token is looked up in the cache of validated tokens: the tail of its
+/// signature, which differs between any two tokens the provider signed. Cheaper than a
+/// digest of the whole token, and safe because a hit is only taken after the cached
+/// principal's token is compared with this one in full.
+fn bearer_key(token: &str) -> [u8; 32] {
+    let tail = &token.as_bytes()[token.len().saturating_sub(32)..];
+    let mut key = [0u8; 32];
+    key[32 - tail.len()..].copy_from_slice(tail);
+    key
 }
 
 /// The principal of an `Authorization: Bearer` header: from the cache of validated tokens,
 /// or validated now.
-async fn bearer(ctx: &Ctx, value: &axum::http::HeaderValue) -> Result<Arc<Principal>, AuthError> {
-    let text = value
-        .to_str()
-        .map_err(|_| AuthError::BadRequest("the Authorization header is not ASCII".into()))?;
-    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+pub(crate) async fn bearer(
+    ctx: &Ctx,
+    value: &axum::http::HeaderValue,
+) -> Result<Arc<Principal>, AuthError> {
+    let bytes = value.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
+        Some(space) => (&bytes[..space], &bytes[space + 1..]),
+        None => (bytes, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme is not ours to judge; it is not a sign-in either.
         return Err(AuthError::NotSignedIn);
     }
-    let token = token.trim();
-    if token.is_empty() || !token.chars().all(is_token_char) {
-        return Err(AuthError::BadRequest(
-            "expected `Authorization: Bearer <token>` with one token".into(),
-        ));
-    }
+    let token = rest.trim_ascii();
+    // Every byte is judged (no early exit), so the check runs as a vector loop.
+    let well_formed = token.iter().fold(true, |ok, &b| ok & is_token_byte(b));
+    let token = match std::str::from_utf8(token) {
+        Ok(token) if well_formed && !token.is_empty() => token,
+        _ => {
+            return Err(AuthError::BadRequest(
+                "expected `Authorization: Bearer <token>` with one token".into(),
+            ));
+        }
+    };
     let inner = &ctx.0;
-    let key = TokenCache::<Principal>::key(token);
-    if let Some(p) = inner.tokens.get(&key, inner.config.clock_skew) {
+    let key = bearer_key(token);
+    if let Some(p) = inner.tokens.get(&key, inner.config.clock_skew)
+        && p.raw.as_ref().is_some_and(|raw| *raw.0 == *token)
+    {
         return Ok(p);
     }
+    let (p, exp) = validate_bearer(inner, token).await?;
+    let p = Arc::new(p);
+    inner.tokens.insert(key, p.clone(), exp);
+    Ok(p)
+}
+
+/// Validates an access token with the provider's keys (no cache): the principal it names
+/// and its expiry.
+pub(crate) async fn validate_bearer(
+    inner: &Inner,
+    token: &str,
+) -> Result<(Principal, i64), AuthError> {
     let d = inner
         .provider
         .discovered()
@@ -398,15 +440,16 @@ async fn bearer(ctx: &Ctx, value: &axum::http::HeaderValue) -> Result<Arc<Princi
         .get("exp")
         .and_then(serde_json::Value::as_i64)
         .unwrap_or_default();
-    let p = Arc::new(Principal::bearer(claims, kind == AccessKind::App, token));
-    inner.tokens.insert(key, p.clone(), exp);
-    Ok(p)
+    Ok((
+        Principal::bearer(claims, kind == AccessKind::App, token),
+        exp,
+    ))
 }
 
 /// The delegated scopes the handler's requirement names, left by the guard for
 /// [`AccessToken`](crate::AccessToken).
 #[derive(Clone, Debug)]
-pub(crate) struct RequiredScopes(pub(crate) Vec<&'static str>);
+pub(crate) struct RequiredScopes(pub(crate) &'static crate::principal::Rule);
 
 /// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
 /// other extractor and before the body, and lets the request through only when the
@@ -418,14 +461,16 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let prefix = parts
-            .extensions
-            .get::<Ctx>()
-            .map(|c| c.0.config.route_prefix.clone())
-            .unwrap_or_else(|| "/auth".into());
-        let refuse = |parts: &Parts, error: AuthError| AuthRejection {
-            error,
-            asker: Asker::new(&parts.method, &parts.uri, &parts.headers, &prefix),
+        // Built only for a refusal: an admitted request allocates nothing here.
+        let refuse = |parts: &Parts, error: AuthError| {
+            let prefix = parts
+                .extensions
+                .get::<Ctx>()
+                .map_or("/auth", |c| c.0.config.route_prefix.as_str());
+            AuthRejection {
+                error,
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, prefix),
+            }
         };
         let Some(protected) = crate::principal::registered(ID) else {
             // Fail closed: a guard whose requirement cannot be found lets nobody in.
@@ -451,9 +496,7 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
         };
         match protected.rule.evaluate(&principal) {
             Verdict::Allow => {
-                parts
-                    .extensions
-                    .insert(RequiredScopes(protected.rule.required_scopes()));
+                parts.extensions.insert(RequiredScopes(&protected.rule));
                 Ok(Guard(()))
             }
             Verdict::MissingScopes => {
@@ -505,7 +548,12 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
     /// the user's token from the cache or a silent refresh.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let scopes: Vec<String> = match parts.extensions.get::<RequiredScopes>() {
-            Some(r) if !r.0.is_empty() => r.0.iter().map(|s| (*s).to_owned()).collect(),
+            Some(r) if !r.0.required_scopes().is_empty() => {
+                r.0.required_scopes()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            }
             _ => {
                 return Err(AuthRejection {
                     error: AuthError::Misconfigured(

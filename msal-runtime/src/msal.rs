@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) app_flights: Flights,
     /// On-behalf-of tokens by the hash of the incoming token and the scopes.
     pub(crate) obo: TokenCache<AccessToken>,
+    /// Signed-in records decoded, by session.
+    pub(crate) sessions: crate::session::WhoCache,
 }
 
 /// How many validated tokens are remembered.
@@ -52,7 +54,7 @@ const TOKEN_CACHE_CAPACITY: usize = 10_000;
 /// ```
 #[derive(Clone)]
 pub struct Msal {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Msal {
@@ -106,6 +108,7 @@ impl Msal {
                 app_tokens: Default::default(),
                 app_flights: Flights::default(),
                 obo: TokenCache::new(TOKEN_CACHE_CAPACITY),
+                sessions: crate::session::WhoCache::new(crate::session::WHO_CACHE_CAPACITY),
             }),
         };
         if let Err(e) = msal.inner.provider.discovered().await {

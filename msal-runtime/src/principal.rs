@@ -236,7 +236,9 @@ impl Principal {
 /// A scope matches when equal, or when either side is the other's short name: `Tasks.Read`
 /// is granted by `api://…/Tasks.Read`, and the other way round.
 fn scope_matches(required: &str, granted: &str) -> bool {
-    let short = |s: &str| s.rsplit_once('/').map_or(s, |(_, n)| n).to_owned();
+    fn short(s: &str) -> &str {
+        s.rsplit_once('/').map_or(s, |(_, n)| n)
+    }
     required == granted
         || ((!required.contains('/') || !granted.contains('/'))
             && short(required) == short(granted))

@@ -18,7 +18,7 @@ use crate::config::{ResponseMode, is_loopback_http, trim};
 use crate::error::{Asker, AuthError, AuthRejection, redirect};
 use crate::extract::{Ctx, Sess};
 use crate::principal::User;
-use crate::session::{self, PendingFlow, SignedIn, StoredVault, SwaggerRequest, TokenVault};
+use crate::session::{self, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// The routes, under the configured prefix.
@@ -414,13 +414,11 @@ async fn finish_login(
     crate::tokens::remember(&mut vault, &tokens, &granted);
     let signed_in = SignedIn {
         user,
-        vault: StoredVault::seal(&vault, &config.session_keys)
-            .map_err(AuthError::StoreUnavailable)?,
         csrf: random_token(),
         scopes,
         declined,
     };
-    let session_id = session::sign_in(session, &signed_in).await?;
+    let session_id = session::sign_in(session, &config.session_keys, &signed_in, &vault).await?;
     if let Some(sid) = sid {
         ctx.0
             .store

@@ -146,3 +146,26 @@ async fn a_cached_token_still_expires() {
         "the cache honours exp"
     );
 }
+
+#[tokio::test]
+async fn a_cached_tokens_signature_on_another_payload_is_not_taken_from_the_cache() {
+    // The cache finds tokens by the tail of their signature; a hit must still be the very
+    // token validated. Bob's payload under Alice's (cached) signature is refused.
+    let idp = TestIdp::start().await.unwrap();
+    let app = api(&idp, |c| c).await;
+    let alice = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    assert_eq!(call(&app, "/api/hello", &alice).await.status(), 200);
+    let bob = user_token(&idp, "bob@contoso.test", "Tasks.Read").await;
+    let (_, alice_signature) = alice.rsplit_once('.').unwrap();
+    let (bob_signed_part, _) = bob.rsplit_once('.').unwrap();
+    let forged = format!("{bob_signed_part}.{alice_signature}");
+    assert_eq!(call(&app, "/api/hello", &forged).await.status(), 401);
+    // Only a suffix shared: the same.
+    let (head, tail) = alice.split_at(alice.len() - 32);
+    let mut altered = head.as_bytes().to_vec();
+    altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
+    let altered = format!("{}{tail}", String::from_utf8(altered).unwrap());
+    assert_eq!(call(&app, "/api/hello", &altered).await.status(), 401);
+    // Alice's own token is still served, from the cache or not.
+    assert_eq!(call(&app, "/api/hello", &alice).await.status(), 200);
+}

@@ -2,7 +2,9 @@
 //! sign-in flows and the front-channel index (as records of their own in the same store), and
 //! the store itself (memory or Redis).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,30 +21,32 @@ use tower_sessions_redis_store::fred::types::Builder as RedisBuilder;
 
 mod vault;
 
-pub(crate) use vault::{CachedToken, StoredVault, TokenVault};
+pub(crate) use vault::{CachedToken, TokenVault};
 
 use crate::config::{SessionKey, SessionStoreKind};
 use crate::error::AuthError;
-use crate::principal::User;
+use crate::principal::{Principal, User};
 
-/// Session key of the signed-in user.
-const SIGNED_IN: &str = "msal.signed_in";
+/// Session key of who the signed-in user is: what every protected request reads.
+const WHO: &str = "msal.who";
+/// Session key of the token vault: read only when a handler needs a token.
+const VAULT: &str = "msal.vault";
+
+/// How many decoded sessions are kept (see [`WhoCache`]).
+pub(crate) const WHO_CACHE_CAPACITY: usize = 4096;
 
 /// How long a started sign-in may take.
 pub(crate) const FLOW_TTL: Duration = Duration::from_secs(600);
 
-/// The signed-in user, the CSRF token of sign-out, consent, and the tokens (in the vault,
-/// sealed when a session key is set).
-#[derive(Clone, Serialize, Deserialize)]
+/// The signed-in user, the CSRF token of sign-out, and consent. The tokens live beside it
+/// in the session, in a [`TokenVault`] of their own.
+#[derive(Clone)]
 pub(crate) struct SignedIn {
     pub(crate) user: User,
-    pub(crate) vault: StoredVault,
     pub(crate) csrf: String,
     /// Delegated scopes granted so far (accumulated over incremental consent).
-    #[serde(default)]
     pub(crate) scopes: Vec<String>,
     /// Scopes asked for at the last sign-in and not granted: not asked for again.
-    #[serde(default)]
     pub(crate) declined: Vec<String>,
 }
 
@@ -50,9 +54,54 @@ impl fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedIn")
             .field("user", &self.user.preferred_username)
-            .field("vault", &self.vault)
             .field("csrf", &"[REDACTED]")
-            .finish()
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`SignedIn`] as the session stores it, as one JSON text: the ID token's claims once (the
+/// typed fields of [`User`] are derived from them on load), and the id of the key that
+/// sealed the vault, so a protected request can tell a vault nobody can open without
+/// reading it.
+#[derive(Serialize, Deserialize)]
+struct StoredWho {
+    claims: serde_json::Map<String, serde_json::Value>,
+    csrf: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    declined: Vec<String>,
+    #[serde(default)]
+    sealed_with: Option<String>,
+}
+
+impl StoredWho {
+    fn of(signed_in: &SignedIn, sealed_with: Option<String>) -> Self {
+        Self {
+            claims: signed_in.user.claims.clone(),
+            csrf: signed_in.csrf.clone(),
+            scopes: signed_in.scopes.clone(),
+            declined: signed_in.declined.clone(),
+            sealed_with,
+        }
+    }
+
+    fn into_signed_in(self) -> SignedIn {
+        SignedIn {
+            user: User::from_claims(self.claims),
+            csrf: self.csrf,
+            scopes: self.scopes,
+            declined: self.declined,
+        }
+    }
+
+    /// Whether a configured key can open the vault this record names.
+    fn vault_opens(&self, keys: &[SessionKey]) -> bool {
+        match &self.sealed_with {
+            None => true,
+            Some(id) => keys.iter().any(|k| k.id() == id),
+        }
     }
 }
 
@@ -87,67 +136,169 @@ fn unavailable(e: impl fmt::Display) -> AuthError {
     AuthError::StoreUnavailable(e.to_string())
 }
 
+/// The text stored under `key`; a value of another shape (a record from an older version)
+/// counts as absent: signed out, never an error.
+async fn text_of(session: &Session, key: &str) -> Result<Option<String>, AuthError> {
+    match session.get_value(key).await.map_err(unavailable)? {
+        Some(serde_json::Value::String(text)) => Ok(Some(text)),
+        Some(_) => {
+            tracing::info!(
+                key,
+                "a session value of an unknown shape: treated as signed out"
+            );
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The record of who is signed in, decoded; `None` when nobody is, or when the vault was
+/// sealed with a key no longer configured (signed out).
+fn decode_who(text: &str, keys: &[SessionKey]) -> Option<StoredWho> {
+    let stored: StoredWho = match serde_json::from_str(text) {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::warn!(error = %e, "an unreadable signed-in record: treated as signed out");
+            return None;
+        }
+    };
+    if stored.vault_opens(keys) {
+        Some(stored)
+    } else {
+        tracing::info!("a session sealed with an unknown key: treated as signed out");
+        None
+    }
+}
+
 /// The signed-in user of this session, if any, with the opened vault. A vault that cannot
-/// be opened (sealed with a key no longer configured) counts as signed out.
+/// be opened (sealed with a key no longer configured, or altered) counts as signed out.
 pub(crate) async fn signed_in(
     session: &Session,
     keys: &[SessionKey],
 ) -> Result<Option<(SignedIn, TokenVault)>, AuthError> {
-    let Some(signed_in) = session
-        .get::<SignedIn>(SIGNED_IN)
-        .await
-        .map_err(unavailable)?
-    else {
+    let Some(who) = text_of(session, WHO).await? else {
         return Ok(None);
     };
-    match signed_in.vault.open(keys) {
-        Some(vault) => Ok(Some((signed_in, vault))),
+    let Some(stored) = decode_who(&who, keys) else {
+        return Ok(None);
+    };
+    let vault = text_of(session, VAULT).await?.unwrap_or_default();
+    match TokenVault::open(&vault, keys) {
+        Some(vault) => Ok(Some((stored.into_signed_in(), vault))),
         None => {
-            tracing::info!("a session sealed with an unknown key: treated as signed out");
+            tracing::info!("a session vault that does not open: treated as signed out");
             Ok(None)
         }
     }
 }
 
-/// Who a session's user is, read without its tokens: what every protected request needs.
-#[derive(Deserialize)]
+/// Who a session's user is, as a protected request needs it: the principal requirements
+/// are judged on, and the CSRF token of sign-out. The tokens are neither read nor
+/// decrypted (a protected request rarely needs them).
+#[derive(Debug)]
 pub(crate) struct Who {
-    pub(crate) user: User,
-    vault: VaultSeal,
+    pub(crate) principal: Arc<Principal>,
     pub(crate) csrf: String,
-    #[serde(default)]
-    pub(crate) scopes: Vec<String>,
-    #[serde(default)]
-    pub(crate) declined: Vec<String>,
 }
 
-/// A [`StoredVault`] with its contents skipped: only the id of the key that sealed it is kept.
-#[derive(Deserialize)]
-enum VaultSeal {
-    Plain(serde::de::IgnoredAny),
-    Sealed(String),
+/// Decoded signed-in records by session id, each kept with the exact text it was decoded
+/// from: a request whose record holds the same text (compared in full) reuses the decoded
+/// [`Who`] instead of parsing the claims again. Any change to the record (sign-in,
+/// consent, a vault sealed with another key) changes the text, and a session that ended
+/// has no record, so an entry can never answer for anything but the text it came from.
+pub(crate) struct WhoCache {
+    entries: RwLock<HashMap<Id, (String, Arc<Who>)>>,
+    capacity: usize,
 }
 
-/// The signed-in user of this session, if any, for judging requirements: the tokens are
-/// neither decoded nor decrypted (a protected request rarely needs them). Like
+impl WhoCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: RwLock::default(),
+            capacity,
+        }
+    }
+
+    fn get(&self, id: &Id, text: &str) -> Option<Arc<Who>> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let (seen, who) = entries.get(id)?;
+        (seen == text).then(|| who.clone())
+    }
+
+    fn insert(&self, id: Id, text: String, who: Arc<Who>) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity
+            && !entries.contains_key(&id)
+            && let Some(evicted) = entries.keys().next().copied()
+        {
+            // Full: one arbitrary entry makes room (a later request decodes it again).
+            entries.remove(&evicted);
+        }
+        entries.insert(id, (text, who));
+    }
+
+    /// How many sessions are kept decoded.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// The signed-in user of this session, if any, for judging requirements. Like
 /// [`signed_in`], a vault sealed with a key no longer configured counts as signed out; a
 /// vault whose ciphertext was altered is found out by [`signed_in`] when the tokens are
 /// used: the seal protects the tokens' secrecy, while the user's claims sit beside it
 /// unsealed in the same record, so decrypting here would prove nothing about them.
-pub(crate) async fn who(session: &Session, keys: &[SessionKey]) -> Result<Option<Who>, AuthError> {
-    let Some(who) = session.get::<Who>(SIGNED_IN).await.map_err(unavailable)? else {
+pub(crate) async fn who(
+    session: &Session,
+    keys: &[SessionKey],
+    cache: &WhoCache,
+) -> Result<Option<Arc<Who>>, AuthError> {
+    let Some(text) = text_of(session, WHO).await? else {
         return Ok(None);
     };
-    let known = match &who.vault {
-        VaultSeal::Plain(_) => true,
-        VaultSeal::Sealed(text) => vault::sealing_key(text, keys).is_some(),
-    };
-    if known {
-        Ok(Some(who))
-    } else {
-        tracing::info!("a session sealed with an unknown key: treated as signed out");
-        Ok(None)
+    let id = session.id();
+    if let Some(id) = &id
+        && let Some(who) = cache.get(id, &text)
+    {
+        return Ok(Some(who));
     }
+    let Some(who) = decode(&text, keys).map(Arc::new) else {
+        return Ok(None);
+    };
+    if let Some(id) = id {
+        cache.insert(id, text, who.clone());
+    }
+    Ok(Some(who))
+}
+
+/// Decodes a signed-in record without the cache: what a request costs the first time a
+/// session is seen. `None`: unreadable, or its vault sealed with a key not configured.
+pub(crate) fn decode(text: &str, keys: &[SessionKey]) -> Option<Who> {
+    let signed_in = decode_who(text, keys)?.into_signed_in();
+    Some(Who {
+        principal: Arc::new(Principal::session(
+            signed_in.user,
+            signed_in.scopes,
+            signed_in.declined,
+        )),
+        csrf: signed_in.csrf,
+    })
+}
+
+/// The two texts a signed-in session stores: who (under `msal.who`) and the vault (under
+/// `msal.vault`, sealed when a key is configured).
+pub(crate) fn encode(
+    signed_in: &SignedIn,
+    vault: &TokenVault,
+    keys: &[SessionKey],
+) -> Result<(String, String), AuthError> {
+    let (sealed, sealed_with) = vault.seal(keys).map_err(unavailable)?;
+    let who = serde_json::to_string(&StoredWho::of(signed_in, sealed_with)).map_err(unavailable)?;
+    Ok((who, sealed))
 }
 
 /// Stores an updated vault in the signed-in session, and saves it now.
@@ -156,27 +307,48 @@ pub(crate) async fn update_vault(
     keys: &[SessionKey],
     vault: &TokenVault,
 ) -> Result<(), AuthError> {
-    let Some(mut signed_in) = session
-        .get::<SignedIn>(SIGNED_IN)
-        .await
-        .map_err(unavailable)?
-    else {
+    let Some(text) = text_of(session, WHO).await? else {
         return Err(AuthError::NotSignedIn);
     };
-    signed_in.vault = StoredVault::seal(vault, keys).map_err(unavailable)?;
+    let mut stored = decode_who(&text, keys).ok_or(AuthError::NotSignedIn)?;
+    let (sealed, sealed_with) = vault.seal(keys).map_err(unavailable)?;
+    if stored.sealed_with != sealed_with {
+        // Sealed with another key than before (a rotation): say so beside the user.
+        stored.sealed_with = sealed_with;
+        insert_text(session, WHO, &stored).await?;
+    }
     session
-        .insert(SIGNED_IN, &signed_in)
+        .insert_value(VAULT, serde_json::Value::String(sealed))
         .await
         .map_err(unavailable)?;
     session.save().await.map_err(unavailable)
 }
 
-/// Signs the user in: a new session id (no fixation), the user stored, saved now so store
-/// failures surface as 503 here rather than after the response.
-pub(crate) async fn sign_in(session: &Session, signed_in: &SignedIn) -> Result<Id, AuthError> {
+async fn insert_text(session: &Session, key: &str, value: &StoredWho) -> Result<(), AuthError> {
+    let text = serde_json::to_string(value).map_err(unavailable)?;
+    session
+        .insert_value(key, serde_json::Value::String(text))
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Signs the user in: a new session id (no fixation), the user and the vault stored, saved
+/// now so store failures surface as 503 here rather than after the response.
+pub(crate) async fn sign_in(
+    session: &Session,
+    keys: &[SessionKey],
+    signed_in: &SignedIn,
+    vault: &TokenVault,
+) -> Result<Id, AuthError> {
+    let (who, sealed) = encode(signed_in, vault, keys)?;
     session.cycle_id().await.map_err(unavailable)?;
     session
-        .insert(SIGNED_IN, signed_in)
+        .insert_value(WHO, serde_json::Value::String(who))
+        .await
+        .map_err(unavailable)?;
+    session
+        .insert_value(VAULT, serde_json::Value::String(sealed))
         .await
         .map_err(unavailable)?;
     session.save().await.map_err(unavailable)?;
@@ -395,3 +567,7 @@ impl SessionStore for MsalStore {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "who_tests.rs"]
+mod who_tests;

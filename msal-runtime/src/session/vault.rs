@@ -44,30 +44,16 @@ impl fmt::Debug for TokenVault {
     }
 }
 
-/// The vault as stored: as is, or sealed.
-#[derive(Clone, Serialize, Deserialize)]
-pub(crate) enum StoredVault {
-    Plain(TokenVault),
-    /// `{key id}.{nonce}.{ciphertext}`, base64url.
-    Sealed(String),
-}
-
-impl fmt::Debug for StoredVault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StoredVault::Plain(_) => "StoredVault::Plain([REDACTED])",
-            StoredVault::Sealed(_) => "StoredVault::Sealed",
-        })
-    }
-}
-
-impl StoredVault {
-    /// Stores the vault, sealed with the first key when there is one.
-    pub(crate) fn seal(vault: &TokenVault, keys: &[SessionKey]) -> Result<Self, String> {
+impl TokenVault {
+    /// The vault as the session stores it: sealed with the first key as
+    /// `{key id}.{nonce}.{ciphertext}` (base64url) when there is one, else its JSON text.
+    /// Either way one string, so loading a session copies it in one piece instead of
+    /// cloning a tree of JSON values. Returns the text and the id of the key that sealed it.
+    pub(crate) fn seal(&self, keys: &[SessionKey]) -> Result<(String, Option<String>), String> {
+        let plain = serde_json::to_string(self).map_err(|e| e.to_string())?;
         let Some(key) = keys.first() else {
-            return Ok(StoredVault::Plain(vault.clone()));
+            return Ok((plain, None));
         };
-        let plain = serde_json::to_vec(vault).map_err(|e| e.to_string())?;
         let id = key.id();
         let nonce_bytes: [u8; 12] = rand::random();
         let cipher = ChaCha20Poly1305::new(&Key::from(key.bytes));
@@ -75,40 +61,40 @@ impl StoredVault {
             .encrypt(
                 &Nonce::from(nonce_bytes),
                 Payload {
-                    msg: &plain,
+                    msg: plain.as_bytes(),
                     aad: id.as_bytes(),
                 },
             )
             .map_err(|_| "sealing the session tokens failed".to_owned())?;
-        Ok(StoredVault::Sealed(format!(
+        let text = format!(
             "{id}.{}.{}",
             URL_SAFE_NO_PAD.encode(nonce_bytes),
             URL_SAFE_NO_PAD.encode(sealed)
-        )))
+        );
+        Ok((text, Some(id.to_owned())))
     }
 
-    /// Opens the vault; `None` when sealed with a key not configured, or tampered with.
-    pub(crate) fn open(&self, keys: &[SessionKey]) -> Option<TokenVault> {
-        match self {
-            StoredVault::Plain(vault) => Some(vault.clone()),
-            StoredVault::Sealed(text) => {
-                let (key, sealed) = sealing_key(text, keys)?;
-                let (nonce, data) = sealed.split_once('.')?;
-                let id = key.id();
-                let nonce: [u8; 12] = URL_SAFE_NO_PAD.decode(nonce).ok()?.try_into().ok()?;
-                let data = URL_SAFE_NO_PAD.decode(data).ok()?;
-                let plain = ChaCha20Poly1305::new(&Key::from(key.bytes))
-                    .decrypt(
-                        &Nonce::from(nonce),
-                        Payload {
-                            msg: &data,
-                            aad: id.as_bytes(),
-                        },
-                    )
-                    .ok()?;
-                serde_json::from_slice(&plain).ok()
-            }
+    /// Opens a stored vault; `None` when sealed with a key not configured, or tampered
+    /// with. A vault stored before a key was configured (JSON text) still opens.
+    pub(crate) fn open(text: &str, keys: &[SessionKey]) -> Option<TokenVault> {
+        if text.starts_with('{') {
+            // A key id is hex, so a sealed vault never starts with a brace.
+            return serde_json::from_str(text).ok();
         }
+        let (key, sealed) = sealing_key(text, keys)?;
+        let (nonce, data) = sealed.split_once('.')?;
+        let nonce: [u8; 12] = URL_SAFE_NO_PAD.decode(nonce).ok()?.try_into().ok()?;
+        let data = URL_SAFE_NO_PAD.decode(data).ok()?;
+        let plain = ChaCha20Poly1305::new(&Key::from(key.bytes))
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &data,
+                    aad: key.id().as_bytes(),
+                },
+            )
+            .ok()?;
+        serde_json::from_slice(&plain).ok()
     }
 }
 

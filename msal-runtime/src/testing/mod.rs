@@ -29,6 +29,8 @@
 mod faults;
 mod jwt;
 mod keys;
+#[doc(hidden)]
+pub mod measure;
 mod model;
 mod server;
 mod state;
