@@ -79,13 +79,24 @@ impl MsalLayer {
         let config = &inner.config;
         let lifetime = time::Duration::seconds(config.session_lifetime.as_secs() as i64);
         let sessions = SessionManagerLayer::new(inner.store.clone())
-            .with_name(config.cookie_name.clone())
+            .with_name(cookie_name(&config.cookie_name))
             .with_http_only(true)
             .with_same_site(tower_sessions::cookie::SameSite::Lax)
             .with_secure(config.secure_cookies())
             .with_path("/")
             .with_expiry(tower_sessions::Expiry::OnInactivity(lifetime));
         Self { inner, sessions }
+    }
+}
+
+/// The session cookie's name as tower-sessions keeps it: its service is cloned for every
+/// request, so the default name is borrowed rather than copied each time.
+fn cookie_name(name: &str) -> std::borrow::Cow<'static, str> {
+    const DEFAULT: &str = "msal_session";
+    if name == DEFAULT {
+        std::borrow::Cow::Borrowed(DEFAULT)
+    } else {
+        std::borrow::Cow::Owned(name.to_owned())
     }
 }
 

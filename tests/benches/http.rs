@@ -3,12 +3,14 @@
 //! ratio to bare.
 //!
 //! ```text
-//! cargo bench -p msal-tests --bench http              # 2 s per route, 32 connections
-//! BENCH_SECONDS=5 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
+//! cargo bench -p msal-tests --bench http     # 5 rounds of 1 s per route, 32 connections
+//! BENCH_ROUNDS=9 BENCH_SECONDS=2 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
 //! ```
 //!
-//! Routes: `bare` (no msal at all; measured first and again last, ratios are against the
-//! mean), `sessions-only` (tower-sessions with a memory store and
+//! The routes are loaded in turn, round after round, and each ratio is taken against
+//! `bare` in the same round, so the machine's drift over the run affects all alike.
+//!
+//! Routes: `bare` (no msal at all), `sessions-only` (tower-sessions with a memory store and
 //! no msal: the floor of every session route), `session` (`#[msal_protected]`, memory store),
 //! `session-sealed` (the same with a session key), `redis` (the same with Redis, skipped when
 //! none answers), `bearer-repeat` (one valid token, served from the validated-token cache),
@@ -33,6 +35,13 @@ async fn protected() -> &'static str {
 fn routes() -> Router {
     Router::new().route("/p", get(protected))
 }
+
+/// A route to load: its name, URL, and the headers of the n-th request.
+type Target = (
+    &'static str,
+    String,
+    Arc<dyn Fn(usize) -> Vec<(String, String)> + Send + Sync>,
+);
 
 struct Outcome {
     name: &'static str,
@@ -159,7 +168,12 @@ async fn main() {
     let seconds: f64 = std::env::var("BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
+        .unwrap_or(1.0);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     let connections: usize = std::env::var("BENCH_CONNECTIONS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -181,8 +195,7 @@ async fn main() {
 
     // Warm-up (connections, allocator, CPU frequency), not counted.
     load("warm-up", bare_url.clone(), connections, 0.5, none.clone()).await;
-    let mut results =
-        vec![load("bare", bare_url.clone(), connections, seconds, none.clone()).await];
+    let mut targets: Vec<Target> = vec![("bare", bare_url.clone(), none.clone())];
 
     // tower-sessions alone (memory store, no msal): the floor msal's session route stands on.
     let sessions_url = sessions_only().await;
@@ -198,31 +211,21 @@ async fn main() {
         .next()
         .unwrap()
         .to_owned();
-    results.push(
-        load(
-            "sessions-only",
-            format!("{sessions_url}/get"),
-            connections,
-            seconds,
-            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
-        )
-        .await,
-    );
+    targets.push((
+        "sessions-only",
+        format!("{sessions_url}/get"),
+        Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+    ));
 
     // Session-protected, memory store: a signed-in cookie on every request.
     let app = TestApp::start_routes(&idp, |c| c, routes()).await;
     let cookie = session_cookie(&app).await;
     let c = cookie.clone();
-    results.push(
-        load(
-            "session",
-            app.url("/p"),
-            connections,
-            seconds,
-            Arc::new(move |_| vec![("cookie".into(), c.clone())]),
-        )
-        .await,
-    );
+    targets.push((
+        "session",
+        app.url("/p"),
+        Arc::new(move |_| vec![("cookie".into(), c.clone())]),
+    ));
 
     // The same with the tokens sealed under a session key.
     let sealed = TestApp::start_routes(
@@ -232,33 +235,26 @@ async fn main() {
     )
     .await;
     let cookie = session_cookie(&sealed).await;
-    results.push(
-        load(
-            "session-sealed",
-            sealed.url("/p"),
-            connections,
-            seconds,
-            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
-        )
-        .await,
-    );
+    targets.push((
+        "session-sealed",
+        sealed.url("/p"),
+        Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+    ));
 
-    if let Some(redis) = redis_answers().await {
+    // Kept until the end: dropping a TestApp stops its server.
+    let _redis_app = if let Some(redis) = redis_answers().await {
         let app = TestApp::start_routes(&idp, move |c| c.session_store(redis), routes()).await;
         let cookie = session_cookie(&app).await;
-        results.push(
-            load(
-                "redis",
-                app.url("/p"),
-                connections,
-                seconds,
-                Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
-            )
-            .await,
-        );
+        targets.push((
+            "redis",
+            app.url("/p"),
+            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+        ));
+        Some(app)
     } else {
         eprintln!("redis: skipped, nothing answers at 127.0.0.1:6379");
-    }
+        None
+    };
 
     // Bearer: a web API.
     let api = TestApp::start_api(&idp, |c| c, routes()).await;
@@ -266,17 +262,21 @@ async fn main() {
         .access_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, &["Tasks.Read"])
         .unwrap();
     let token = format!("Bearer {}", idp.mint(&Mint::new(claims.clone())).unwrap());
-    results.push(
-        load(
-            "bearer-repeat",
-            api.url("/p"),
-            connections,
-            seconds,
-            Arc::new(move |_| vec![("authorization".into(), token.clone())]),
-        )
-        .await,
-    );
-    // Fresh tokens, minted ahead so the generator does not sign during the run.
+    targets.push((
+        "bearer-repeat",
+        api.url("/p"),
+        Arc::new(move |_| vec![("authorization".into(), token.clone())]),
+    ));
+    // Every route once per round, in turn: drift over the run (the other tenant of the
+    // machine, thermal) hits every route alike, and each ratio is taken within its round.
+    let mut runs: Vec<Vec<Outcome>> = targets.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (i, (name, url, header)) in targets.iter().enumerate() {
+            runs[i].push(load(name, url.clone(), connections, seconds, header.clone()).await);
+        }
+    }
+    // Fresh tokens, minted ahead so the generator does not sign during the run; once, as
+    // each can be new only once (the figure that matters is validations per second).
     let fresh: Arc<Vec<String>> = Arc::new(
         (0..20_000)
             .map(|i| {
@@ -289,38 +289,54 @@ async fn main() {
             .collect(),
     );
     let pool = fresh.clone();
-    results.push(
-        load(
-            "bearer-new",
-            api.url("/p"),
-            connections,
-            seconds,
-            Arc::new(move |n| vec![("authorization".into(), pool[n % pool.len()].clone())]),
-        )
-        .await,
-    );
+    let new = load(
+        "bearer-new",
+        api.url("/p"),
+        connections,
+        seconds.min(1.0),
+        Arc::new(move |n| vec![("authorization".into(), pool[n % pool.len()].clone())]),
+    )
+    .await;
 
-    // Bare again: the ratios are against the mean of both bare runs, so drift over the run
-    // (thermal, the other core's load) shows as a gap between them instead of skewing one end.
-    results.push(load("bare-again", bare_url, connections, seconds, none).await);
-    let bare = (results[0].rate() + results[results.len() - 1].rate()) / 2.0;
     println!(
-        "\n{:<14} {:>10} {:>9} {:>9} {:>8} {:>7}",
-        "route", "req/s", "p50", "p99", "errors", "ratio"
+        "\n{:<14} {:>10} {:>9} {:>9} {:>8} {:>16}",
+        "route", "req/s", "p50", "p99", "errors", "ratio (min-max)"
     );
-    for r in &results {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (i, (name, _, _)) in targets.iter().enumerate() {
+        let ratios: Vec<f64> = (0..rounds)
+            .map(|r| runs[i][r].rate() / runs[0][r].rate())
+            .collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let pick = |f: &dyn Fn(&Outcome) -> f64| median(runs[i].iter().map(f).collect());
         println!(
-            "{:<14} {:>10.0} {:>8.2?} {:>8.2?} {:>8} {:>7.3}",
-            r.name,
-            r.rate(),
-            r.p50,
-            r.p99,
-            r.errors,
-            r.rate() / bare
+            "{:<14} {:>10.0} {:>8.2?} {:>8.2?} {:>8} {:>6.3} ({:.2}-{:.2})",
+            name,
+            pick(&|o| o.rate()),
+            Duration::from_secs_f64(pick(&|o| o.p50.as_secs_f64())),
+            Duration::from_secs_f64(pick(&|o| o.p99.as_secs_f64())),
+            runs[i].iter().map(|o| o.errors).sum::<usize>(),
+            median(ratios.clone()),
+            lo,
+            hi,
         );
     }
     println!(
-        "\n({connections} connections, {seconds} s per route, release build; ratios against the mean of both bare runs)"
+        "{:<14} {:>10.0} {:>8.2?} {:>8.2?} {:>8}",
+        new.name,
+        new.rate(),
+        new.p50,
+        new.p99,
+        new.errors
+    );
+    println!(
+        "\n(release build, {connections} connections, {rounds} rounds of {seconds} s per route; \
+         medians; a ratio is against bare in the same round)"
     );
 }
 
