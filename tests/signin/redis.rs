@@ -2,6 +2,8 @@
 //! Needs Redis at `MSAL_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`): under `CI` these
 //! tests fail without it; elsewhere they skip, loudly.
 
+use std::time::Duration;
+
 use msal_runtime::testing::TestIdp;
 use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie, redis_url};
 use tokio::net::{TcpListener, TcpStream};
@@ -101,13 +103,18 @@ struct Relay {
 
 impl Relay {
     async fn to(redis: &str) -> Self {
+        Self::on(redis, 0).await
+    }
+
+    /// A relay on a given port (0: any), e.g. the one a cut relay had.
+    async fn on(redis: &str, port: u16) -> Self {
         let target = url::Url::parse(redis).unwrap();
         let target = format!(
             "{}:{}",
             target.host_str().unwrap(),
             target.port().unwrap_or(6379)
         );
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
@@ -130,7 +137,7 @@ impl Relay {
 }
 
 #[tokio::test]
-async fn losing_redis_mid_run_is_503_for_session_users() {
+async fn losing_redis_mid_run_is_503_for_session_users_and_recovers_with_nothing_lost() {
     let Some(redis) = redis_url().await else {
         return;
     };
@@ -166,4 +173,27 @@ async fn losing_redis_mid_run_is_503_for_session_users() {
             .unwrap()
             .contains("Sessions cannot be read or saved right now")
     );
+    // Redis comes back (on the same address): no restart, and the session saved before
+    // the outage is still Alice's.
+    let port = relay.port;
+    drop(relay);
+    let _back = Relay::on(&redis, port).await;
+    let mut status = 0;
+    for _ in 0..40 {
+        let me = browser
+            .get(app.url("/me"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        status = me.status().as_u16();
+        if status == 200 {
+            let me: serde_json::Value = me.json().await.unwrap();
+            assert_eq!(me["preferred_username"], "alice@contoso.test");
+            break;
+        }
+        assert_eq!(status, 503, "only 503 while reconnecting");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "recovered within 10 s");
 }

@@ -16,8 +16,10 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{MemoryStore, Session};
 use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::clients::WithOptions;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
 use tower_sessions_redis_store::fred::types::Builder as RedisBuilder;
+use tower_sessions_redis_store::fred::types::config::Options as RedisOptions;
 
 mod vault;
 
@@ -491,7 +493,7 @@ pub struct MsalStore(StoreKind);
 #[derive(Clone)]
 enum StoreKind {
     Memory(MemoryStore),
-    Redis(RedisStore<Pool>),
+    Redis(RedisStore<WithOptions<Pool>>),
 }
 
 impl fmt::Debug for MsalStore {
@@ -515,14 +517,14 @@ impl MsalStore {
                 let pool = RedisBuilder::from_config(config)
                     .with_connection_config(|c| {
                         c.connection_timeout = Duration::from_secs(2);
-                        c.internal_command_timeout = Duration::from_secs(2);
+                        c.internal_command_timeout = Duration::from_secs(5);
                         c.max_command_attempts = 1;
                     })
                     .with_performance_config(|p| {
-                        p.default_command_timeout = Duration::from_secs(2);
+                        p.default_command_timeout = Duration::from_secs(10);
                     })
                     .set_policy(tower_sessions_redis_store::fred::types::config::ReconnectPolicy::new_constant(0, 500))
-                    .build_pool(4)
+                    .build_pool(8)
                     .map_err(|e| format!("Redis pool: {e}"))?;
                 pool.connect();
                 match tokio::time::timeout(Duration::from_secs(3), pool.wait_for_connect()).await {
@@ -534,7 +536,16 @@ impl MsalStore {
                         "Redis did not answer within 3s; sessions answer 503 until it does"
                     ),
                 }
-                Ok(MsalStore(StoreKind::Redis(RedisStore::new(pool))))
+                // Commands fail at once while the connection is down (503 without waiting),
+                // and otherwise get a generous time limit: under load a healthy Redis answers
+                // in milliseconds, but this process may take seconds to read the answer.
+                let commands = pool.with_options(&RedisOptions {
+                    fail_fast: true,
+                    max_attempts: Some(1),
+                    timeout: Some(Duration::from_secs(10)),
+                    ..RedisOptions::default()
+                });
+                Ok(MsalStore(StoreKind::Redis(RedisStore::new(commands))))
             }
         }
     }
