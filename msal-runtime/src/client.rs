@@ -3,6 +3,7 @@
 //! and the code exchange on openidconnect + reqwest.
 
 use std::sync::Arc;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -43,7 +44,7 @@ struct RawMetadata {
 }
 
 /// Why a call to the provider failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub(crate) enum ProviderError {
     /// Unreachable, timed out, 5xx, or not the protocol: try again later.
     #[error("{0}")]
@@ -113,6 +114,24 @@ pub(crate) struct Provider {
     config: Arc<MsalConfig>,
     discovered: ArcSwapOption<Discovered>,
     fetching: tokio::sync::Mutex<()>,
+    /// The last failed discovery, while requests wait out its backoff.
+    failed: std::sync::Mutex<Option<Failure>>,
+}
+
+/// A failed discovery: until `at + backoff(attempts)` requests get this answer at once
+/// instead of each calling (and perhaps waiting on) a provider that just failed.
+struct Failure {
+    at: std::time::Instant,
+    attempts: u32,
+    error: ProviderError,
+}
+
+/// How long after the `attempts`-th failure in a row discovery is not tried again: 200 ms,
+/// doubling, at most 30 s.
+fn backoff(attempts: u32) -> Duration {
+    Duration::from_millis(200)
+        .saturating_mul(1 << attempts.saturating_sub(1).min(8))
+        .min(Duration::from_secs(30))
 }
 
 impl Provider {
@@ -121,8 +140,8 @@ impl Provider {
         // or an attack (SSRF), never something to follow.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(config.http_timeout.min(Duration::from_secs(5)))
+            .timeout(config.http_timeout)
             .user_agent(concat!("msal-axum/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -130,6 +149,7 @@ impl Provider {
             config,
             discovered: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
+            failed: std::sync::Mutex::new(None),
         })
     }
 
@@ -144,13 +164,41 @@ impl Provider {
         if let Some(d) = self.discovered.load_full() {
             return Ok(d);
         }
+        self.recent_failure()?;
         let _one_at_a_time = self.fetching.lock().await;
         if let Some(d) = self.discovered.load_full() {
             return Ok(d);
         }
-        let d = Arc::new(self.discover().await?);
-        self.discovered.store(Some(d.clone()));
-        Ok(d)
+        // A fetch that failed while this request waited answers it too.
+        self.recent_failure()?;
+        match self.discover().await {
+            Ok(d) => {
+                let d = Arc::new(d);
+                self.discovered.store(Some(d.clone()));
+                *self.failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                Ok(d)
+            }
+            Err(error) => {
+                let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+                let attempts = failed.as_ref().map_or(0, |f| f.attempts) + 1;
+                tracing::warn!(%error, attempts, retry_in = ?backoff(attempts), "provider discovery failed");
+                *failed = Some(Failure {
+                    at: std::time::Instant::now(),
+                    attempts,
+                    error: error.clone(),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// The last discovery failure, while its backoff lasts.
+    fn recent_failure(&self) -> Result<(), ProviderError> {
+        let failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*failed {
+            Some(f) if f.at.elapsed() < backoff(f.attempts) => Err(f.error.clone()),
+            _ => Ok(()),
+        }
     }
 
     async fn discover(&self) -> Result<Discovered, ProviderError> {

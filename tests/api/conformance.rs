@@ -218,6 +218,8 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
         "not the token's fault: the provider is misconfigured"
     );
     idp.override_discovery_issuer(None);
+    // Failed discovery is retried after a backoff (at most 400 ms after two failures).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         call(&app, "/api/hello", &token).await.status(),
         200,

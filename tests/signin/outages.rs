@@ -33,7 +33,12 @@ async fn discovery_down_at_login_is_503_and_recovers() {
     assert_eq!(api.headers()["content-type"], "application/problem+json");
     assert_unavailable(api).await;
 
+    // Meanwhile requests were answered from the failure, not by calling again.
+    assert_eq!(idp.requests(Endpoint::Discovery), 1, "backoff: one call");
+
     idp.clear_faults();
+    // The backoff after one failure is 200 ms.
+    tokio::time::sleep(Duration::from_millis(250)).await;
     let done = app_sign_in(&browser(), &app, "alice@contoso.test", "/").await;
     assert_eq!(done.status(), 303, "the next request fetches the metadata");
 }
@@ -63,16 +68,88 @@ async fn token_endpoint_down_at_callback_is_503() {
 }
 
 #[tokio::test]
-async fn a_token_endpoint_that_hangs_is_503_after_the_timeout() {
+async fn malformed_json_from_the_token_endpoint_is_503_and_signs_nobody_in() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     let browser = browser();
     let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
-    // Longer than the client's 15 s timeout would make this test slow; a dropped
-    // connection is the same failure class and is immediate.
     idp.set_fault(Endpoint::Token, Fault::malformed_json());
-    let callback = browser.get(callback.clone()).send().await.unwrap();
-    assert_unavailable(callback).await;
+    let refused = browser.get(callback.clone()).send().await.unwrap();
+    assert_unavailable(refused).await;
+    // No half-signed-in session.
+    assert_eq!(app.who(&browser).await, "anonymous");
+    let me = browser
+        .get(app.url("/me"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+}
+
+#[tokio::test]
+async fn after_a_failed_callback_the_flow_is_discarded_and_a_new_sign_in_works() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
+    idp.set_fault(Endpoint::Token, Fault::status(500).times(1));
+    assert_unavailable(browser.get(callback.clone()).send().await.unwrap()).await;
+    // The same callback again: its flow was used up (single use), so it is refused
+    // cleanly, with a way to start again; still nobody signed in.
+    let again = browser
+        .get(callback)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    let page = again.text().await.unwrap();
+    assert!(page.contains("Start the sign-in again"), "{page}");
+    assert_eq!(app.who(&browser).await, "anonymous");
+    // A fresh sign-in succeeds.
+    let done = app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(app.who(&browser).await, "Alice Example");
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_hangs_costs_a_request_the_timeout_and_no_more() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_with(&idp, |c| c.http_timeout(Duration::from_millis(500))).await;
+    let browser = browser();
+    let callback = app_callback_url(&browser, &app, "alice@contoso.test", "/").await;
+    idp.set_fault(Endpoint::Token, Fault::delay(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    assert_unavailable(browser.get(callback).send().await.unwrap()).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "bounded by MSAL_HTTP_TIMEOUT, took {took:?}"
+    );
+    assert_eq!(app.who(&browser).await, "anonymous");
+}
+
+#[tokio::test]
+async fn a_hanging_discovery_never_holds_requests_beyond_the_timeout() {
+    let idp = TestIdp::start().await.unwrap();
+    idp.set_fault(Endpoint::Discovery, Fault::delay(Duration::from_secs(30)));
+    let app = TestApp::start_with(&idp, |c| c.http_timeout(Duration::from_millis(500))).await;
+    // Twenty sign-ins at once against a provider that hangs: one call waits out the
+    // timeout, the others get its answer rather than queueing a timeout each.
+    let started = std::time::Instant::now();
+    let mut logins = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let url = app.url("/auth/login");
+        logins.spawn(async move { reqwest::get(url).await.unwrap().status() });
+    }
+    while let Some(status) = logins.join_next().await {
+        assert_eq!(status.unwrap(), 503);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Public routes never needed the provider.
+    assert_eq!(app.who(&browser()).await, "anonymous");
 }
 
 #[tokio::test]
@@ -190,4 +267,33 @@ async fn sign_out_with_the_provider_down_still_signs_out_locally() {
             .contains("/oauth2/v2.0/logout")
     );
     assert_eq!(app.who(&browser).await, "anonymous");
+}
+
+#[tokio::test]
+async fn an_api_whose_provider_is_down_at_start_answers_503_then_recovers() {
+    let idp = TestIdp::start().await.unwrap();
+    let claims = idp
+        .access_token_claims(
+            "alice@contoso.test",
+            msal_runtime::testing::DEFAULT_CLIENT_ID,
+            &["Tasks.Read"],
+        )
+        .unwrap();
+    let token = idp.mint(&msal_runtime::testing::Mint::new(claims)).unwrap();
+    idp.set_fault(Endpoint::Discovery, Fault::status(500));
+    // It starts anyway, and a route that needs no provider works.
+    let app = TestApp::start_api(&idp, |c| c, msal_examples::api::router()).await;
+    let call = || {
+        reqwest::Client::new()
+            .get(app.url("/api/hello"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let down = call().await.unwrap();
+    assert_eq!(down.status(), 503);
+    assert_eq!(down.headers()["content-type"], "application/problem+json");
+    idp.clear_faults();
+    // At most two failures so far: the backoff is at most 400 ms.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(call().await.unwrap().status(), 200, "recovered, no restart");
 }

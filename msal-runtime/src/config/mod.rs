@@ -16,7 +16,7 @@
 //! | `MSAL_SCOPES` | extra sign-in scopes (space or comma separated) | none |
 //! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
 //! | `MSAL_SESSION_STORE` | `memory` or `redis://…` | `memory` |
-//! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` | `8h` |
+//! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` (at most `400d`) | `8h` |
 //! | `MSAL_COOKIE_NAME` | session cookie name | `msal_session` |
 //! | `MSAL_ROUTE_PREFIX` | prefix of the sign-in routes | `/auth` |
 //! | `MSAL_RESPONSE_MODE` | `query` or `form_post` | `query` |
@@ -28,6 +28,7 @@
 //! | `MSAL_AUDIENCE` | accepted `aud` of bearer tokens (comma separated) | client id, `api://{client id}` |
 //! | `MSAL_ACCEPT_UNSCOPED_TOKENS` | accept bearer tokens with neither `scp` nor `roles` | `false` |
 //! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` | `5m` |
+//! | `MSAL_HTTP_TIMEOUT` | time limit of every call to the provider and to downstream APIs | `15s` |
 //! | `MSAL_SECRETS_DIR` | directory of secret files (`msal_client_secret`, …) | `/run/secrets` |
 
 mod authority;
@@ -43,11 +44,12 @@ pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
 pub(crate) use authority::{
     IssuerRule, is_guid, is_loopback_http, parse_url as parse_endpoint, trim,
 };
+use sources::RawValues;
 pub use sources::Source;
-use sources::{RawValues, Sources};
+pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 26] = [
+const VARIABLES: [&str; 27] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -68,6 +70,7 @@ const VARIABLES: [&str; 26] = [
     "MSAL_TOKEN_AUTH_METHOD",
     "MSAL_CLOCK_SKEW",
     "MSAL_JWKS_COOLDOWN",
+    "MSAL_HTTP_TIMEOUT",
     "MSAL_AUDIENCE",
     "MSAL_ACCEPT_UNSCOPED_TOKENS",
     "MSAL_SESSION_KEY",
@@ -254,6 +257,9 @@ pub struct MsalConfig {
     pub clock_skew: Duration,
     /// Least time between two fetches of the provider's keys for an unknown `kid`.
     pub jwks_cooldown: Duration,
+    /// Time limit of every outbound call (discovery, keys, token endpoint, Graph): a
+    /// provider that hangs costs a request at most this long.
+    pub http_timeout: Duration,
     /// Accepted `aud` values of bearer tokens.
     pub audiences: Vec<String>,
     /// Accept bearer tokens that carry neither `scp` nor `roles`.
@@ -515,6 +521,16 @@ impl MsalConfigBuilder {
         self.set("MSAL_JWKS_COOLDOWN", format!("{}s", cooldown.as_secs()))
     }
 
+    /// `MSAL_HTTP_TIMEOUT`: the time limit of every outbound call.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = msal_runtime::MsalConfig::builder().http_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn http_timeout(self, timeout: Duration) -> Self {
+        self.set("MSAL_HTTP_TIMEOUT", format!("{}ms", timeout.as_millis()))
+    }
+
     /// `MSAL_RESPONSE_MODE`.
     pub fn response_mode(self, mode: ResponseMode) -> Self {
         let text = match mode {
@@ -611,7 +627,10 @@ impl Validator {
             let pem = if t.contains("-----BEGIN") {
                 t.to_owned()
             } else {
-                std::fs::read_to_string(t).map_err(|e| format!("'{t}' cannot be read: {e}"))?
+                // The value may be a mangled PEM rather than a path: never echo it.
+                std::fs::read_to_string(t).map_err(|e| {
+                    format!("is neither PEM text nor the path of a readable file ({e})")
+                })?
             };
             ClientCertificate::from_pem(&pem)
         });
@@ -676,8 +695,11 @@ impl Validator {
         let session_lifetime = self
             .parse("MSAL_SESSION_LIFETIME", |t| {
                 let d = parse_duration(t)?;
-                if d.is_zero() {
-                    return Err("must be longer than zero".into());
+                if d.is_zero() || d > Duration::from_secs(400 * 86400) {
+                    return Err(
+                        "must be longer than zero and at most 400d (browsers cap cookies there)"
+                            .into(),
+                    );
                 }
                 Ok(d)
             })
@@ -747,6 +769,15 @@ impl Validator {
         let jwks_cooldown = self
             .parse("MSAL_JWKS_COOLDOWN", parse_duration)
             .unwrap_or(Duration::from_secs(300));
+        let http_timeout = self
+            .parse("MSAL_HTTP_TIMEOUT", |t| {
+                let d = parse_duration(t)?;
+                if d.is_zero() || d > Duration::from_secs(300) {
+                    return Err("must be more than zero and at most 5m".into());
+                }
+                Ok(d)
+            })
+            .unwrap_or(Duration::from_secs(15));
         let audiences = self
             .get("MSAL_AUDIENCE")
             .map(split_list)
@@ -805,6 +836,7 @@ impl Validator {
                 token_auth_method,
                 clock_skew,
                 jwks_cooldown,
+                http_timeout,
                 audiences,
                 accept_unscoped_tokens,
                 session_keys,
@@ -891,17 +923,23 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("'{text}' is not a duration: use seconds (3600) or 90m, 8h, 1d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    if unit == "ms" {
+        return Ok(Duration::from_millis(n));
+    }
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
         _ => {
             return Err(format!(
-                "'{text}' has unknown unit '{unit}': use s, m, h or d"
+                "'{text}' has unknown unit '{unit}': use ms, s, m, h or d"
             ));
         }
     };
+    let secs = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))?;
     Ok(Duration::from_secs(secs))
 }
 

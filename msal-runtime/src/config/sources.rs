@@ -97,8 +97,17 @@ impl Sources {
 fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>, String> {
     let iter = dotenvy::from_path_iter(path)
         .map_err(|e| format!("{} could not be read: {e}", path.display()))?;
-    iter.map(|item| item.map_err(|e| format!("{} is malformed: {e}", path.display())))
-        .collect()
+    iter.map(|item| {
+        item.map_err(|e| match e {
+            // dotenvy quotes the whole line, which may hold a secret: give its place only.
+            dotenvy::Error::LineParse(_, at) => format!(
+                "{} is malformed at byte {at}: use NAME=value lines",
+                path.display()
+            ),
+            e => format!("{} is malformed: {e}", path.display()),
+        })
+    })
+    .collect()
 }
 
 /// `{dir}/{lower-case name}`, trimmed of the trailing newline editors and `echo` leave.
