@@ -8,6 +8,10 @@ mod expand;
 mod parse;
 mod validate;
 
+/// Hostile input (proptest): the DSL parser never panics.
+#[cfg(test)]
+mod hostile_tests;
+
 use proc_macro::TokenStream;
 
 /// Protects an axum handler: the request reaches the body only if the caller meets the

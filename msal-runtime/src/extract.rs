@@ -102,10 +102,13 @@ fn cookie_name(name: &str) -> std::borrow::Cow<'static, str> {
 
 impl<S> Layer<S> for MsalLayer {
     /// With sessions for a web app; without them for a web API ([`Msal::api`](crate::Msal::api)),
-    /// which judges bearer tokens only and so never reads a cookie.
-    type Service = tower::util::Either<
-        <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service,
-        MsalService<S>,
+    /// which judges bearer tokens only and so never reads a cookie. In front of both, the
+    /// size limits of [`MsalEntry`].
+    type Service = MsalEntry<
+        tower::util::Either<
+            <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service,
+            MsalService<S>,
+        >,
     >;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -113,11 +116,66 @@ impl<S> Layer<S> for MsalLayer {
             inner: self.inner.clone(),
             next: inner,
         };
-        if self.inner.api_only {
+        MsalEntry(if self.inner.api_only {
             tower::util::Either::Right(service)
         } else {
             tower::util::Either::Left(self.sessions.layer(service))
+        })
+    }
+}
+
+/// The most bytes of `Authorization` headers a request may carry: a bearer token of Entra
+/// with many claims is a few kilobytes; anything near this is not a token.
+pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 16 * 1024;
+/// The most bytes of `Cookie` headers a request may carry (browsers send at most about this
+/// much to one site; the session cookie itself is 22 bytes of id).
+pub(crate) const MAX_COOKIE_BYTES: usize = 8 * 1024;
+
+/// The outermost part of [`MsalLayer`]: a request whose `Authorization` or `Cookie` headers
+/// exceed [`MAX_AUTHORIZATION_BYTES`] or [`MAX_COOKIE_BYTES`] is answered 431 (Request
+/// Header Fields Too Large) before anything parses them.
+#[derive(Clone)]
+pub struct MsalEntry<S>(S);
+
+/// The bytes of every `name` header of a request, together.
+fn header_bytes(headers: &axum::http::HeaderMap, name: &header::HeaderName) -> usize {
+    headers.get_all(name).iter().map(|v| v.len()).sum()
+}
+
+impl<S, B> Service<Request<B>> for MsalEntry<S>
+where
+    S: Service<Request<B>, Response = Response> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let headers = request.headers();
+        for (name, limit) in [
+            (header::AUTHORIZATION, MAX_AUTHORIZATION_BYTES),
+            (header::COOKIE, MAX_COOKIE_BYTES),
+        ] {
+            let size = header_bytes(headers, &name);
+            if size > limit {
+                tracing::info!(header = %name, size, limit, "request refused: header too large");
+                let response = crate::error::problem(
+                    axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "Request header fields too large",
+                    &format!(
+                        "The {name} header is {size} bytes; this app accepts at most {limit}."
+                    ),
+                );
+                return Box::pin(async move { Ok(response) });
+            }
         }
+        Box::pin(self.0.call(request))
     }
 }
 

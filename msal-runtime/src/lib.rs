@@ -44,6 +44,10 @@ mod session;
 mod tokens;
 mod validate;
 
+/// Hostile input (proptest): parsers and validators never panic.
+#[cfg(test)]
+mod hostile_tests;
+
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
@@ -68,7 +72,7 @@ use openapi::swagger_code;
 
 pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};
-pub use extract::{Claims, CsrfToken, MsalLayer, MsalService, Tokens};
+pub use extract::{Claims, CsrfToken, MsalEntry, MsalLayer, MsalService, Tokens};
 pub use graph::Graph;
 pub use msal::Msal;
 pub use msal_macros::msal_protected;

@@ -7,3 +7,4 @@ mod conformance;
 mod entra;
 mod example;
 mod keys;
+mod limits;

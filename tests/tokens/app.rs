@@ -53,9 +53,25 @@ async fn obo_graph(tokens: Tokens) -> Result<Json<Value>, AuthRejection> {
     ))
 }
 
+/// What `Debug` shows of every extractor that holds a secret, beside the secrets themselves
+/// (for `tests/secrets` to compare).
+#[msal_protected(scopes = "User.Read")]
+async fn debug(
+    token: AccessToken,
+    tokens: Tokens,
+    user: User,
+    csrf: msal_runtime::CsrfToken,
+) -> Json<Value> {
+    Json(json!({
+        "secrets": [token.secret(), csrf.as_str()],
+        "debug": format!("{token:?} {tokens:?} {user:?} {csrf:?}"),
+    }))
+}
+
 pub fn routes() -> Router {
     Router::new()
         .route("/token", get(token))
+        .route("/debug", get(debug))
         .route("/who", get(who))
         .route("/two", get(two_resources))
         .route("/graph/me", get(graph_me))

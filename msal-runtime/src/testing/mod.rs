@@ -687,6 +687,23 @@ impl TestIdp {
         self.shared.now()
     }
 
+    /// Every refresh token issued to a user so far, spent or not: for tests that check a
+    /// secret never shows up where it must not (logs, pages, `Debug` output).
+    ///
+    /// ```no_run
+    /// # async fn f(idp: msal_runtime::testing::TestIdp) {
+    /// let issued = idp.issued_refresh_tokens("alice@contoso.test").unwrap();
+    /// # }
+    /// ```
+    pub fn issued_refresh_tokens(&self, username: &str) -> Result<Vec<String>, TestIdpError> {
+        let oid = self.user(username)?.oid;
+        Ok(lock(&self.shared.refresh_tokens)
+            .iter()
+            .filter(|(_, grant)| grant.oid == oid)
+            .map(|(token, _)| token.clone())
+            .collect())
+    }
+
     /// Revokes every refresh token and IdP session of a user (as Entra's
     /// `revokeSignInSessions`). Returns how many refresh tokens were revoked.
     pub fn revoke_refresh_tokens(&self, username: &str) -> Result<usize, TestIdpError> {

@@ -175,6 +175,18 @@ async fn verify(
         .map_err(|e| invalid(describe(what, e.kind())))?
         .claims;
 
+    // jsonwebtoken skips an `nbf` (or `exp`) that is not a plain number as if it were
+    // absent: a time claim must be whole seconds since 1970, or the token is refused.
+    for name in ["exp", "nbf", "iat"] {
+        if claims
+            .get(name)
+            .is_some_and(|v| v.as_i64().is_none_or(|n| n < 0))
+        {
+            return Err(invalid(format!(
+                "the {what}'s '{name}' is not a number of seconds"
+            )));
+        }
+    }
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let iss = text("iss").unwrap_or_default();
     let tid = text("tid");

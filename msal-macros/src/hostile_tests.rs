@@ -1,0 +1,581 @@
+//! Hostile input (proptest): the `#[msal_protected(...)]` DSL parser, its validation and the
+//! whole expansion never panic, whatever tokens the attribute is given, and every input ends
+//! in exactly one of two clean outcomes: accepted (and then the parsed rule is one validation
+//! allows, so nothing fails open) or refused with at least one error that says something.
+//!
+//! The number of cases per property follows `PROPTEST_CASES` (default below). Failures are
+//! not persisted to disk.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proc_macro2::{Span, TokenStream};
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
+use quote::quote;
+use syn::{Ident, LitStr};
+
+use crate::Errors;
+use crate::parse::{self, Attr, Combinator, Item, Key};
+
+/// Cases per property when `PROPTEST_CASES` is not set: the whole module stays within a few
+/// seconds in a debug build.
+const DEFAULT_CASES: u32 = 512;
+
+/// `PROPTEST_CASES` when set, otherwise [`DEFAULT_CASES`]; failures are not written to disk.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = DEFAULT_CASES;
+    }
+    config
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input generators
+// ---------------------------------------------------------------------------------------------
+
+/// Any text at all (bounded): mostly fails to lex, which is fine, the rest is token soup.
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::collection::vec(any::<char>(), 0..512).prop_map(|c| c.into_iter().collect()),
+        // The DSL's own alphabet, so that much more of it lexes.
+        "[a-z_ =,\"()\\[\\]{}<>:;#!'.0-9\\\\&|*/+-]{0,600}",
+        // Words the parser knows, in random order with random punctuation.
+        proptest::collection::vec(
+            prop_oneof![
+                Just("scopes"),
+                Just("roles"),
+                Just("groups"),
+                Just("app_permissions"),
+                Just("tenants"),
+                Just("any"),
+                Just("all"),
+                Just("not"),
+                Just("on_denied"),
+                Just("crate"),
+                Just("="),
+                Just(","),
+                Just("("),
+                Just(")"),
+                Just("["),
+                Just("]"),
+                Just("\"User.Read\""),
+                Just("\"\""),
+                Just("\" \""),
+                Just("::"),
+                Just("x"),
+                Just("1"),
+            ],
+            0..64,
+        )
+        .prop_map(|words| words.join(" ")),
+    ]
+}
+
+/// A Rust string literal (as source text) with hostile content: escapes, whitespace of every
+/// kind, quotes, GUID-like and empty text, raw strings, byte strings and suffixes.
+fn string_literal() -> impl Strategy<Value = String> {
+    let content = prop_oneof![
+        Just(String::new()),
+        Just(" ".to_owned()),
+        Just("User.Read".to_owned()),
+        Just("User.Read Mail.Read".to_owned()),
+        Just("c0ffee00-0000-4000-8000-00000000c0de".to_owned()),
+        Just("C0FFEE00-0000-4000-8000-00000000C0DE".to_owned()),
+        Just("c0ffee00-0000-4000-8000-00000000c0dz".to_owned()),
+        Just("::my_msal".to_owned()),
+        Just("a b\u{85}c\u{2028}d".to_owned()),
+        "[a-zA-Z0-9 ._:/-]{0,24}",
+        proptest::collection::vec(any::<char>(), 0..24).prop_map(|c| c.into_iter().collect()),
+    ];
+    (content, 0..8u8).prop_map(|(text, form)| match form {
+        // `{:?}` escapes like Rust source does, so this always lexes.
+        0..=3 => format!("{text:?}"),
+        4 => format!("r#{text:?}#"),
+        5 => format!("b{text:?}"),
+        6 => format!("{text:?}suffix"),
+        _ => format!("c{text:?}"),
+    })
+}
+
+/// A value on the right of `=`: what the parser expects, and everything it does not.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => string_literal(),
+        3 => proptest::collection::vec(
+            prop_oneof![4 => string_literal(), 1 => junk()],
+            0..5,
+        )
+        .prop_map(|items| format!("[{}]", items.join(", "))),
+        1 => Just(String::new()),
+        1 => Just("42".to_owned()),
+        1 => Just("my_module::denied".to_owned()),
+        1 => Just("::a::b::<T>".to_owned()),
+        1 => Just("foo<T>".to_owned()),
+        1 => Just("(\"A\")".to_owned()),
+        1 => Just("{ \"A\" }".to_owned()),
+        1 => Just("'c'".to_owned()),
+        1 => Just("true".to_owned()),
+        1 => Just("[[\"A\"]]".to_owned()),
+        1 => Just("[\"A\" \"B\"]".to_owned()),
+        1 => Just("[\"A\",,]".to_owned()),
+    ]
+}
+
+/// A token or two that has no business being there.
+fn junk() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(","),
+        Just(",,"),
+        Just("="),
+        Just("=="),
+        Just("=>"),
+        Just("#"),
+        Just("!"),
+        Just("::"),
+        Just(";"),
+        Just("1"),
+        Just("1.5e3"),
+        Just("\"\""),
+        Just("()"),
+        Just("[]"),
+        Just("{}"),
+        Just("crate"),
+        Just("self"),
+        Just("Self"),
+        Just("r#any"),
+        Just("'a"),
+        Just(".."),
+        Just("?"),
+        Just("b'x'"),
+        Just("_"),
+        Just("async"),
+        Just("é"),
+    ]
+    .prop_map(str::to_owned)
+}
+
+/// A key: the real ones, misspellings and anything else.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => prop_oneof![
+            Just("scopes"),
+            Just("roles"),
+            Just("groups"),
+            Just("app_permissions"),
+            Just("tenants"),
+            Just("on_denied"),
+            Just("crate"),
+        ]
+        .prop_map(str::to_owned),
+        1 => prop_oneof![
+            Just("scope"),
+            Just("tenant"),
+            Just("role"),
+            Just("app_permission"),
+            Just("r#scopes"),
+            Just("Scopes"),
+            Just("anyy"),
+        ]
+        .prop_map(str::to_owned),
+        1 => "[a-zA-Z_][a-zA-Z0-9_]{0,12}",
+    ]
+}
+
+/// `key = value`, and its malformed relatives (no `=`, doubled `=`, no value, parentheses).
+fn entry() -> impl Strategy<Value = String> {
+    (key(), 0..10u8, value()).prop_map(|(key, shape, value)| match shape {
+        0..=6 => format!("{key} = {value}"),
+        7 => format!("{key} {value}"),
+        8 => format!("{key} == {value}"),
+        _ => format!("{key}({value})"),
+    })
+}
+
+/// How items are separated: mostly commas, sometimes not.
+fn separator() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        12 => Just(", "),
+        1 => Just(" "),
+        1 => Just(",, "),
+        1 => Just("; "),
+        1 => Just(" = "),
+    ]
+}
+
+/// DSL-shaped text from a small grammar: entries and nested `any`/`all`/`not` groups (and
+/// groups named otherwise), with odd separators, trailing commas and junk tokens inserted.
+fn dsl() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![6 => entry(), 1 => junk()];
+    let tree = leaf.prop_recursive(6, 96, 6, |inner| {
+        (
+            prop_oneof![
+                6 => prop_oneof![Just("any"), Just("all"), Just("not")].prop_map(str::to_owned),
+                1 => prop_oneof![Just("scopes"), Just("crate"), Just("on_denied"), Just("nott")]
+                    .prop_map(str::to_owned),
+            ],
+            0..8u8,
+            proptest::collection::vec((inner, separator()), 0..6),
+        )
+            .prop_map(|(name, shape, items)| {
+                let body: String = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (item, sep))| {
+                        if i + 1 == items.len() {
+                            item.clone()
+                        } else {
+                            format!("{item}{sep}")
+                        }
+                    })
+                    .collect();
+                match shape {
+                    0..=5 => format!("{name}({body})"),
+                    6 => format!("{name} = ({body})"),
+                    _ => format!("{name}[{body}],"),
+                }
+            })
+    });
+    (
+        proptest::collection::vec((tree, separator()), 0..6),
+        any::<bool>(),
+        proptest::collection::vec((any::<prop::sample::Index>(), junk()), 0..3),
+    )
+        .prop_map(|(items, trailing_comma, junk)| {
+            let mut parts: Vec<String> = Vec::new();
+            for (i, (item, sep)) in items.iter().enumerate() {
+                parts.push(item.clone());
+                if i + 1 < items.len() || trailing_comma {
+                    parts.push(sep.trim_end().to_owned());
+                }
+            }
+            for (at, token) in junk {
+                let at = at.index(parts.len() + 1);
+                parts.insert(at, token);
+            }
+            parts.join(" ")
+        })
+}
+
+/// Well-formed DSL from the same grammar without junk: most of it is accepted, so the
+/// accepted path (soundness, round trip, expansion) is exercised as much as the refusals.
+fn clean_dsl() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        Just("User.Read"),
+        Just("Mail.Read"),
+        Just("Admin"),
+        Just("api://x/.default"),
+        Just("c0ffee00-0000-4000-8000-00000000c0de"),
+        Just("0ddba11a-0000-4000-8000-000000000001"),
+    ];
+    let values = prop_oneof![
+        proptest::collection::vec(word.clone(), 1..3).prop_map(|w| format!("{:?}", w.join(" "))),
+        proptest::collection::vec(word, 1..3).prop_map(|w| {
+            let items: Vec<String> = w.iter().map(|w| format!("{w:?}")).collect();
+            format!("[{}]", items.join(", "))
+        }),
+    ];
+    let leaf = (
+        prop_oneof![
+            Just("scopes"),
+            Just("roles"),
+            Just("groups"),
+            Just("app_permissions"),
+            Just("tenants"),
+        ],
+        values,
+    )
+        .prop_map(|(key, values)| format!("{key} = {values}"));
+    let tree = leaf.prop_recursive(4, 32, 4, |inner| {
+        (
+            prop_oneof![Just("any"), Just("all"), Just("not")],
+            proptest::collection::vec(inner, 1..4),
+        )
+            .prop_map(|(name, items)| {
+                let items = if name == "not" {
+                    &items[..1]
+                } else {
+                    &items[..]
+                };
+                format!("{name}({})", items.join(", "))
+            })
+    });
+    (
+        proptest::collection::vec(tree, 0..4),
+        proptest::option::of(Just("on_denied = pages::denied")),
+        proptest::option::of(Just("crate = \"::my_msal\"")),
+    )
+        .prop_map(|(mut items, on_denied, krate)| {
+            items.extend(on_denied.map(str::to_owned));
+            items.extend(krate.map(str::to_owned));
+            items.join(", ")
+        })
+}
+
+/// The item the attribute sits on: a proper handler, and things it must refuse.
+fn handler() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => Just("async fn me(user: User) -> String { user.name }".to_owned()),
+        1 => Just("async fn unit() {}".to_owned()),
+        1 => Just("fn not_async() {}".to_owned()),
+        1 => Just("async fn method(&self) {}".to_owned()),
+        1 => Just("struct NotAFunction;".to_owned()),
+        1 => Just(String::new()),
+        1 => any_text(),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// What every outcome must look like
+// ---------------------------------------------------------------------------------------------
+
+/// Parses and validates like the attribute does: the rule, and every error found.
+fn parse_and_validate(tokens: TokenStream) -> (Attr, Result<(), syn::Error>) {
+    let mut errors = Errors::default();
+    let attr = parse::attr(tokens, &mut errors);
+    crate::validate::attr(&attr, &mut errors);
+    (attr, errors.into_result())
+}
+
+/// The one rule for an outcome: refused with at least one non-empty message, or accepted with
+/// a rule validation allows and that survives being written out and read back.
+fn check_outcome(tokens: TokenStream) -> Result<(), TestCaseError> {
+    let (attr, result) = parse_and_validate(tokens);
+    match result {
+        Err(error) => {
+            let messages: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+            prop_assert!(!messages.is_empty(), "an error with no messages");
+            for message in &messages {
+                prop_assert!(!message.trim().is_empty(), "an empty error message");
+            }
+        }
+        Ok(()) => {
+            check_sound(&attr.items, true)?;
+            check_round_trip(&attr)?;
+        }
+    }
+    Ok(())
+}
+
+/// `8-4-4-4-12` hex digits (the DSL's own definition of a tenant id).
+fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An accepted rule never holds what validation exists to refuse: empty or blank values,
+/// values with spaces, a value twice, a non-GUID tenant, an empty `any`/`all`, a `not` of
+/// anything but one item, or one key twice where items are ANDed.
+fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
+    let mut keys: Vec<Key> = Vec::new();
+    for item in items {
+        match item {
+            Item::List { key, values, .. } => {
+                if and {
+                    prop_assert!(!keys.contains(key), "accepted `{}` twice", key.name());
+                    keys.push(*key);
+                }
+                prop_assert!(!values.is_empty(), "accepted an empty `{}`", key.name());
+                for (i, value) in values.iter().enumerate() {
+                    prop_assert!(!value.text.is_empty(), "accepted an empty value");
+                    prop_assert!(
+                        !value.text.chars().any(char::is_whitespace),
+                        "accepted a value with whitespace: {:?}",
+                        value.text
+                    );
+                    prop_assert!(
+                        !values[..i].iter().any(|v| v.text == value.text),
+                        "accepted {:?} twice",
+                        value.text
+                    );
+                    if *key == Key::Tenants {
+                        prop_assert!(is_guid(&value.text), "accepted tenant {:?}", value.text);
+                    }
+                }
+            }
+            Item::Group {
+                combinator, items, ..
+            } => {
+                match combinator {
+                    Combinator::Not => prop_assert_eq!(items.len(), 1, "accepted a bad `not`"),
+                    _ => prop_assert!(!items.is_empty(), "accepted an empty group"),
+                }
+                check_sound(items, *combinator == Combinator::All)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes an accepted rule back as DSL tokens (lists always in `[...]` form).
+fn render(attr: &Attr) -> TokenStream {
+    fn render_item(item: &Item) -> TokenStream {
+        match item {
+            Item::List { key, values, .. } => {
+                let key = Ident::new(key.name(), Span::call_site());
+                let values = values
+                    .iter()
+                    .map(|v| LitStr::new(&v.text, Span::call_site()));
+                quote!(#key = [#(#values),*])
+            }
+            Item::Group {
+                combinator, items, ..
+            } => {
+                let name = Ident::new(combinator.name(), Span::call_site());
+                let items = items.iter().map(render_item);
+                quote!(#name(#(#items),*))
+            }
+        }
+    }
+    let mut parts: Vec<TokenStream> = attr.items.iter().map(render_item).collect();
+    if let Some(path) = &attr.on_denied {
+        parts.push(quote!(on_denied = #path));
+    }
+    if let Some(path) = &attr.krate {
+        let text = LitStr::new(&quote!(#path).to_string(), Span::call_site());
+        parts.push(quote!(crate = #text));
+    }
+    quote!(#(#parts),*)
+}
+
+/// What was accepted means the same when written out and read again: the parser loses and
+/// invents nothing.
+fn check_round_trip(attr: &Attr) -> Result<(), TestCaseError> {
+    let rendered = render(attr);
+    let (again, result) = parse_and_validate(rendered.clone());
+    prop_assert!(
+        result.is_ok(),
+        "re-reading the accepted rule `{}` failed: {:?}",
+        rendered,
+        result.err().map(|e| e.to_string())
+    );
+    prop_assert_eq!(again.items.len(), attr.items.len());
+    for (a, b) in attr.items.iter().zip(&again.items) {
+        prop_assert!(a.same_as(b), "`{}` did not read back the same", rendered);
+    }
+    let text = |p: &Option<syn::Path>| p.as_ref().map(|p| quote!(#p).to_string());
+    prop_assert_eq!(text(&attr.on_denied), text(&again.on_denied));
+    prop_assert_eq!(text(&attr.krate), text(&again.krate));
+    Ok(())
+}
+
+/// Lexes like rustc would before calling the macro; text that does not lex never reaches it.
+fn lex(text: &str) -> Option<TokenStream> {
+    text.parse::<TokenStream>().ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Arbitrary text that lexes: parsing and validating never panic, and the outcome is
+    /// either a clean refusal with messages or a rule that validation allows (and that reads
+    /// back identically).
+    #[test]
+    fn hostile_arbitrary_tokens_are_parsed_or_refused_cleanly(text in any_text()) {
+        if let Some(tokens) = lex(&text) {
+            check_outcome(tokens)?;
+        }
+    }
+
+    /// DSL-shaped input from a grammar (nesting up to six levels, junk tokens, odd
+    /// separators, every literal kind), half of it well-formed: the same guarantee as for
+    /// arbitrary tokens.
+    #[test]
+    fn hostile_dsl_shaped_input_is_parsed_or_refused_cleanly(
+        text in prop_oneof![dsl(), clean_dsl()],
+    ) {
+        if let Some(tokens) = lex(&text) {
+            check_outcome(tokens)?;
+        }
+    }
+
+    /// The whole macro, on any attribute and any item: never panics, and always answers in
+    /// one of two ways. Refused (bad DSL or not an `async fn` without `self`): the output
+    /// carries `compile_error!`. Accepted: the output is the handler as a valid `fn` with the
+    /// guard added as its first parameter, and no `compile_error!`.
+    #[test]
+    fn hostile_macro_expansion_is_an_error_or_a_guarded_handler(
+        attr in prop_oneof![dsl(), clean_dsl(), any_text()],
+        item in handler(),
+    ) {
+        let (Some(attr), Some(item)) = (lex(&attr), lex(&item)) else {
+            return Ok(());
+        };
+        let (_, dsl_result) = parse_and_validate(attr.clone());
+        let handler_ok = syn::parse2::<syn::ItemFn>(item.clone())
+            .is_ok_and(|f| f.sig.asyncness.is_some()
+                && !matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_))));
+        let output = crate::expand::msal_protected(attr, item, "hostile");
+        let text = output.to_string();
+        if dsl_result.is_ok() && handler_ok {
+            prop_assert!(!text.contains("compile_error"), "accepted, yet: {}", text);
+            let f = syn::parse2::<syn::ItemFn>(output);
+            prop_assert!(f.is_ok(), "the expansion is not a fn: {}", text);
+            let f = f.unwrap();
+            let guard = f.sig.inputs.first().map(|a| quote!(#a).to_string());
+            prop_assert!(
+                guard.is_some_and(|g| g.contains("Guard")),
+                "no guard parameter: {}",
+                text
+            );
+        } else {
+            prop_assert!(text.contains("compile_error"), "refused silently: {}", text);
+        }
+    }
+
+    /// Deeply nested groups (up to 48 levels of `any`/`all`/`not`) are handled like shallow
+    /// ones: no panic, and a clean outcome.
+    #[test]
+    fn hostile_deep_nesting_is_parsed_or_refused_cleanly(
+        combinators in proptest::collection::vec(0..3usize, 1..48),
+        leaf in entry(),
+    ) {
+        let names = ["any", "all", "not"];
+        let mut text = String::new();
+        for c in &combinators {
+            text.push_str(names[*c]);
+            text.push('(');
+        }
+        text.push_str(&leaf);
+        text.push_str(&")".repeat(combinators.len()));
+        if let Some(tokens) = lex(&text) {
+            check_outcome(tokens)?;
+        }
+    }
+}
+
+/// The generators reach the interesting outcomes: some DSL-shaped inputs are accepted and
+/// some refused, so the properties above are not vacuously true.
+#[test]
+fn hostile_generators_reach_both_outcomes() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = prop_oneof![dsl(), clean_dsl()];
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..500 {
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        if let Some(tokens) = lex(&text) {
+            match parse_and_validate(tokens).1 {
+                Ok(()) => accepted += 1,
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    eprintln!("DSL-shaped inputs: {accepted} accepted, {refused} refused (of 500)");
+    assert!(
+        accepted > 0 && refused > 0,
+        "accepted {accepted}, refused {refused}"
+    );
+}
