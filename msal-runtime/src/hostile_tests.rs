@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use tower::ServiceExt as _;
 use url::Url;
 
-use crate::config::{MsalConfig, Sources};
+use crate::config::{MsalConfig, SECRET_VARIABLES, Sources, VARIABLES};
 use crate::extract::{Ctx, bearer};
 use crate::routes::safe_next;
 use crate::validate::{
@@ -1727,37 +1727,6 @@ proptest! {
 // Configuration: environment, `.env`, secrets directory
 // ---------------------------------------------------------------------------------------------
 
-/// Every variable the configuration reads.
-const VARIABLES: [&str; 27] = [
-    "MSAL_CLIENT_ID",
-    "MSAL_CLIENT_SECRET",
-    "MSAL_CLIENT_CERTIFICATE",
-    "MSAL_TENANT_ID",
-    "MSAL_INSTANCE",
-    "MSAL_AUTHORITY",
-    "MSAL_B2C_POLICY",
-    "MSAL_PUBLIC_URL",
-    "MSAL_REDIRECT_URI",
-    "MSAL_POST_LOGOUT_REDIRECT_URI",
-    "MSAL_SCOPES",
-    "MSAL_ALLOWED_TENANTS",
-    "MSAL_SESSION_STORE",
-    "MSAL_SESSION_LIFETIME",
-    "MSAL_COOKIE_NAME",
-    "MSAL_ROUTE_PREFIX",
-    "MSAL_RESPONSE_MODE",
-    "MSAL_TOKEN_AUTH_METHOD",
-    "MSAL_CLOCK_SKEW",
-    "MSAL_JWKS_COOLDOWN",
-    "MSAL_HTTP_TIMEOUT",
-    "MSAL_AUDIENCE",
-    "MSAL_ACCEPT_UNSCOPED_TOKENS",
-    "MSAL_SESSION_KEY",
-    "MSAL_SESSION_OLD_KEYS",
-    "MSAL_GRAPH_URL",
-    "MSAL_SECRETS_DIR",
-];
-
 /// A secret value that cannot occur in a message by chance: a marker and random letters.
 fn secret_value() -> impl Strategy<Value = String> {
     "[A-Za-z0-9]{12,24}".prop_map(|s| format!("Zq7{s}Xy"))
@@ -1857,15 +1826,6 @@ fn variable_value(name: &'static str) -> BoxedStrategy<String> {
         prop_oneof![3 => specific, 1 => arbitrary].boxed()
     }
 }
-
-/// Variables whose values must never appear in an error or in `Debug`.
-const SECRET_VARIABLES: [&str; 5] = [
-    "MSAL_CLIENT_SECRET",
-    "MSAL_CLIENT_CERTIFICATE",
-    "MSAL_SESSION_STORE",
-    "MSAL_SESSION_KEY",
-    "MSAL_SESSION_OLD_KEYS",
-];
 
 /// A random subset of the variables, each with a value; secrets directory not used.
 fn environment() -> impl Strategy<Value = BTreeMap<String, String>> {

@@ -49,7 +49,7 @@ pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-const VARIABLES: [&str; 27] = [
+pub(crate) const VARIABLES: [&str; 27] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -80,7 +80,7 @@ const VARIABLES: [&str; 27] = [
 ];
 
 /// Variables whose values never appear in errors or `Debug`.
-const SECRET_VARIABLES: [&str; 5] = [
+pub(crate) const SECRET_VARIABLES: [&str; 5] = [
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
     "MSAL_SESSION_STORE",
