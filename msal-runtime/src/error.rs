@@ -235,7 +235,10 @@ impl IntoResponse for AuthRejection {
         }
         let status = error.status();
         let mut response = if asker.browser {
-            html_page(status, &error.title(), &error.detail())
+            // A sign-in that went wrong offers a new one (its flow is used up or unknown).
+            let again = matches!(error, AuthError::SignInFailed { .. })
+                .then(|| (asker.login_path.as_str(), "Sign in again"));
+            html_page(status, &error.title(), &error.detail(), again)
         } else {
             problem(status, &error.title(), &error.detail())
         };
@@ -320,11 +323,23 @@ pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response
         .into_response()
 }
 
-/// A small page for people.
-pub(crate) fn html_page(status: StatusCode, title: &str, detail: &str) -> Response {
+/// A small page for people, with a link to act on it (`href`, label) before the one home.
+fn html_page(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    action: Option<(&str, &str)>,
+) -> Response {
+    let action = action.map_or_else(String::new, |(href, label)| {
+        format!(
+            "<a href=\"{}\">{}</a> · ",
+            escape_html(href),
+            escape_html(label)
+        )
+    });
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{d}</p><p><a href=\"/\">Home</a></p></body></html>\n",
+         <body><h1>{t}</h1><p>{d}</p><p>{action}<a href=\"/\">Home</a></p></body></html>\n",
         t = escape_html(title),
         d = escape_html(detail)
     );

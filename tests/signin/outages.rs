@@ -106,6 +106,7 @@ async fn after_a_failed_callback_the_flow_is_discarded_and_a_new_sign_in_works()
     assert_eq!(again.status(), 400);
     let page = again.text().await.unwrap();
     assert!(page.contains("Start the sign-in again"), "{page}");
+    assert!(page.contains("href=\"/auth/login\""), "{page}");
     assert_eq!(app.who(&browser).await, "anonymous");
     // A fresh sign-in succeeds.
     let done = app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
