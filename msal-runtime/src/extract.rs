@@ -515,10 +515,10 @@ pub(crate) async fn validate_bearer(
     ))
 }
 
-/// The delegated scopes the handler's requirement names, left by the guard for
-/// [`AccessToken`](crate::AccessToken).
+/// The requirement that admitted the request, left by the guard: [`AccessToken`](crate::AccessToken)
+/// gets the token for the delegated scopes it names.
 #[derive(Clone, Debug)]
-pub(crate) struct RequiredScopes(pub(crate) &'static crate::principal::Rule);
+pub(crate) struct Requirement(pub(crate) &'static crate::principal::Rule);
 
 /// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
 /// other extractor and before the body, and lets the request through only when the
@@ -565,7 +565,7 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
         };
         match protected.rule.evaluate(&principal) {
             Verdict::Allow => {
-                parts.extensions.insert(RequiredScopes(&protected.rule));
+                parts.extensions.insert(Requirement(&protected.rule));
                 Ok(Guard(()))
             }
             Verdict::MissingScopes => {
@@ -616,22 +616,24 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
     /// bearer request, the caller's own token (already validated for them); for a session,
     /// the user's token from the cache or a silent refresh.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let scopes: Vec<String> = match parts.extensions.get::<RequiredScopes>() {
-            Some(r) if !r.0.required_scopes().is_empty() => {
+        let scopes: Vec<String> = parts
+            .extensions
+            .get::<Requirement>()
+            .map(|r| {
                 r.0.required_scopes()
-                    .iter()
-                    .map(|s| (*s).to_owned())
+                    .into_iter()
+                    .map(str::to_owned)
                     .collect()
-            }
-            _ => {
-                return Err(AuthRejection {
-                    error: AuthError::Misconfigured(
-                        "AccessToken gives the token for the scopes of #[msal_protected(scopes = \"…\")]; this handler names none (use Tokens::user_token for others)".into(),
-                    ),
-                    asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
-                });
-            }
-        };
+            })
+            .unwrap_or_default();
+        if scopes.is_empty() {
+            return Err(AuthRejection {
+                error: AuthError::Misconfigured(
+                    "AccessToken gives the token for the scopes of #[msal_protected(scopes = \"…\")]; this handler names none (use Tokens::user_token for others)".into(),
+                ),
+                asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
+            });
+        }
         let tokens = <Tokens as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         match (&tokens.principal.raw, tokens.principal.kind) {
             (Some(raw), crate::PrincipalKind::BearerUser) => Ok(crate::AccessToken::new(

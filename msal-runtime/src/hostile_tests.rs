@@ -287,6 +287,11 @@ fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The key cache of the test provider's JWKS.
+fn idp_keys() -> Arc<KeyCache> {
+    key_cache(&http_client(), &format!("{}/jwks", idp()))
+}
+
 /// A key cache on the provider's JWKS (or any other URL). The cooldown is long: after the
 /// first fetch an unknown `kid` is refused without another one, as in production.
 fn key_cache(http: &reqwest::Client, url: &str) -> Arc<KeyCache> {
@@ -865,8 +870,7 @@ fn garbage_token() -> impl Strategy<Value = String> {
 #[test]
 fn hostile_garbage_tokens_are_refused() {
     let rt = runtime();
-    let http = http_client();
-    let keys = key_cache(&http, &format!("{}/jwks", idp()));
+    let keys = idp_keys();
     check(
         "hostile_garbage_tokens_are_refused",
         512,
@@ -888,8 +892,7 @@ fn hostile_garbage_tokens_are_refused() {
 #[test]
 fn hostile_claims_in_signed_tokens_are_judged_soundly() {
     let rt = runtime();
-    let http = http_client();
-    let cache = key_cache(&http, &format!("{}/jwks", idp()));
+    let cache = idp_keys();
     let accepted = AtomicUsize::new(0);
     let strategy = (
         setup(),
@@ -947,8 +950,7 @@ fn hostile_claims_in_signed_tokens_are_judged_soundly() {
 #[test]
 fn hostile_malformed_nbf_is_refused() {
     let rt = runtime();
-    let http = http_client();
-    let cache = key_cache(&http, &format!("{}/jwks", idp()));
+    let cache = idp_keys();
     let tomorrow = now() + 86400;
     let malformed = proptest::sample::select(vec![
         json!(tomorrow.to_string()),
@@ -1103,8 +1105,7 @@ fn forge(good: &str, claims: &Map<String, Value>, forgery: &Forgery) -> String {
 #[test]
 fn hostile_forged_tokens_are_refused() {
     let rt = runtime();
-    let http = http_client();
-    let cache = key_cache(&http, &format!("{}/jwks", idp()));
+    let cache = idp_keys();
     check(
         "hostile_forged_tokens_are_refused",
         256,

@@ -121,14 +121,14 @@ fn benches(c: &mut Criterion) {
     });
     let id = cookie.split_once('=').unwrap().1.to_owned();
     let record = rt.block_on(SessionRecord::load(&app.msal, &id)).unwrap();
-    let (who, vault) = record.encode(&app.msal);
+    let (who, vault) = record.encode(&app.msal).unwrap();
     println!(
         "session record: {} bytes of who, {} bytes of vault",
         who.len(),
         vault.len()
     );
     c.bench_function("session/encode", |b| {
-        b.iter(|| black_box(&record).encode(&app.msal))
+        b.iter(|| black_box(&record).encode(&app.msal).unwrap())
     });
     c.bench_function("session/decode", |b| {
         b.iter(|| assert!(SessionRecord::decode(&app.msal, black_box(&who))))

@@ -317,17 +317,19 @@ pub(crate) async fn update_vault(
     if stored.sealed_with != sealed_with {
         // Sealed with another key than before (a rotation): say so beside the user.
         stored.sealed_with = sealed_with;
-        insert_text(session, WHO, &stored).await?;
+        put_text(
+            session,
+            WHO,
+            serde_json::to_string(&stored).map_err(unavailable)?,
+        )
+        .await?;
     }
-    session
-        .insert_value(VAULT, serde_json::Value::String(sealed))
-        .await
-        .map_err(unavailable)?;
+    put_text(session, VAULT, sealed).await?;
     session.save().await.map_err(unavailable)
 }
 
-async fn insert_text(session: &Session, key: &str, value: &StoredWho) -> Result<(), AuthError> {
-    let text = serde_json::to_string(value).map_err(unavailable)?;
+/// Stores `text` under `key` as one string value (see [`text_of`]).
+async fn put_text(session: &Session, key: &str, text: String) -> Result<(), AuthError> {
     session
         .insert_value(key, serde_json::Value::String(text))
         .await
@@ -345,14 +347,8 @@ pub(crate) async fn sign_in(
 ) -> Result<Id, AuthError> {
     let (who, sealed) = encode(signed_in, vault, keys)?;
     session.cycle_id().await.map_err(unavailable)?;
-    session
-        .insert_value(WHO, serde_json::Value::String(who))
-        .await
-        .map_err(unavailable)?;
-    session
-        .insert_value(VAULT, serde_json::Value::String(sealed))
-        .await
-        .map_err(unavailable)?;
+    put_text(session, WHO, who).await?;
+    put_text(session, VAULT, sealed).await?;
     session.save().await.map_err(unavailable)?;
     session
         .id()

@@ -58,13 +58,12 @@ impl SessionRecord {
 
     /// Encodes it as sign-in and a token refresh store it: the texts under `msal.who` and
     /// `msal.vault`.
-    pub fn encode(&self, msal: &Msal) -> (String, String) {
+    pub fn encode(&self, msal: &Msal) -> Result<(String, String), AuthError> {
         session::encode(
             &self.signed_in,
             &self.vault,
             &msal.inner.config.session_keys,
         )
-        .unwrap_or_default()
     }
 
     /// Decodes a `msal.who` text as a protected request does on a cache miss; `false` when

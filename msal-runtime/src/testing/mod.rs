@@ -691,8 +691,11 @@ impl TestIdp {
     /// secret never shows up where it must not (logs, pages, `Debug` output).
     ///
     /// ```no_run
-    /// # async fn f(idp: msal_runtime::testing::TestIdp) {
-    /// let issued = idp.issued_refresh_tokens("alice@contoso.test").unwrap();
+    /// # use msal_runtime::testing::{TestIdp, TestIdpError};
+    /// # fn f(idp: &TestIdp) -> Result<(), TestIdpError> {
+    /// let issued = idp.issued_refresh_tokens("alice@contoso.test")?;
+    /// assert!(issued.iter().all(|token| !token.is_empty()));
+    /// # Ok(())
     /// # }
     /// ```
     pub fn issued_refresh_tokens(&self, username: &str) -> Result<Vec<String>, TestIdpError> {
