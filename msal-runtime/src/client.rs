@@ -20,6 +20,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::{MsalConfig, TokenAuthMethod};
+use crate::error::untrusted;
 use crate::validate::{KeyCache, ResolvedIssuer};
 
 /// What discovery told us, checked.
@@ -49,7 +50,9 @@ pub(crate) enum ProviderError {
     /// Unreachable, timed out, 5xx, or not the protocol: try again later.
     #[error("{0}")]
     Unavailable(String),
-    /// The provider said no (`invalid_grant` and friends), with its description.
+    /// The provider said no (`invalid_grant` and friends), with its description. Both are
+    /// the provider's text, escaped and bounded (see [`untrusted`]): fit for a log line,
+    /// never for a caller's response.
     #[error("{error}: {description}")]
     Refused { error: String, description: String },
     /// The provider answered, but what it sent cannot be used.
@@ -232,6 +235,35 @@ impl Provider {
                 .map_err(|e| ProviderError::Malformed(format!("discovery's {name}: {e}")))
         };
         let jwks_uri = endpoint("jwks_uri", &raw.jwks_uri)?;
+        let authorization_endpoint =
+            endpoint("authorization_endpoint", &raw.authorization_endpoint)?;
+        let token_endpoint = endpoint("token_endpoint", &raw.token_endpoint)?;
+        let end_session_endpoint = raw
+            .end_session_endpoint
+            .as_deref()
+            .map(|e| endpoint("end_session_endpoint", e))
+            .transpose()?;
+        if let Some(origin) = self.config.authority.endpoint_origin() {
+            // Secrets go only to the authority's own host: a tampered or look-alike
+            // discovery document must not send them (or fetch keys) anywhere else.
+            let named = [
+                ("authorization_endpoint", Some(&authorization_endpoint)),
+                ("token_endpoint", Some(&token_endpoint)),
+                ("jwks_uri", Some(&jwks_uri)),
+                ("end_session_endpoint", end_session_endpoint.as_ref()),
+            ];
+            for (name, url) in named {
+                if let Some(url) = url
+                    && url.origin() != origin
+                {
+                    return Err(ProviderError::Malformed(format!(
+                        "discovery's {name} {} is not on the authority's host {}: refused, so no secret or token goes there",
+                        untrusted(url.as_str()),
+                        origin.ascii_serialization()
+                    )));
+                }
+            }
+        }
         let v1_issuer = self
             .config
             .authority
@@ -253,16 +285,9 @@ impl Provider {
             v1_issuer,
             issuer,
             issuer_url: raw.issuer,
-            authorization_endpoint: endpoint(
-                "authorization_endpoint",
-                &raw.authorization_endpoint,
-            )?,
-            token_endpoint: endpoint("token_endpoint", &raw.token_endpoint)?,
-            end_session_endpoint: raw
-                .end_session_endpoint
-                .as_deref()
-                .map(|e| endpoint("end_session_endpoint", e))
-                .transpose()?,
+            authorization_endpoint,
+            token_endpoint,
+            end_session_endpoint,
             keys: Arc::new(KeyCache::new(
                 self.http.clone(),
                 jwks_uri,
@@ -452,8 +477,8 @@ impl Provider {
         })?;
         let text = |name: &str| body.get(name).and_then(serde_json::Value::as_str);
         if !status.is_success() {
-            let error = text("error").unwrap_or("error").to_owned();
-            let description = text("error_description").unwrap_or_default().to_owned();
+            let error = untrusted(text("error").unwrap_or("error"));
+            let description = untrusted(text("error_description").unwrap_or_default());
             return Err(if status.is_server_error() {
                 ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
             } else {
@@ -545,8 +570,13 @@ fn token_error<RE: std::error::Error + 'static>(
 ) -> ProviderError {
     match e {
         RequestTokenError::ServerResponse(response) => {
-            let error = response.error().to_string();
-            let description = response.error_description().cloned().unwrap_or_default();
+            let error = untrusted(response.error().as_ref());
+            let description = untrusted(
+                response
+                    .error_description()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            );
             if matches!(error.as_str(), "temporarily_unavailable" | "server_error") {
                 ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
             } else {

@@ -52,6 +52,10 @@ pub enum AuthError {
     /// Signed in, but not allowed (role, group or tenant).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A fact the requirement needs could not be determined (group overage Microsoft Graph
+    /// could not resolve, no `groups` or `tid` claim): refused, never allowed. 403.
+    #[error("cannot be decided: {0}")]
+    Undetermined(String),
     /// The sign-in could not complete: the response from the provider, its state or its ID
     /// token was refused. The status is 400 for a bad request, 401 for a refused token.
     #[error("{title}: {detail}")]
@@ -69,6 +73,18 @@ pub enum AuthError {
     /// The session store could not be reached.
     #[error("session store unavailable: {0}")]
     StoreUnavailable(String),
+    /// The identity provider refused the app its own token (client credentials): a wrong
+    /// secret or certificate, a permission not granted. What it said is in the `Display`
+    /// (for the developer and the log), never in a response body. 500.
+    #[error("the identity provider refused this app a token for {scopes}: {error}: {description}")]
+    AppTokenRefused {
+        /// The scopes asked for.
+        scopes: String,
+        /// The OAuth error code (`invalid_client`, …).
+        error: String,
+        /// The provider's description, escaped and bounded.
+        description: String,
+    },
     /// msal-axum is not wired up (e.g. `msal.layer()` missing).
     #[error("msal-axum is misconfigured: {0}")]
     Misconfigured(String),
@@ -89,14 +105,18 @@ impl AuthError {
             | AuthError::InvalidToken(_)
             | AuthError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::InsufficientScope(_) | AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::InsufficientScope(_)
+            | AuthError::Forbidden(_)
+            | AuthError::Undetermined(_) => StatusCode::FORBIDDEN,
             AuthError::SignInFailed { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             AuthError::ProviderUnavailable(_) | AuthError::StoreUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            AuthError::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthError::Misconfigured(_) | AuthError::AppTokenRefused { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -108,10 +128,14 @@ impl AuthError {
             AuthError::BadRequest(_) => "Malformed authorization".into(),
             AuthError::InsufficientScope(_) => "Insufficient scope".into(),
             AuthError::Forbidden(_) => "Forbidden".into(),
+            AuthError::Undetermined(_) => "Access cannot be decided".into(),
             AuthError::SignInFailed { title, .. } => title.clone(),
             AuthError::ProviderUnavailable(_) => "Identity provider unavailable".into(),
             AuthError::StoreUnavailable(_) => "Session store unavailable".into(),
             AuthError::Misconfigured(_) => "Authentication is misconfigured".into(),
+            AuthError::AppTokenRefused { .. } => {
+                "The identity provider refused this app a token".into()
+            }
         }
     }
 
@@ -127,7 +151,7 @@ impl AuthError {
             AuthError::InsufficientScope(scopes) => {
                 format!("This needs the scopes: {}.", scopes.join(" "))
             }
-            AuthError::Forbidden(why) => why.clone(),
+            AuthError::Forbidden(why) | AuthError::Undetermined(why) => why.clone(),
             AuthError::SignInFailed { detail, .. } => detail.clone(),
             AuthError::ProviderUnavailable(_) => {
                 "The identity provider cannot be reached right now. Try again shortly.".into()
@@ -136,12 +160,16 @@ impl AuthError {
                 "Sessions cannot be read or saved right now. Try again shortly.".into()
             }
             AuthError::Misconfigured(why) => why.clone(),
+            AuthError::AppTokenRefused { scopes, error, .. } => format!(
+                "The identity provider refused this app a token for {scopes} ({error}); the server log says why."
+            ),
         }
     }
 }
 
-/// How the request asked, which decides the shape of a refusal.
-#[derive(Clone, Debug)]
+/// How the request asked, which decides the shape of a refusal. `Debug` shows the path
+/// only: a query may carry an authorization code or a state.
+#[derive(Clone)]
 pub(crate) struct Asker {
     /// A browser navigation: GET/HEAD, `Accept: text/html`, no `Authorization`.
     pub(crate) browser: bool,
@@ -149,6 +177,19 @@ pub(crate) struct Asker {
     pub(crate) path_and_query: String,
     /// The sign-in route, e.g. `/auth/login`.
     pub(crate) login_path: String,
+}
+
+impl std::fmt::Debug for Asker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self
+            .path_and_query
+            .split_once('?')
+            .map_or(self.path_and_query.as_str(), |(path, _)| path);
+        f.debug_struct("Asker")
+            .field("browser", &self.browser)
+            .field("path", &path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Asker {
@@ -200,7 +241,7 @@ impl IntoResponse for AuthRejection {
             AuthError::ProviderUnavailable(cause) | AuthError::StoreUnavailable(cause) => {
                 tracing::error!(error = %error, cause = %cause, "authentication dependency unavailable");
             }
-            AuthError::Misconfigured(_) => {
+            AuthError::Misconfigured(_) | AuthError::AppTokenRefused { .. } => {
                 tracing::error!(error = %error, "msal-axum misconfigured")
             }
             _ => tracing::debug!(error = %error, "request refused"),
@@ -274,6 +315,34 @@ impl IntoResponse for AuthRejection {
         }
         response
     }
+}
+
+/// The most characters of an untrusted value (a token's `kid`, a provider's error text) that
+/// go into a log line or a message.
+const UNTRUSTED_MAX: usize = 120;
+
+/// Untrusted text made safe for log lines and messages: control characters (a `\n` that
+/// would forge a log line), quotes and backslashes escaped, and at most [`UNTRUSTED_MAX`]
+/// characters kept.
+pub(crate) fn untrusted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(UNTRUSTED_MAX + 3));
+    for (i, c) in text.chars().enumerate() {
+        if i == UNTRUSTED_MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' | '\\' | '\'' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                out.extend(c.escape_default());
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Makes text safe inside a quoted-string of `WWW-Authenticate`.

@@ -14,7 +14,7 @@ use tower_sessions::{Session, SessionManagerLayer};
 
 use crate::error::{Asker, AuthError, AuthRejection, is_navigation};
 use crate::msal::Inner;
-use crate::principal::{Principal, User, Verdict};
+use crate::principal::{Principal, Undetermined, User, Verdict};
 use crate::session::{self, MsalStore};
 use crate::validate::{
     AccessKind, AccessTokenExpectations, ValidationError, validate_access_token,
@@ -248,7 +248,14 @@ async fn current_user(
         return Err(refuse(parts, &ctx.0.config.route_prefix, misconfigured()));
     };
     let inner = &ctx.0;
-    match session::who(session, &inner.config.session_keys, &inner.sessions).await {
+    match session::who(
+        session,
+        &inner.config.session_keys,
+        &inner.app,
+        &inner.sessions,
+    )
+    .await
+    {
         Ok(who) => Ok(who),
         Err(error) => Err(refuse(parts, &inner.config.route_prefix, error)),
     }
@@ -288,10 +295,26 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
     type Rejection = AuthRejection;
 
+    /// `None` for anyone who is not a signed-in user: nobody signed in, an invalid or
+    /// malformed token, an app-only caller. Only an outage (503) or a missing layer (500)
+    /// rejects, as those say nothing about who is calling.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        // An app-only caller is not a user: no user, and no refusal either.
-        Ok(principal(parts).await?.and_then(|p| p.user().cloned()))
+        match principal(parts).await {
+            Ok(p) => Ok(p.and_then(|p| p.user().cloned())),
+            Err(rejection) if is_outage(&rejection.error) => Err(rejection),
+            Err(_) => Ok(None),
+        }
     }
+}
+
+/// Whether a failure is the app's or a dependency's, not the caller's.
+fn is_outage(error: &AuthError) -> bool {
+    matches!(
+        error,
+        AuthError::ProviderUnavailable(_)
+            | AuthError::StoreUnavailable(_)
+            | AuthError::Misconfigured(_)
+    )
 }
 
 /// The signed-in user's ID-token claims as your own type. Refuses with 403 when they do not
@@ -398,7 +421,16 @@ pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>
             asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
         });
     };
-    let p = if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+    let found = bearer_header(&parts.headers).map_err(|error| AuthRejection {
+        error,
+        asker: Asker::new(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &ctx.0.config.route_prefix,
+        ),
+    })?;
+    let p = if let Some(value) = found {
         match bearer(&ctx, value).await {
             Ok(p) => p,
             Err(error) => {
@@ -423,6 +455,35 @@ pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>
     };
     parts.extensions.insert(p.clone());
     Ok(Some(p))
+}
+
+/// The request's `Authorization` header when it uses the Bearer scheme. Another scheme
+/// (`Basic` added by a proxy, say) is not ours to judge, and does not hide the session
+/// cookie: the request is judged as if it had none.
+/// Two bearer headers are refused: which one is the caller is not for us to guess.
+pub(crate) fn bearer_header(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<&axum::http::HeaderValue>, AuthError> {
+    let mut bearers = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter(|v| is_bearer_scheme(v.as_bytes()));
+    let first = bearers.next();
+    if bearers.next().is_some() {
+        return Err(AuthError::BadRequest(
+            "expected one `Authorization: Bearer` header, got several".into(),
+        ));
+    }
+    Ok(first)
+}
+
+/// Whether an `Authorization` value names the Bearer scheme (case-insensitive).
+pub(crate) fn is_bearer_scheme(value: &[u8]) -> bool {
+    let scheme = value
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(value, |space| &value[..space]);
+    scheme.eq_ignore_ascii_case(b"bearer")
 }
 
 /// RFC 6750 `b64token` characters, judged byte by byte (a token is a few kilobytes).
@@ -497,6 +558,7 @@ pub(crate) async fn validate_bearer(
         v1_issuer: d.v1_issuer.as_ref(),
         skew: inner.config.clock_skew,
         allowed_tenants: &inner.config.allowed_tenants,
+        b2c_policies: &inner.config.b2c_policies,
         allow_no_permissions: inner.config.accept_unscoped_tokens,
     };
     let (claims, kind) = validate_access_token(&d.keys, token, &expect)
@@ -510,7 +572,7 @@ pub(crate) async fn validate_bearer(
         .and_then(serde_json::Value::as_i64)
         .unwrap_or_default();
     Ok((
-        Principal::bearer(claims, kind == AccessKind::App, token),
+        Principal::bearer(claims, kind == AccessKind::App, token, inner.app.this_api()),
         exp,
     ))
 }
@@ -558,12 +620,25 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
                 None => rejection.into_response(),
             }
         };
-        let principal = match principal(parts).await {
+        let mut principal = match principal(parts).await {
             Ok(Some(p)) => p,
             Ok(None) => return Err(deny(parts, AuthError::NotSignedIn)),
             Err(rejection) => return Err(deny(parts, rejection.error)),
         };
-        match protected.rule.evaluate(&principal) {
+        let mut verdict = protected.rule.evaluate(&principal);
+        if matches!(verdict, Verdict::Unknown(_))
+            && principal.groups_overage
+            && protected.rule.names_groups()
+        {
+            // The token could not carry the groups: ask Graph, then judge again. Whatever
+            // Graph cannot answer stays Unknown, and Unknown is refused.
+            if let Some(resolved) = resolve_groups(parts, &principal).await {
+                principal = resolved;
+                parts.extensions.insert(principal.clone());
+                verdict = protected.rule.evaluate(&principal);
+            }
+        }
+        match verdict {
             Verdict::Allow => {
                 parts.extensions.insert(Requirement(&protected.rule));
                 Ok(Guard(()))
@@ -573,15 +648,84 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
                 let missing = missing.iter().map(|s| (*s).to_owned()).collect();
                 Err(deny(parts, AuthError::InsufficientScope(missing)))
             }
-            Verdict::Forbidden => {
-                let mut why = format!("This needs {}.", protected.rule.describe());
-                if principal.groups_overage {
-                    why.push_str(" Your group memberships exceed what a token can carry, so group requirements cannot be checked.");
-                }
-                Err(deny(parts, AuthError::Forbidden(why)))
-            }
+            Verdict::Deny => Err(deny(
+                parts,
+                AuthError::Forbidden(format!("This needs {}.", protected.rule.describe())),
+            )),
+            Verdict::Unknown(why) => Err(deny(parts, undetermined(protected, why))),
         }
     }
+}
+
+/// The caller's group memberships from Microsoft Graph, for a token that carried the overage
+/// marker instead: with the signed-in user's Graph token, or on behalf of a bearer caller
+/// when the app has a credential. The answer is kept with the session (or with the
+/// validated token), so Graph is asked once. `None` when Graph cannot answer: the groups
+/// stay unknown, and so does any rule that needs them.
+async fn resolve_groups(parts: &Parts, principal: &Principal) -> Option<Arc<Principal>> {
+    let ctx = parts.extensions.get::<Ctx>()?;
+    let inner = &ctx.0;
+    let scopes = [crate::graph::MEMBERSHIP_SCOPE.to_owned()];
+    let token = match principal.kind {
+        crate::PrincipalKind::Session => {
+            let session = parts.extensions.get::<Session>()?;
+            crate::tokens::user_token(inner, session, &scopes, None).await
+        }
+        crate::PrincipalKind::BearerUser => {
+            crate::tokens::on_behalf_of(inner, principal, &scopes, None).await
+        }
+        _ => return None,
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(error = %e, "no Microsoft Graph token to look up group overage; group rules stay undetermined");
+            return None;
+        }
+    };
+    let groups = match crate::graph::member_objects(
+        inner.provider.http(),
+        &inner.config.graph_url,
+        token.secret(),
+    )
+    .await
+    {
+        Ok(groups) => groups,
+        Err(e) => {
+            tracing::warn!(error = %e, "Microsoft Graph did not list the group memberships; group rules stay undetermined");
+            return None;
+        }
+    };
+    let resolved = Arc::new(principal.with_groups(groups.clone()));
+    match (&principal.raw, parts.extensions.get::<Session>()) {
+        (Some(raw), _) => {
+            let exp = principal.expires_at.unwrap_or_default();
+            inner
+                .tokens
+                .insert(bearer_key(&raw.0), resolved.clone(), exp);
+        }
+        (None, Some(session)) => {
+            if let Err(e) =
+                session::remember_groups(session, &inner.config.session_keys, &inner.app, groups)
+                    .await
+            {
+                // This request is judged on the answer; the next one asks Graph again.
+                tracing::warn!(error = %e, "group memberships could not be kept with the session");
+            }
+        }
+        (None, None) => {}
+    }
+    Some(resolved)
+}
+
+/// The refusal of a requirement that could not be decided: what it needs, and what could
+/// not be determined.
+fn undetermined(protected: &crate::principal::Protected, why: Undetermined) -> AuthError {
+    AuthError::Undetermined(format!(
+        "This needs {}. {}",
+        protected.rule.describe(),
+        why.reason()
+    ))
 }
 
 /// Who asked, kept for refusals built after extraction.
@@ -612,9 +756,11 @@ impl Requester {
 impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
     type Rejection = AuthRejection;
 
-    /// The token for the scopes the handler's `#[msal_protected(scopes = …)]` names: for a
-    /// bearer request, the caller's own token (already validated for them); for a session,
-    /// the user's token from the cache or a silent refresh.
+    /// The token for the scopes the handler's `#[msal_protected(scopes = …)]` names, read
+    /// as a token request reads them (unprefixed: Microsoft Graph): for a session, the
+    /// signed-in user's, from the cache or a silent refresh; for a bearer request, one
+    /// obtained on behalf of the caller. Never the caller's own token, which is for this
+    /// API only (see [`Tokens::incoming_bearer`]).
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let scopes: Vec<String> = parts
             .extensions
@@ -635,15 +781,18 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
             });
         }
         let tokens = <Tokens as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        match (&tokens.principal.raw, tokens.principal.kind) {
-            (Some(raw), crate::PrincipalKind::BearerUser) => Ok(crate::AccessToken::new(
-                &raw.0,
-                tokens.principal.expires_at.unwrap_or_default(),
-                tokens.principal.scopes.clone(),
-            )),
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        match tokens.principal.kind {
+            crate::PrincipalKind::Session => tokens.user_token(&scopes).await,
             _ => {
-                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-                tokens.user_token(&scopes).await
+                let owned = owned(&scopes);
+                let reading = crate::scopes::Reading::token_request(&tokens.inner.config.audiences);
+                if reading.single_resource(&owned) == Ok(Some(crate::scopes::Resource::ThisApi)) {
+                    return Err(tokens.refuse(AuthError::Misconfigured(
+                        "AccessToken is a token for a downstream API; this handler's scopes are this API's own, which the caller's token already holds: use Tokens::incoming_bearer() to read it, never to forward it".into(),
+                    )));
+                }
+                tokens.on_behalf_of(&scopes).await
             }
         }
     }
@@ -735,6 +884,19 @@ impl Tokens {
         crate::tokens::on_behalf_of(&self.inner, &self.principal, &owned(scopes), None)
             .await
             .map_err(|e| self.requester.refuse(e))
+    }
+
+    /// The caller's own bearer token, exactly as it arrived, for a bearer request (`None`
+    /// for a session). It is a token for this API: read it, log nothing of it, and never
+    /// hand it to another service (one that received it could call this API as the
+    /// caller). For a downstream API use [`on_behalf_of`](Self::on_behalf_of).
+    pub fn incoming_bearer(&self) -> Option<crate::AccessToken> {
+        let raw = self.principal.raw.as_ref()?;
+        Some(crate::AccessToken::new(
+            &raw.0,
+            self.principal.expires_at.unwrap_or_default(),
+            self.principal.scopes.clone(),
+        ))
     }
 
     /// The app's own token (client credentials) for `scopes`.

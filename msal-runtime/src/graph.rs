@@ -4,8 +4,64 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::error::{AuthError, AuthRejection};
+use crate::error::{AuthError, AuthRejection, untrusted};
 use crate::extract::Tokens;
+
+/// The delegated permission that lets an app list the signed-in user's own group
+/// memberships (`POST /me/getMemberObjects`).
+pub(crate) const MEMBERSHIP_SCOPE: &str = "User.Read";
+
+/// The most group ids taken from one answer: Graph's own limit for `getMemberObjects`.
+const MAX_MEMBERSHIPS: usize = 11_000;
+
+/// The object ids of every group (and directory role) the token's user is a member of,
+/// transitively: `POST {graph}/me/getMemberObjects`. For a token that carried Entra's
+/// group overage marker instead of its groups.
+pub(crate) async fn member_objects(
+    http: &reqwest::Client,
+    graph_url: &url::Url,
+    token: &str,
+) -> Result<Vec<String>, String> {
+    let url = format!(
+        "{}/me/getMemberObjects",
+        graph_url.as_str().trim_end_matches('/')
+    );
+    let response = http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "securityEnabledOnly": false }))
+        .send()
+        .await
+        .map_err(|e| format!("Microsoft Graph unreachable: {e}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.map_err(|e| {
+        format!("Microsoft Graph answered {status} with something that is not JSON: {e}")
+    })?;
+    if !status.is_success() {
+        let message = body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(format!(
+            "Microsoft Graph answered {status}: {}",
+            untrusted(message)
+        ));
+    }
+    let ids = body
+        .get("value")
+        .and_then(Value::as_array)
+        .ok_or("Microsoft Graph's answer has no 'value' list")?;
+    if ids.len() > MAX_MEMBERSHIPS {
+        return Err(format!("Microsoft Graph listed {} memberships", ids.len()));
+    }
+    ids.iter()
+        .map(|id| {
+            id.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| "Microsoft Graph listed a membership that is not an id".to_owned())
+        })
+        .collect()
+}
 
 /// Calls to Microsoft Graph (`MSAL_GRAPH_URL`, default `https://graph.microsoft.com/v1.0`)
 /// with a token for the given scopes. Made by [`Tokens::graph`].
@@ -45,21 +101,26 @@ impl<'t> Graph<'t> {
         }
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        let message = body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        // Graph's own message goes to the log; the caller hears what happened in our words.
+        let message = untrusted(
+            body.pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
+        if !status.is_success() {
+            tracing::info!(%status, %message, path, "Microsoft Graph refused a call");
+        }
         match status.as_u16() {
             200..=299 => Ok(body),
             401 => Err(self.tokens.refuse(AuthError::ReauthenticationRequired {
                 scopes: self.scopes.clone(),
                 login_hint: None,
-                reason: format!("Microsoft Graph refused the token: {message}"),
+                reason: "Microsoft Graph refused the token".into(),
             })),
-            403 => Err(self
-                .tokens
-                .refuse(AuthError::Forbidden(format!("Microsoft Graph: {message}")))),
+            403 => Err(self.tokens.refuse(AuthError::Forbidden(format!(
+                "Microsoft Graph refused this call ({}): the app or the user lacks a permission it needs.",
+                status.as_u16()
+            )))),
             _ => Err(self.tokens.refuse(AuthError::ProviderUnavailable(format!(
                 "Microsoft Graph answered {status}: {message}"
             )))),

@@ -637,6 +637,7 @@ async fn judge(
             nonce: setup.expect_nonce.then_some(NONCE),
             skew: SKEW,
             allowed_tenants: &allowed,
+            b2c_policies: &[],
         };
         validate_id_token(keys, token, &expect)
             .await
@@ -649,6 +650,7 @@ async fn judge(
             v1_issuer: Some(&v1),
             skew: SKEW,
             allowed_tenants: &allowed,
+            b2c_policies: &[],
             allow_no_permissions: setup.allow_no_permissions,
         };
         validate_access_token(keys, token, &expect)

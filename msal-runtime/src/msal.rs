@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::client::Provider;
-use crate::config::MsalConfig;
+use crate::config::{ConfigError, MsalConfig};
 use crate::error::AuthError;
 use crate::error::Error;
 use crate::extract::MsalLayer;
 use crate::principal::Principal;
-use crate::session::MsalStore;
+use crate::session::{AppBinding, MsalStore};
 use crate::tokens::{AccessToken, Flights};
 use crate::validate::TokenCache;
 
@@ -19,6 +19,8 @@ pub(crate) struct Inner {
     pub(crate) config: Arc<MsalConfig>,
     pub(crate) provider: Provider,
     pub(crate) store: MsalStore,
+    /// What a session record must have been made for to be read here.
+    pub(crate) app: AppBinding,
     /// Validated bearer tokens.
     pub(crate) tokens: TokenCache<Principal>,
     /// A web API: bearer tokens only, no sessions, no sign-in routes.
@@ -32,6 +34,31 @@ pub(crate) struct Inner {
     pub(crate) obo: TokenCache<AccessToken>,
     /// Signed-in records decoded, by session.
     pub(crate) sessions: crate::session::WhoCache,
+}
+
+/// A multi-tenant app (any tenant signs in) whose handlers require app roles or application
+/// permissions would let any tenant's admin consent to it and assign themselves those roles:
+/// it does not start, unless told that it scopes every role by tenant itself.
+fn refuse_roles_from_any_tenant(config: &MsalConfig) -> Result<(), Error> {
+    if !config.any_tenant_signs_in() || config.roles_from_any_tenant {
+        return Ok(());
+    }
+    let Some(protected) = crate::principal::PROTECTED
+        .iter()
+        .find(|p| p.rule.names_app_roles())
+    else {
+        return Ok(());
+    };
+    Err(Error::Config(ConfigError::single(
+        "MSAL_ALLOWED_TENANTS",
+        format!(
+            "is not set while any tenant can sign in ({}), and {}::{} requires {}: an admin of any tenant could consent to this app and assign themselves its app roles. Set MSAL_ALLOWED_TENANTS to the tenants you trust, or MSAL_ROLES_FROM_ANY_TENANT=true if the app checks the tenant ('tid') of every role itself",
+            config.authority.discovery_url(),
+            protected.module,
+            protected.handler,
+            protected.rule.describe()
+        ),
+    )))
 }
 
 /// How many validated tokens are remembered.
@@ -91,14 +118,18 @@ impl Msal {
             // Nothing is kept per user: any configured store would go unused.
             config.session_store = crate::config::SessionStoreKind::Memory;
         }
+        refuse_roles_from_any_tenant(&config)?;
         let config = Arc::new(config);
-        let store = MsalStore::open(&config.session_store)
+        // One namespace per app: apps sharing a Redis never read each other's records.
+        let namespace = format!("msal:{}:", config.client_id);
+        let store = MsalStore::open(&config.session_store, &namespace)
             .await
             .map_err(Error::SessionStore)?;
         let provider = Provider::new(config.clone())
             .map_err(|e| Error::Io(std::io::Error::other(format!("HTTP client: {e}"))))?;
         let msal = Self {
             inner: Arc::new(Inner {
+                app: AppBinding::of(&config),
                 config,
                 provider,
                 store,

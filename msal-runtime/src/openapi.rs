@@ -47,8 +47,8 @@ use crate::extract::Ctx;
 use crate::msal::Msal;
 use crate::principal::{PROTECTED, Protected};
 use crate::routes::{LoginParams, public_base, start_login};
+use crate::scopes::{Reading, Resource};
 use crate::session::SwaggerRequest;
-use crate::validate::now;
 
 /// The security scheme's name in the document.
 pub const SCHEME: &str = "msal";
@@ -60,18 +60,23 @@ const REDIRECT_PAGE: &str = "/docs/oauth2-redirect.html";
 /// How long Swagger has to redeem its code.
 const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// A scope as Swagger asks for it: this API's scopes carry its App ID URI.
-fn qualify(config: &MsalConfig, scope: &str) -> String {
-    if scope.contains('/') {
-        return scope.to_owned();
-    }
+/// This API's `.default` scope (everything consented to it), under its App ID URI.
+fn default_scope(config: &MsalConfig) -> String {
     let api = config
         .audiences
         .iter()
         .find(|a| a.starts_with("api://"))
         .cloned()
         .unwrap_or_else(|| format!("api://{}", config.client_id));
-    format!("{}/{scope}", api.trim_end_matches('/'))
+    format!("{}/.default", api.trim_end_matches('/'))
+}
+
+/// Whether a scope is one of this API's, read as a token request reads it: written with one
+/// of its audiences as the prefix. An unprefixed scope is Microsoft Graph's (a handler's
+/// `scopes = "User.Read"` is what it calls Graph with), so Swagger never offers it.
+fn of_this_api(config: &MsalConfig, scope: &str) -> bool {
+    let (resource, name) = Reading::token_request(&config.audiences).resolve(scope);
+    resource == Resource::ThisApi && !name.is_empty()
 }
 
 /// The protected handlers of the document: those under `module` (a module path prefix, such
@@ -83,16 +88,18 @@ fn protected_in(module: &str) -> impl Iterator<Item = &'static Protected> + '_ {
 }
 
 /// Adds the scheme and, to every protected operation, its security and 401/403 responses.
-/// Scopes appear as the requirements declare them; the authorize route gives bare ones this
-/// API's App ID URI when it asks the provider.
+/// The scheme lists only this API's scopes (those the requirements write with this API's
+/// App ID URI), or this API's `.default` when there are none: Swagger signs in for this
+/// API and nothing else.
 fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
     let prefix = &config.route_prefix;
     let mut scopes: BTreeMap<String, String> = protected_in(module)
         .flat_map(|p| p.rule.required_scopes())
+        .filter(|s| of_this_api(config, s))
         .map(|s| (s.to_owned(), format!("the delegated scope {s}")))
         .collect();
     if scopes.is_empty() {
-        scopes.insert(".default".into(), "everything this API exposes".into());
+        scopes.insert(default_scope(config), "everything this API exposes".into());
     }
     let flow = AuthorizationCode::new(
         format!("{prefix}/swagger/authorize"),
@@ -134,7 +141,12 @@ fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
                 );
                 continue;
             }
-            let needed: Vec<&str> = protected.rule.required_scopes();
+            let needed: Vec<&str> = protected
+                .rule
+                .required_scopes()
+                .into_iter()
+                .filter(|s| of_this_api(config, s))
+                .collect();
             operation.security = Some(vec![SecurityRequirement::new(SCHEME, needed)]);
             let responses = &mut operation.responses.responses;
             responses.entry("401".into()).or_insert_with(|| {
@@ -161,9 +173,11 @@ impl Msal {
         document(self.config(), openapi, module);
     }
 
-    /// Swagger UI at `/docs` and the document (completed by [`document`](Self::document)) at
-    /// `/openapi.json`, set up to sign in with PKCE through the app's own routes (part of
-    /// [`routes`](Self::routes)).
+    /// Swagger UI at `/docs`, the document (completed by [`document`](Self::document)) at
+    /// `/openapi.json`, and the two routes its sign-in uses (`{prefix}/swagger/authorize`
+    /// and `{prefix}/swagger/token`): they exist only where this router is merged. Swagger
+    /// signs in with PKCE through the app, which keeps its secret and hands Swagger only
+    /// tokens for this API.
     ///
     /// ```ignore
     /// let docs = msal.swagger_ui(ApiDoc::openapi(), module_path!());
@@ -178,22 +192,15 @@ impl Msal {
             .client_id(&self.config().client_id)
             .app_name("msal-axum")
             .use_pkce_with_authorization_code_grant(true);
+        let prefix = &self.config().route_prefix;
         Router::from(
             SwaggerUi::new(DOCS)
                 .url("/openapi.json", openapi)
                 .oauth(oauth),
         )
-    }
-}
-
-/// The two routes Swagger UI's OAuth2 flow uses.
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
-    router: Router<S>,
-    prefix: &str,
-) -> Router<S> {
-    router
         .route(&format!("{prefix}/swagger/authorize"), get(authorize))
         .route(&format!("{prefix}/swagger/token"), post(token))
+    }
 }
 
 #[derive(Deserialize)]
@@ -246,11 +253,18 @@ async fn authorize(
             .map(str::to_owned)
             .collect();
         let scopes: Vec<String> = if scopes.is_empty() {
-            vec![qualify(config, ".default")]
+            vec![default_scope(config)]
         } else {
-            scopes.iter().map(|s| qualify(config, s)).collect()
+            scopes
         };
-        crate::tokens::check_request(&scopes)?;
+        if let Some(other) = scopes.iter().find(|s| !of_this_api(config, s)) {
+            return Err(bad(&format!(
+                "Swagger UI signs in for this API only, and '{}' is not one of its scopes (write them with its App ID URI, like {})",
+                crate::error::untrusted(other),
+                default_scope(config)
+            )));
+        }
+        crate::tokens::check_request(&scopes, &config.audiences)?;
         let params = LoginParams {
             login_hint: p.login_hint.clone(),
             scopes: Some(scopes.join(" ")),
@@ -285,21 +299,34 @@ struct SwaggerGrant {
 
 /// At the callback of a Swagger sign-in: keeps the access token under a one-time code and
 /// returns where to send the browser (Swagger's redirect page, with the code and state).
+/// The token must be one this API accepts, validated as every bearer token is: a token for
+/// another resource (Graph, say) never leaves the server.
 pub(crate) async fn swagger_code(
     ctx: &Ctx,
     swagger: &SwaggerRequest,
     tokens: &TokenResponse,
 ) -> Result<String, AuthError> {
+    let access_token = tokens.access_token.expose_secret();
+    let (_, expires_at) = crate::extract::validate_bearer(&ctx.0, access_token)
+        .await
+        .map_err(|e| match e {
+            AuthError::InvalidToken(why) => AuthError::sign_in(
+                400,
+                "Swagger sign-in refused",
+                format!("the identity provider's token is not one this API accepts: {why}"),
+            ),
+            other => other,
+        })?;
     let code = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let grant = SwaggerGrant {
-        access_token: tokens.access_token.expose_secret().to_owned(),
-        expires_at: now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64),
+        access_token: access_token.to_owned(),
+        expires_at,
         redirect_uri: swagger.redirect_uri.clone(),
         code_challenge: swagger.code_challenge.clone(),
     };
     ctx.0
         .store
-        .put_once("swagger", &code, &grant, CODE_TTL)
+        .put_swagger_grant(&code, &grant, &ctx.0.config.session_keys, CODE_TTL)
         .await?;
     let mut target = url::Url::parse(&swagger.redirect_uri)
         .map_err(|e| AuthError::Misconfigured(format!("Swagger redirect: {e}")))?;
@@ -332,7 +359,12 @@ async fn token(ctx: Ctx, body: Bytes) -> Response {
     if field("client_id") != ctx.0.config.client_id {
         return token_error("client_id is not this app's");
     }
-    let grant: SwaggerGrant = match ctx.0.store.take_once("swagger", field("code")).await {
+    let grant: SwaggerGrant = match ctx
+        .0
+        .store
+        .take_swagger_grant(field("code"), &ctx.0.config.session_keys)
+        .await
+    {
         Ok(Some(grant)) => grant,
         Ok(None) => return token_error("the code is unknown, expired or already used"),
         Err(error) => {
@@ -356,7 +388,7 @@ async fn token(ctx: Ctx, body: Bytes) -> Response {
         axum::Json(serde_json::json!({
             "access_token": grant.access_token,
             "token_type": "Bearer",
-            "expires_in": (grant.expires_at - now()).max(0),
+            "expires_in": grant.expires_at.saturating_sub(crate::validate::now()).max(0),
         })),
     )
         .into_response()

@@ -4,6 +4,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::scopes::Reading;
+
 /// The signed-in user, from the validated ID token. As an extractor, it answers per
 /// DESIGN.md's table when nobody is signed in (302 to sign-in for browsers, 401 otherwise);
 /// `Option<User>` never rejects.
@@ -117,6 +119,27 @@ impl std::fmt::Debug for RawToken {
     }
 }
 
+/// The texts of a JSON array of strings, if the claim is one.
+fn strings(claims: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
+    claims.get(name).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// Whether the claims carry Entra's group overage marker instead of the groups: the user is
+/// in more groups than a token can hold (`_claim_names.groups`, or `hasgroups` in implicit
+/// flows).
+fn has_group_overage(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("_claim_names")
+        .and_then(|n| n.get("groups"))
+        .is_some()
+        || claims.get("hasgroups").and_then(Value::as_bool) == Some(true)
+}
+
 /// Who is calling, as a requirement judges it: a signed-in session or a validated bearer
 /// token, with the scopes, roles, groups and tenant it carries.
 #[derive(Clone, Debug)]
@@ -131,20 +154,23 @@ pub struct Principal {
     /// Scopes a consent round-trip already asked for and did not get.
     pub(crate) declined: Vec<String>,
     pub(crate) roles: Vec<String>,
-    pub(crate) groups: Vec<String>,
+    /// The group object ids; `None` when the token carries no `groups` claim.
+    pub(crate) groups: Option<Vec<String>>,
+    /// The groups are not in the token (overage) and have not been looked up.
     pub(crate) groups_overage: bool,
     pub(crate) tid: Option<String>,
+    /// This API's names (its audiences), for reading prefixed scopes.
+    pub(crate) this_api: std::sync::Arc<[String]>,
 }
 
 impl Principal {
     /// A session principal from the signed-in user and the scopes granted to it.
-    pub(crate) fn session(user: User, scopes: Vec<String>, declined: Vec<String>) -> Self {
-        let groups_overage = user
-            .claims
-            .get("_claim_names")
-            .and_then(|n| n.get("groups"))
-            .is_some()
-            || user.claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
+    pub(crate) fn session(
+        user: User,
+        scopes: Vec<String>,
+        declined: Vec<String>,
+        this_api: std::sync::Arc<[String]>,
+    ) -> Self {
         Self {
             kind: PrincipalKind::Session,
             raw: None,
@@ -152,37 +178,26 @@ impl Principal {
             scopes,
             declined,
             roles: user.roles.clone(),
-            groups: user.groups.clone(),
-            groups_overage,
+            groups: strings(&user.claims, "groups"),
+            groups_overage: has_group_overage(&user.claims),
             tid: user.tid.clone(),
             user: Some(user),
+            this_api,
         }
     }
 
     /// A bearer principal from validated access-token claims.
-    pub(crate) fn bearer(claims: Map<String, Value>, app: bool, raw: &str) -> Self {
-        let list = |name: &str| -> Vec<String> {
-            claims
-                .get(name)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+    pub(crate) fn bearer(
+        claims: Map<String, Value>,
+        app: bool,
+        raw: &str,
+        this_api: std::sync::Arc<[String]>,
+    ) -> Self {
         let scopes = claims
             .get("scp")
             .and_then(Value::as_str)
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
-        let groups_overage = claims
-            .get("_claim_names")
-            .and_then(|n| n.get("groups"))
-            .is_some()
-            || claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
         Self {
             kind: if app {
                 PrincipalKind::BearerApp
@@ -193,12 +208,21 @@ impl Principal {
             expires_at: claims.get("exp").and_then(Value::as_i64),
             scopes,
             declined: Vec::new(),
-            roles: list("roles"),
-            groups: list("groups"),
-            groups_overage,
+            roles: strings(&claims, "roles").unwrap_or_default(),
+            groups: strings(&claims, "groups"),
+            groups_overage: has_group_overage(&claims),
             tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
             user: (!app).then(|| User::from_claims(claims)),
+            this_api,
         }
+    }
+
+    /// The same principal with its group memberships looked up (group overage resolved).
+    pub(crate) fn with_groups(&self, groups: Vec<String>) -> Self {
+        let mut resolved = self.clone();
+        resolved.groups = Some(groups);
+        resolved.groups_overage = false;
+        resolved
     }
 
     /// Where it came from.
@@ -217,9 +241,10 @@ impl Principal {
     pub fn roles(&self) -> &[String] {
         &self.roles
     }
-    /// Group object ids.
+    /// Group object ids (empty when the token carries none, or too many: see
+    /// [`Undetermined`]).
     pub fn groups(&self) -> &[String] {
-        &self.groups
+        self.groups.as_deref().unwrap_or_default()
     }
     /// Tenant id.
     pub fn tenant_id(&self) -> Option<&str> {
@@ -228,20 +253,21 @@ impl Principal {
     fn is_app(&self) -> bool {
         self.kind == PrincipalKind::BearerApp
     }
-    fn has_scope(&self, required: &str) -> bool {
-        self.scopes.iter().any(|g| scope_matches(required, g))
+    /// How this principal's scopes read: a session's were granted by token requests
+    /// (unprefixed means Microsoft Graph), a bearer token's `scp` are this API's own.
+    pub(crate) fn scope_reading(&self) -> Reading<'_> {
+        match self.kind {
+            PrincipalKind::Session => Reading::token_request(&self.this_api),
+            _ => Reading::bearer(&self.this_api),
+        }
     }
-}
-
-/// A scope matches when equal, or when either side is the other's short name: `Tasks.Read`
-/// is granted by `api://…/Tasks.Read`, and the other way round.
-fn scope_matches(required: &str, granted: &str) -> bool {
-    fn short(s: &str) -> &str {
-        s.rsplit_once('/').map_or(s, |(_, n)| n)
+    /// The group memberships a rule can be judged on, or why there are none to judge.
+    fn known_groups(&self) -> Result<&[String], Undetermined> {
+        if self.groups_overage {
+            return Err(Undetermined::GroupOverage);
+        }
+        self.groups.as_deref().ok_or(Undetermined::NoGroupsClaim)
     }
-    required == granted
-        || ((!required.contains('/') || !granted.contains('/'))
-            && short(required) == short(granted))
 }
 
 /// A requirement, as `#[msal_protected(...)]` writes it: built at compile time, evaluated
@@ -278,72 +304,142 @@ pub enum Rule {
     Not(&'static Rule),
 }
 
-/// The outcome of a [`Rule`].
+/// The outcome of a [`Rule`]: three-valued (Allow, Deny, Unknown), plus missing delegated
+/// scopes, which consent can fix. Unknown never becomes Allow:
+///
+/// | rule | Allow | Deny | Unknown | MissingScopes |
+/// | --- | --- | --- | --- | --- |
+/// | `not(x)` | Deny | Allow | Unknown | Allow |
+/// | `all(…)` | when every item allows | when any item denies | otherwise, when any item is unknown | otherwise, when scopes are missing |
+/// | `any(…)` | when any item allows | when every item denies | otherwise, when any item is unknown | otherwise, when scopes are missing |
+///
+/// A group rule for a token with group overage that Microsoft Graph could not resolve, or
+/// with no `groups` claim, is Unknown; so is a tenant rule for a token without `tid`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Let through.
     Allow,
     /// Only delegated scopes are missing: consent can fix it.
     MissingScopes,
     /// Not allowed, and consent would not change that.
-    Forbidden,
+    Deny,
+    /// A fact the rule needs is missing, so it cannot be decided: refused.
+    Unknown(Undetermined),
+}
+
+/// What a rule could not be judged on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Undetermined {
+    /// The user is in more groups than a token can carry (Entra's group overage), and
+    /// Microsoft Graph could not say which.
+    GroupOverage,
+    /// A group rule applies and the token carries no `groups` claim.
+    NoGroupsClaim,
+    /// A tenant rule applies and the token carries no `tid`.
+    NoTenant,
+}
+
+impl Undetermined {
+    /// What could not be determined, and why, in a sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Undetermined::GroupOverage => {
+                "Your group memberships exceed what a token can carry and could not be looked up in Microsoft Graph, so group membership cannot be determined."
+            }
+            Undetermined::NoGroupsClaim => {
+                "The token carries no 'groups' claim, so group membership cannot be determined (the app registration must emit groups: groupMembershipClaims)."
+            }
+            Undetermined::NoTenant => {
+                "The token carries no tenant ('tid'), so the tenant cannot be determined."
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Undetermined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+fn allow_if(allowed: bool) -> Verdict {
+    if allowed {
+        Verdict::Allow
+    } else {
+        Verdict::Deny
+    }
 }
 
 impl Rule {
-    /// Judges a principal.
+    /// Judges a principal. Total: every rule has an outcome for every principal.
     pub fn evaluate(&self, p: &Principal) -> Verdict {
         use Verdict::*;
-        let all = |items: &[&str], held: &dyn Fn(&str) -> bool| items.iter().all(|i| held(i));
         match self {
             Rule::Authenticated => Allow,
-            Rule::Scopes(_) if p.is_app() => Forbidden,
-            Rule::Scopes(scopes) if all(scopes, &|s| p.has_scope(s)) => Allow,
-            Rule::Scopes(scopes)
-                if scopes
+            Rule::Scopes(_) if p.is_app() => Deny,
+            Rule::Scopes(scopes) => {
+                let reading = p.scope_reading();
+                if reading.covers(&p.scopes, scopes) {
+                    Allow
+                } else if scopes
                     .iter()
-                    .any(|s| !p.has_scope(s) && p.declined.iter().any(|d| scope_matches(s, d))) =>
-            {
-                Forbidden
+                    .any(|s| !reading.holds(&p.scopes, s) && reading.holds(&p.declined, s))
+                {
+                    // Consent was asked for and refused: asking again would loop.
+                    Deny
+                } else {
+                    MissingScopes
+                }
             }
-            Rule::Scopes(_) => MissingScopes,
-            Rule::Roles(_) if p.is_app() => Forbidden,
-            Rule::Roles(roles) => verdict(all(roles, &|r| p.roles.iter().any(|x| x == r))),
+            Rule::Roles(_) if p.is_app() => Deny,
+            Rule::Roles(roles) => allow_if(roles.iter().all(|r| p.roles.iter().any(|x| x == r))),
             Rule::AppPermissions(perms) => {
-                verdict(p.is_app() && all(perms, &|r| p.roles.iter().any(|x| x == r)))
+                allow_if(p.is_app() && perms.iter().all(|r| p.roles.iter().any(|x| x == r)))
             }
-            Rule::Groups(groups) => verdict(all(groups, &|g| {
-                p.groups.iter().any(|x| x.eq_ignore_ascii_case(g))
-            })),
-            Rule::Tenants(tenants) => verdict(
-                p.tid
-                    .as_deref()
-                    .is_some_and(|t| tenants.iter().any(|x| x.eq_ignore_ascii_case(t))),
-            ),
+            Rule::Groups(groups) => match p.known_groups() {
+                Err(why) => Unknown(why),
+                Ok(held) => allow_if(
+                    groups
+                        .iter()
+                        .all(|g| held.iter().any(|x| x.eq_ignore_ascii_case(g))),
+                ),
+            },
+            Rule::Tenants(tenants) => match p.tid.as_deref() {
+                None => Unknown(Undetermined::NoTenant),
+                Some(tid) => allow_if(tenants.iter().any(|x| x.eq_ignore_ascii_case(tid))),
+            },
+            // Deny outweighs Unknown, which outweighs missing scopes.
             Rule::All(rules) => {
                 let mut outcome = Allow;
                 for r in *rules {
                     match r.evaluate(p) {
-                        Forbidden => return Forbidden,
-                        MissingScopes => outcome = MissingScopes,
-                        Allow => {}
+                        Deny => return Deny,
+                        Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
+                        MissingScopes if outcome == Allow => outcome = MissingScopes,
+                        _ => {}
                     }
                 }
                 outcome
             }
+            // Allow outweighs Unknown, which outweighs missing scopes.
             Rule::Any(rules) => {
-                let mut outcome = Forbidden;
+                let mut outcome = Deny;
                 for r in *rules {
                     match r.evaluate(p) {
                         Allow => return Allow,
-                        MissingScopes => outcome = MissingScopes,
-                        Forbidden => {}
+                        Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
+                        MissingScopes if outcome == Deny => outcome = MissingScopes,
+                        _ => {}
                     }
                 }
                 outcome
             }
             Rule::Not(rule) => match rule.evaluate(p) {
-                Allow => Forbidden,
-                _ => Allow,
+                Allow => Deny,
+                Deny | MissingScopes => Allow,
+                Unknown(why) => Unknown(why),
             },
         }
     }
@@ -369,6 +465,27 @@ impl Rule {
         }
     }
 
+    /// Whether the rule names app roles or application permissions anywhere: what a
+    /// multi-tenant app must not trust from any tenant.
+    pub fn names_app_roles(&self) -> bool {
+        match self {
+            Rule::Roles(_) | Rule::AppPermissions(_) => true,
+            Rule::All(rules) | Rule::Any(rules) => rules.iter().any(Rule::names_app_roles),
+            Rule::Not(rule) => rule.names_app_roles(),
+            _ => false,
+        }
+    }
+
+    /// Whether the rule names groups anywhere.
+    pub(crate) fn names_groups(&self) -> bool {
+        match self {
+            Rule::Groups(_) => true,
+            Rule::All(rules) | Rule::Any(rules) => rules.iter().any(Rule::names_groups),
+            Rule::Not(rule) => rule.names_groups(),
+            _ => false,
+        }
+    }
+
     /// The scopes whose consent would let `p` through (when the verdict is
     /// [`Verdict::MissingScopes`]).
     pub fn missing_scopes(&self, p: &Principal) -> Vec<&'static str> {
@@ -380,8 +497,9 @@ impl Rule {
     fn collect_missing(&self, p: &Principal, out: &mut Vec<&'static str>) {
         match self {
             Rule::Scopes(scopes) => {
+                let reading = p.scope_reading();
                 for s in *scopes {
-                    if !p.has_scope(s) && !out.contains(s) {
+                    if !reading.holds(&p.scopes, s) && !out.contains(s) {
                         out.push(s);
                     }
                 }
@@ -400,14 +518,16 @@ impl Rule {
         }
     }
 
-    /// What the rule asks for, in words (for 403 pages and OpenAPI).
+    /// What the rule asks for, in words (for 403 pages and OpenAPI). Group object ids are
+    /// not named: they say who is in which group to anyone who is refused.
     pub fn describe(&self) -> String {
         let list = |what: &str, items: &[&str]| format!("{what} {}", items.join(" and "));
         match self {
             Rule::Authenticated => "a signed-in user".into(),
             Rule::Scopes(s) => list("the scopes", s),
             Rule::Roles(r) => list("the app role", r),
-            Rule::Groups(g) => list("membership of the group", g),
+            Rule::Groups([_]) => "membership of a required group".into(),
+            Rule::Groups(g) => format!("membership of {} required groups", g.len()),
             Rule::AppPermissions(a) => list("the application permission", a),
             Rule::Tenants(t) => format!("a user of the tenant {}", t.join(" or ")),
             Rule::All(rules) => rules
@@ -428,14 +548,6 @@ impl Rule {
     }
 }
 
-fn verdict(allowed: bool) -> Verdict {
-    if allowed {
-        Verdict::Allow
-    } else {
-        Verdict::Forbidden
-    }
-}
-
 /// A protected handler, as `#[msal_protected]` registers it.
 #[doc(hidden)]
 #[derive(Debug)]
@@ -452,6 +564,20 @@ pub struct Protected {
     pub module: &'static str,
 }
 
+impl Protected {
+    /// Whether two registrations under one id would judge and refuse alike: the same rule
+    /// and the same refusal builder. Each expansion has its own builder, so two custom
+    /// ones never count as the same.
+    fn same_as(&self, other: &Protected) -> bool {
+        let same_denial = match (self.on_denied, other.on_denied) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::ptr::fn_addr_eq(a, b),
+            _ => false,
+        };
+        self.rule == other.rule && same_denial
+    }
+}
+
 /// Every protected handler linked into the binary.
 #[doc(hidden)]
 #[linkme::distributed_slice]
@@ -463,10 +589,12 @@ pub(crate) fn registered(id: u64) -> Option<&'static Protected> {
     let table = TABLE.get_or_init(|| {
         let mut all: Vec<&'static Protected> = PROTECTED.iter().collect();
         all.sort_by_key(|p| p.id);
-        // Two different requirements under one id: neither can be trusted.
+        // Two different requirements under one id (or one requirement with two refusal
+        // builders: handlers stamped out by `macro_rules!` share a call site): neither can
+        // be trusted.
         let clashing: Vec<u64> = all
             .windows(2)
-            .filter(|w| w[0].id == w[1].id && w[0].rule != w[1].rule)
+            .filter(|w| w[0].id == w[1].id && !w[0].same_as(w[1]))
             .map(|w| w[0].id)
             .collect();
         all.retain(|p| !clashing.contains(&p.id));
@@ -477,3 +605,7 @@ pub(crate) fn registered(id: u64) -> Option<&'static Protected> {
         .ok()
         .and_then(|i| table.get(i).copied())
 }
+
+#[cfg(test)]
+#[path = "principal_tests.rs"]
+mod tests;

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::client::{Hints, ProviderError};
 use crate::config::{ResponseMode, is_loopback_http, trim};
-use crate::error::{Asker, AuthError, AuthRejection, redirect};
+use crate::error::{Asker, AuthError, AuthRejection, redirect, untrusted};
 use crate::extract::{Ctx, Sess};
 use crate::principal::User;
 use crate::session::{self, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
@@ -23,10 +23,7 @@ use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// The routes, under the configured prefix.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(prefix: &str) -> Router<S> {
-    let router = Router::new();
-    #[cfg(feature = "openapi")]
-    let router = crate::openapi::routes(router, prefix);
-    router
+    Router::new()
         .route(&format!("{prefix}/login"), get(login))
         .route(&format!("{prefix}/callback"), get(callback).post(callback))
         .route(&format!("{prefix}/logout"), post(logout))
@@ -118,10 +115,39 @@ fn provider_error(e: ProviderError) -> AuthError {
         ProviderError::Malformed(why) => {
             AuthError::sign_in(401, "The identity provider's answer was refused", why)
         }
-        ProviderError::Refused { error, description } => AuthError::sign_in(
-            400,
-            "The identity provider refused the sign-in",
-            format!("{error}: {description}"),
+        ProviderError::Refused { error, description } => {
+            tracing::info!(%error, %description, "the identity provider refused the sign-in");
+            AuthError::sign_in(
+                400,
+                "The identity provider refused the sign-in",
+                provider_said(&error, &description),
+            )
+        }
+    }
+}
+
+/// What a page may say about a provider's refusal: its error code and Entra's `AADSTS`
+/// number, both checked to be only that. The description itself is untrusted text (a
+/// callback's query is anyone's to write) and goes only to the log.
+fn provider_said(error: &str, description: &str) -> String {
+    let code: String = error
+        .chars()
+        .take(64)
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let aadsts = description.find("AADSTS").map(|at| {
+        description[at + 6..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(10)
+            .collect::<String>()
+    });
+    match aadsts.filter(|n| !n.is_empty()) {
+        Some(n) => format!(
+            "The identity provider answered '{code}' (AADSTS{n}). Start the sign-in again, or ask your administrator."
+        ),
+        None => format!(
+            "The identity provider answered '{code}'. Start the sign-in again, or ask your administrator."
         ),
     }
 }
@@ -242,7 +268,10 @@ pub(crate) async fn start_login(
         extra_scopes: extra,
         swagger,
     };
-    ctx.0.store.put_flow(&request.state, &flow).await?;
+    ctx.0
+        .store
+        .put_flow(&request.state, &flow, &config.session_keys)
+        .await?;
     let mut response = redirect(StatusCode::FOUND, request.url.as_str());
     if let Some(cookie) = flow_cookie(ctx, &request.state, Some(&binding)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -307,16 +336,18 @@ async fn finish_login(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
+    let keys = &ctx.0.config.session_keys;
     if let Some(error) = get("error") {
         if let Some(state) = get("state") {
             // The flow is over either way.
-            ctx.0.store.take_flow(state).await?;
+            ctx.0.store.take_flow(state, keys).await?;
         }
         let description = get("error_description").unwrap_or("no description");
+        tracing::info!(error = %untrusted(error), description = %untrusted(description), "the identity provider did not sign the user in");
         return Err(AuthError::sign_in(
             400,
             "The identity provider did not sign you in",
-            format!("{error}: {description}"),
+            provider_said(error, description),
         ));
     }
     let state = get("state").ok_or_else(|| {
@@ -333,7 +364,7 @@ async fn finish_login(
             "The callback carries no 'code'. Start the sign-in again.",
         )
     })?;
-    let flow = ctx.0.store.take_flow(state).await?.ok_or_else(|| {
+    let flow = ctx.0.store.take_flow(state, keys).await?.ok_or_else(|| {
         AuthError::sign_in(
             400,
             "Unknown or used sign-in",
@@ -370,6 +401,7 @@ async fn finish_login(
         nonce: Some(&flow.nonce),
         skew: config.clock_skew,
         allowed_tenants: &config.allowed_tenants,
+        b2c_policies: &config.b2c_policies,
     };
     let claims = validate_id_token(&d.keys, raw_id_token, &expect)
         .await
@@ -384,13 +416,13 @@ async fn finish_login(
         return crate::swagger_code(ctx, swagger, &tokens).await;
     }
     let user = User::from_claims(claims);
-    let sid = user.sid.clone();
     let granted = tokens
         .scopes
         .clone()
         .unwrap_or_else(|| flow.extra_scopes.clone());
     // Consent accumulates for the same user; another user starts afresh.
-    let before = session::signed_in(session, &config.session_keys).await?;
+    let app = &ctx.0.app;
+    let before = session::signed_in(session, &config.session_keys, app).await?;
     let (mut scopes, mut vault) = match before {
         Some((b, vault)) if b.user.iss == user.iss && b.user.sub == user.sub => (b.scopes, vault),
         _ => (Vec::new(), TokenVault::default()),
@@ -400,14 +432,11 @@ async fn finish_login(
             scopes.push(scope.clone());
         }
     }
+    let reading = crate::scopes::Reading::token_request(&config.audiences);
     let declined = flow
         .extra_scopes
         .iter()
-        .filter(|s| {
-            !scopes
-                .iter()
-                .any(|g| g == *s || g.ends_with(&format!("/{s}")))
-        })
+        .filter(|s| !reading.holds(&scopes, s))
         .cloned()
         .collect();
     vault.id_token = raw_id_token.to_owned();
@@ -417,14 +446,17 @@ async fn finish_login(
         csrf: random_token(),
         scopes,
         declined,
+        groups: None,
     };
-    let session_id = session::sign_in(session, &config.session_keys, &signed_in, &vault).await?;
-    if let Some(sid) = sid {
-        ctx.0
-            .store
-            .index_sid(&sid, session_id, config.session_lifetime)
-            .await?;
-    }
+    session::sign_in(
+        session,
+        &ctx.0.store,
+        &config.session_keys,
+        app,
+        &signed_in,
+        &vault,
+    )
+    .await?;
     tracing::info!(oid = ?signed_in.user.oid, tid = ?signed_in.user.tid, "signed in");
     Ok(flow.next)
 }
@@ -439,7 +471,7 @@ async fn logout(
 ) -> Response {
     let result = async {
         let Some((signed_in, vault)) =
-            session::signed_in(&session, &ctx.0.config.session_keys).await?
+            session::signed_in(&session, &ctx.0.config.session_keys, &ctx.0.app).await?
         else {
             return Ok("/".to_owned());
         };
@@ -517,7 +549,8 @@ async fn signout_oidc(
                 AuthError::sign_in(400, "Front-channel sign-out from another issuer", why)
             })?;
         }
-        let ended = ctx.0.store.end_sid(sid).await?;
+        // Only sessions the sending issuer signed in end (Entra sends `iss`).
+        let ended = ctx.0.store.end_sid(sid, params.iss.as_deref()).await?;
         tracing::info!(ended, "front-channel sign-out");
         Ok::<_, AuthError>(())
     }

@@ -13,19 +13,18 @@ use crate::client::{ProviderError, Tokens};
 use crate::error::AuthError;
 use crate::msal::Inner;
 use crate::principal::{Principal, PrincipalKind};
+use crate::scopes::{OPENID, Reading, Resource};
 use crate::session::{self, CachedToken, TokenVault};
 use crate::validate::{IdTokenExpectations, TokenCache, now, validate_id_token};
 
 /// A cached token is used until this long before it expires.
 pub(crate) const EARLY: Duration = Duration::from_secs(300);
 
-const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
 /// The cache key of a scope set: the API scopes, sorted, without the OpenID ones.
 pub(crate) fn scope_key(scopes: &[String]) -> Vec<String> {
     let mut key: Vec<String> = scopes
         .iter()
-        .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+        .filter(|s| !OPENID.contains(&s.as_str()))
         .cloned()
         .collect();
     key.sort();
@@ -35,40 +34,38 @@ pub(crate) fn scope_key(scopes: &[String]) -> Vec<String> {
 
 /// One token request is for one resource, and `.default` stands alone (Entra's rules): a
 /// request that breaks them is a programming error, reported before anything is sent.
-pub(crate) fn check_request(scopes: &[String]) -> Result<(), AuthError> {
+/// Returns the resource.
+pub(crate) fn check_request<'s>(
+    scopes: &'s [String],
+    this_api: &[String],
+) -> Result<Resource<'s>, AuthError> {
     let key = scope_key(scopes);
-    if key.is_empty() {
-        return Err(AuthError::Misconfigured(
-            "a token request needs at least one scope".into(),
-        ));
-    }
-    let resource = |s: &str| match s.rsplit_once('/') {
-        Some((r, _)) if !r.eq_ignore_ascii_case("https://graph.microsoft.com") => r.to_owned(),
-        _ => "graph".to_owned(),
+    let resource = match Reading::token_request(this_api).single_resource(scopes) {
+        Ok(Some(resource)) => resource,
+        Ok(None) => {
+            return Err(AuthError::Misconfigured(
+                "a token request needs at least one scope".into(),
+            ));
+        }
+        Err((one, other)) => {
+            return Err(AuthError::Misconfigured(format!(
+                "scopes of two resources in one token request ({one} and {other}): ask for each resource separately"
+            )));
+        }
     };
-    let first = resource(&key[0]);
-    if let Some(other) = key.iter().find(|s| resource(s) != first) {
-        return Err(AuthError::Misconfigured(format!(
-            "scopes of two resources in one token request ({} and {other}): ask for each resource separately",
-            key[0]
-        )));
-    }
     if key.len() > 1 && key.iter().any(|s| s.ends_with(".default")) {
         return Err(AuthError::Misconfigured(
             "'.default' cannot be combined with other scopes in one token request".into(),
         ));
     }
-    Ok(())
+    Ok(resource)
 }
 
-/// Whether a token granted for `granted` serves a request for `wanted`.
-fn covers(granted: &[String], wanted: &[String]) -> bool {
-    let short = |s: &str| s.rsplit_once('/').map_or(s, |(_, n)| n).to_owned();
-    wanted.iter().all(|w| {
-        granted
-            .iter()
-            .any(|g| g == w || ((!w.contains('/') || !g.contains('/')) && short(g) == short(w)))
-    })
+/// `now` plus a provider's `expires_in` (default an hour), saturating: a huge value is a
+/// token that never expires here, not an overflow.
+pub(crate) fn expiry(expires_in: Option<Duration>) -> i64 {
+    let secs = expires_in.map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    now().saturating_add(secs)
 }
 
 /// Puts a token response into the vault: its access token under the granted scopes, and
@@ -81,7 +78,7 @@ pub(crate) fn remember(vault: &mut TokenVault, tokens: &Tokens, granted: &[Strin
     if key.is_empty() {
         return;
     }
-    let expires_at = now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64);
+    let expires_at = expiry(tokens.expires_in);
     vault
         .access
         .retain(|t| t.scopes != key && t.expires_at > now());
@@ -92,14 +89,20 @@ pub(crate) fn remember(vault: &mut TokenVault, tokens: &Tokens, granted: &[Strin
     });
 }
 
-/// A cached token for `scopes` that is not about to expire.
-pub(crate) fn cached<'v>(vault: &'v TokenVault, scopes: &[String]) -> Option<&'v CachedToken> {
+/// A cached token for `scopes` that is not about to expire: one granted for the same
+/// resource and every scope asked for ([`Reading::covers`], read as token requests are).
+pub(crate) fn cached<'v>(
+    vault: &'v TokenVault,
+    scopes: &[String],
+    this_api: &[String],
+) -> Option<&'v CachedToken> {
     let wanted = scope_key(scopes);
-    let fresh_until = now() + EARLY.as_secs() as i64;
+    let fresh_until = now().saturating_add(EARLY.as_secs() as i64);
+    let reading = Reading::token_request(this_api);
     vault
         .access
         .iter()
-        .find(|t| t.expires_at > fresh_until && covers(&t.scopes, &wanted))
+        .find(|t| t.expires_at > fresh_until && reading.covers(&t.scopes, &wanted))
 }
 
 /// One lock per key, for single-flight refreshes.
@@ -172,10 +175,6 @@ impl From<&CachedToken> for AccessToken {
     }
 }
 
-fn expires_at(tokens: &Tokens) -> i64 {
-    now() + tokens.expires_in.map_or(3600, |d| d.as_secs() as i64)
-}
-
 fn provider_failure(e: ProviderError) -> AuthError {
     match e {
         ProviderError::Unavailable(why) | ProviderError::Malformed(why) => {
@@ -196,13 +195,15 @@ pub(crate) async fn user_token(
     scopes: &[String],
     claims: Option<&str>,
 ) -> Result<AccessToken, AuthError> {
-    check_request(scopes)?;
+    let this_api = &inner.config.audiences;
+    check_request(scopes, this_api)?;
     let keys = &inner.config.session_keys;
-    let (signed_in, vault) = session::signed_in(session, keys)
+    let app = &inner.app;
+    let (signed_in, vault) = session::signed_in(session, keys, app)
         .await?
         .ok_or(AuthError::NotSignedIn)?;
     if claims.is_none()
-        && let Some(t) = cached(&vault, scopes)
+        && let Some(t) = cached(&vault, scopes, this_api)
     {
         return Ok(t.into());
     }
@@ -215,11 +216,11 @@ pub(crate) async fn user_token(
         .load()
         .await
         .map_err(|e| AuthError::StoreUnavailable(e.to_string()))?;
-    let (signed_in, mut vault) = session::signed_in(session, keys)
+    let (signed_in, mut vault) = session::signed_in(session, keys, app)
         .await?
         .ok_or(AuthError::NotSignedIn)?;
     if claims.is_none()
-        && let Some(t) = cached(&vault, scopes)
+        && let Some(t) = cached(&vault, scopes, this_api)
     {
         return Ok(t.into());
     }
@@ -245,10 +246,14 @@ pub(crate) async fn user_token(
     {
         Ok(tokens) => tokens,
         Err(ProviderError::Refused { error, description }) => {
-            // The refresh token is spent or revoked: forget it, so nothing retries it.
+            // The refresh token is spent or revoked: forget it, so nothing retries it. The
+            // provider's description goes to the log, never to the caller.
+            tracing::info!(%error, %description, "a token refresh was refused");
             vault.refresh_token = None;
-            session::update_vault(session, keys, &vault).await?;
-            return Err(reauth(format!("{error}: {description}")));
+            session::update_vault(session, keys, app, &vault).await?;
+            return Err(reauth(format!(
+                "the identity provider refused to renew the tokens ({error})"
+            )));
         }
         Err(e) => return Err(provider_failure(e)),
     };
@@ -260,6 +265,7 @@ pub(crate) async fn user_token(
             nonce: None,
             skew: config.clock_skew,
             allowed_tenants: &config.allowed_tenants,
+            b2c_policies: &config.b2c_policies,
         };
         let fresh = validate_id_token(&d.keys, id_token.expose_secret(), &expect)
             .await
@@ -274,10 +280,10 @@ pub(crate) async fn user_token(
     }
     let granted = tokens.scopes.clone().unwrap_or_else(|| asked.clone());
     remember(&mut vault, &tokens, &granted);
-    session::update_vault(session, keys, &vault).await?;
+    session::update_vault(session, keys, app, &vault).await?;
     Ok(AccessToken::new(
         tokens.access_token.expose_secret(),
-        expires_at(&tokens),
+        expiry(tokens.expires_in),
         scope_key(&granted),
     ))
 }
@@ -289,12 +295,12 @@ pub(crate) async fn app_token(
     scopes: &[String],
     claims: Option<&str>,
 ) -> Result<AccessToken, AuthError> {
-    check_request(scopes)?;
+    check_request(scopes, &inner.config.audiences)?;
     let key = scope_key(scopes);
     let fresh = |cache: &HashMap<Vec<String>, AccessToken>| {
         cache
             .get(&key)
-            .filter(|t| t.expires_at > now() + EARLY.as_secs() as i64)
+            .filter(|t| t.expires_at > now().saturating_add(EARLY.as_secs() as i64))
             .cloned()
     };
     let lock = |m: &Mutex<HashMap<Vec<String>, AccessToken>>| {
@@ -322,15 +328,17 @@ pub(crate) async fn app_token(
         .client_credentials(&d, &key, claims)
         .await
         .map_err(|e| match e {
-            ProviderError::Refused { error, description } => AuthError::Misconfigured(format!(
-                "the identity provider refused this app a token for {}: {error}: {description}",
-                key.join(" ")
-            )),
+            // The description stays out of any response body (see AuthError's detail).
+            ProviderError::Refused { error, description } => AuthError::AppTokenRefused {
+                scopes: key.join(" "),
+                error,
+                description,
+            },
             e => provider_failure(e),
         })?;
     let token = AccessToken::new(
         tokens.access_token.expose_secret(),
-        expires_at(&tokens),
+        expiry(tokens.expires_in),
         key.clone(),
     );
     inner
@@ -354,7 +362,12 @@ pub(crate) async fn on_behalf_of(
             "on-behalf-of needs a user's bearer token; an app-only token or a browser session has none to exchange".into(),
         ));
     };
-    check_request(scopes)?;
+    if inner.config.client_credential.is_none() {
+        return Err(AuthError::Misconfigured(
+            "on-behalf-of needs a client credential: set MSAL_CLIENT_SECRET or MSAL_CLIENT_CERTIFICATE".into(),
+        ));
+    }
+    check_request(scopes, &inner.config.audiences)?;
     let key = scope_key(scopes);
     let cache_key = TokenCache::<AccessToken>::key(&format!("{}\n{}", raw.0, key.join(" ")));
     if claims.is_none()
@@ -373,26 +386,29 @@ pub(crate) async fn on_behalf_of(
         .await
         .map_err(|e| match e {
             ProviderError::Refused { error, description } => {
-                AuthError::InvalidToken(format!("on-behalf-of refused: {error}: {description}"))
+                tracing::info!(%error, %description, "on-behalf-of was refused");
+                AuthError::InvalidToken(format!(
+                    "the identity provider refused to exchange this token on behalf of its user ({error})"
+                ))
             }
             e => provider_failure(e),
         })?;
     let token = AccessToken::new(
         tokens.access_token.expose_secret(),
-        expires_at(&tokens),
+        expiry(tokens.expires_in),
         key,
     );
     inner.obo.insert(
         cache_key,
         Arc::new(token.clone()),
-        token.expires_at - EARLY.as_secs() as i64,
+        token.expires_at.saturating_sub(EARLY.as_secs() as i64),
     );
     Ok(token)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check_request;
+    use super::*;
 
     fn owned(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| (*x).to_owned()).collect()
@@ -400,19 +416,50 @@ mod tests {
 
     #[test]
     fn one_resource_per_request_and_default_alone() {
-        assert!(check_request(&owned(&["User.Read", "Mail.Read", "openid"])).is_ok());
-        assert!(
-            check_request(&owned(&[
-                "https://graph.microsoft.com/User.Read",
-                "Mail.Read"
-            ]))
-            .is_ok()
-        );
-        assert!(check_request(&owned(&["api://a/Read", "api://a/Write"])).is_ok());
-        let two = check_request(&owned(&["User.Read", "api://a/Read"])).unwrap_err();
+        let check = |s: &[&str]| check_request(&owned(s), &[]).map(|_| ());
+        assert!(check(&["User.Read", "Mail.Read", "openid"]).is_ok());
+        assert!(check(&["https://graph.microsoft.com/User.Read", "Mail.Read"]).is_ok());
+        assert!(check(&["api://a/Read", "api://a/Write"]).is_ok());
+        let two = check(&["User.Read", "api://a/Read"]).unwrap_err();
         assert!(two.to_string().contains("two resources"), "{two}");
-        let mixed = check_request(&owned(&["api://a/.default", "api://a/Read"])).unwrap_err();
+        let mixed = check(&["api://a/.default", "api://a/Read"]).unwrap_err();
         assert!(mixed.to_string().contains(".default"), "{mixed}");
-        assert!(check_request(&owned(&["openid"])).is_err());
+        assert!(check(&["openid"]).is_err());
+    }
+
+    fn vault_with(scopes: &[&str]) -> TokenVault {
+        TokenVault {
+            access: vec![CachedToken {
+                scopes: owned(scopes),
+                token: "graph-token".into(),
+                expires_at: now() + 3600,
+            }],
+            ..TokenVault::default()
+        }
+    }
+
+    #[test]
+    fn a_cached_token_never_serves_another_resource() {
+        // Entra returns Graph's scopes unprefixed: that token is Graph's, not the orders API's.
+        let vault = vault_with(&["User.Read"]);
+        assert!(cached(&vault, &owned(&["User.Read"]), &[]).is_some());
+        assert!(
+            cached(
+                &vault,
+                &owned(&["https://graph.microsoft.com/User.Read"]),
+                &[]
+            )
+            .is_some()
+        );
+        assert!(cached(&vault, &owned(&["api://orders/User.Read"]), &[]).is_none());
+        let orders = vault_with(&["api://orders/Orders.Read"]);
+        assert!(cached(&orders, &owned(&["Orders.Read"]), &[]).is_none());
+        assert!(cached(&orders, &owned(&["api://orders/Orders.Read"]), &[]).is_some());
+    }
+
+    #[test]
+    fn expiry_saturates() {
+        assert_eq!(expiry(Some(Duration::from_secs(u64::MAX))), i64::MAX);
+        assert!(expiry(None) > now());
     }
 }

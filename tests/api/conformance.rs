@@ -111,7 +111,7 @@ async fn a_missing_iat_or_sub_is_refused() {
 #[tokio::test]
 async fn no_kid_is_accepted_with_one_key_and_refused_with_several() {
     let idp = TestIdp::start().await.unwrap();
-    let app = api(&idp, |c| c.jwks_cooldown(std::time::Duration::ZERO)).await;
+    let app = api(&idp, |c| c).await;
     let token = mint(
         &idp,
         Mint::new(claims(&idp, &["Tasks.Read"])).without_header("kid"),
@@ -270,4 +270,15 @@ async fn malformed_authorization_headers_are_invalid_request() {
         .unwrap();
     assert_eq!(basic.status(), 401);
     assert_eq!(basic.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn a_crit_header_naming_an_unimplemented_extension_is_refused() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = api(&idp, |c| c).await;
+    let token = mint(
+        &idp,
+        Mint::new(claims(&idp, &["Tasks.Read"])).header("crit", serde_json::json!(["exp"])),
+    );
+    assert_invalid_token(call(&app, "/api/hello", &token).await, "critical").await;
 }

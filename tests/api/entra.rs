@@ -5,6 +5,8 @@ use msal_runtime::testing::{
 };
 use msal_tests::{TestApp, app_sign_in, browser, sign_in};
 
+use msal_runtime::config::MsalConfigBuilder;
+
 use crate::common::{api, app_token, assert_invalid_token, call, claims, mint, user_token};
 
 const FABRIKAM: &str = "0ddba11a-0000-4000-8000-000000000001";
@@ -49,7 +51,11 @@ async fn v2_and_v1_issuers_are_both_accepted() {
 #[tokio::test]
 async fn the_tenantid_template_must_match_the_tokens_tid() {
     let idp = two_tenants().await;
-    let app = api(&idp, |c| c.tenant_id("organizations")).await;
+    // Any tenant: this API says it scopes its app roles by `tid` itself.
+    let app = api(&idp, |c| {
+        c.tenant_id("organizations").roles_from_any_tenant(true)
+    })
+    .await;
     // Both tenants' real tokens pass the template...
     let contoso = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &contoso).await.status(), 200);
@@ -187,4 +193,44 @@ async fn a_bearer_header_is_never_rescued_by_the_session_cookie() {
         me["name"], "Bob Admin",
         "the token's user, not the session's"
     );
+}
+
+#[tokio::test]
+async fn a_multi_tenant_app_whose_rules_use_app_roles_does_not_start_without_a_tenant_list() {
+    // Any tenant's admin can consent to a multi-tenant app and assign themselves its app
+    // roles; `app_permissions = "Tasks.ReadWrite.All"` (examples/api) would admit them.
+    let idp = two_tenants().await;
+    let multi = |tweak: fn(MsalConfigBuilder) -> MsalConfigBuilder| {
+        tweak(msal_tests::app_config(&idp, "http://127.0.0.1:1"))
+            .build()
+            .unwrap()
+    };
+    for tenant in ["organizations", "common"] {
+        let config = msal_runtime::MsalConfig::builder()
+            .client_id(msal_runtime::testing::DEFAULT_CLIENT_ID)
+            .instance(idp.base_url())
+            .tenant_id(tenant)
+            .build()
+            .unwrap();
+        let refused = msal_runtime::Msal::api(config.clone()).await.unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains("MSAL_ALLOWED_TENANTS"), "{text}");
+        assert!(text.contains("MSAL_ROLES_FROM_ANY_TENANT=true"), "{text}");
+        assert!(text.contains("Tasks.ReadWrite.All"), "{text}");
+        assert!(
+            msal_runtime::Msal::new(config).await.is_err(),
+            "web apps too"
+        );
+    }
+    // Naming the trusted tenants, or opting in explicitly, starts.
+    let listed = multi(|c| {
+        c.tenant_id("organizations")
+            .allowed_tenants(msal_runtime::testing::DEFAULT_TENANT_ID)
+    });
+    assert!(msal_runtime::Msal::api(listed).await.is_ok());
+    let opted_in = multi(|c| c.tenant_id("organizations").roles_from_any_tenant(true));
+    assert!(msal_runtime::Msal::api(opted_in).await.is_ok());
+    // A single-tenant app never needed either.
+    let single = multi(|c| c);
+    assert!(msal_runtime::Msal::api(single).await.is_ok());
 }

@@ -1,4 +1,5 @@
-//! The JWKS cache: rotation, failures, single-flight refetch, and the validated-token cache.
+//! The JWKS cache: rotation (right after start too), failures, single-flight refetch with a
+//! cooldown and a backoff, last-known-good keys, and the validated-token cache.
 
 use std::time::Duration;
 
@@ -8,8 +9,11 @@ use crate::common::{api, call, claims, mint, user_token};
 
 #[tokio::test]
 async fn a_new_kid_after_rotation_is_fetched_once_and_accepted() {
+    // The default cooldown (5 minutes): the start-up fetch does not count against it, so
+    // an issuer that rotates right after this app started is followed at once (the OpenID
+    // RP certification's key-rotation test).
     let idp = TestIdp::start().await.unwrap();
-    let app = api(&idp, |c| c.jwks_cooldown(Duration::ZERO)).await;
+    let app = api(&idp, |c| c).await;
     let before = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &before).await.status(), 200);
     assert_eq!(idp.requests(Endpoint::Jwks), 1);
@@ -31,7 +35,7 @@ async fn a_new_kid_after_rotation_is_fetched_once_and_accepted() {
 #[tokio::test]
 async fn rotation_while_the_jwks_endpoint_fails_keeps_the_last_known_good_keys() {
     let idp = TestIdp::start().await.unwrap();
-    let app = api(&idp, |c| c.jwks_cooldown(Duration::ZERO)).await;
+    let app = api(&idp, |c| c.jwks_cooldown(Duration::from_secs(1))).await;
     let old = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &old).await.status(), 200);
     idp.set_fault(Endpoint::Jwks, Fault::status(503));
@@ -54,6 +58,8 @@ async fn rotation_while_the_jwks_endpoint_fails_keeps_the_last_known_good_keys()
         "known keys still verify"
     );
     idp.clear_faults();
+    // The failed refetch was the cooldown's one; after it, the new kid is fetched.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
         call(&app, "/api/hello", &new).await.status(),
         200,
@@ -73,7 +79,7 @@ async fn the_first_request_with_the_jwks_down_is_503() {
 #[tokio::test]
 async fn a_thousand_concurrent_requests_with_a_new_kid_share_one_fetch() {
     let idp = TestIdp::start().await.unwrap();
-    let app = api(&idp, |c| c.jwks_cooldown(Duration::ZERO)).await;
+    let app = api(&idp, |c| c).await;
     let warm = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
     idp.rotate_keys(KeyRotation::KeepOld).unwrap();
@@ -168,4 +174,117 @@ async fn a_cached_tokens_signature_on_another_payload_is_not_taken_from_the_cach
     assert_eq!(call(&app, "/api/hello", &altered).await.status(), 401);
     // Alice's own token is still served, from the cache or not.
     assert_eq!(call(&app, "/api/hello", &alice).await.status(), 200);
+}
+
+/// A token signed by the current key but naming a `kid` nobody publishes.
+fn random_kid_token(idp: &TestIdp, i: usize) -> String {
+    mint(
+        idp,
+        Mint::new(claims(idp, &["Tasks.Read"]))
+            .header("kid", format!("random-{i}-{}", rand::random::<u64>())),
+    )
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_costs_at_most_one_fetch_per_cooldown() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = api(&idp, |c| c.jwks_cooldown(Duration::from_secs(2))).await;
+    let warm = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
+    idp.reset_counts();
+    for i in 0..200 {
+        assert_eq!(
+            call(&app, "/api/hello", &random_kid_token(&idp, i))
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(
+        idp.requests(Endpoint::Jwks),
+        1,
+        "one refetch for the whole flood"
+    );
+    // After the cooldown, one more: never one per request.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    for i in 0..50 {
+        assert_eq!(
+            call(&app, "/api/hello", &random_kid_token(&idp, i))
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(idp.requests(Endpoint::Jwks), 2);
+    // Known keys kept working throughout.
+    assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
+}
+
+#[tokio::test]
+async fn with_no_keys_known_fetches_are_single_flight_with_backoff() {
+    let idp = TestIdp::start().await.unwrap();
+    idp.set_fault(Endpoint::Jwks, Fault::status(503));
+    let app = api(&idp, |c| c).await;
+    idp.reset_counts();
+    let tokens: Vec<String> = (0..50).map(|i| random_kid_token(&idp, i)).collect();
+    let client = reqwest::Client::new();
+    let mut requests = tokio::task::JoinSet::new();
+    for token in tokens {
+        let (client, url) = (client.clone(), app.url("/api/hello"));
+        requests.spawn(async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(
+            status.unwrap().unwrap(),
+            503,
+            "keys unavailable, not the token's fault"
+        );
+    }
+    assert_eq!(idp.requests(Endpoint::Jwks), 1, "fifty requests, one fetch");
+    // Within the backoff nothing is fetched; after it, one fetch, which now succeeds.
+    assert_eq!(
+        call(&app, "/api/hello", &random_kid_token(&idp, 99))
+            .await
+            .status(),
+        503
+    );
+    assert_eq!(idp.requests(Endpoint::Jwks), 1);
+    idp.clear_faults();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let good = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    assert_eq!(call(&app, "/api/hello", &good).await.status(), 200);
+    assert_eq!(idp.requests(Endpoint::Jwks), 2);
+}
+
+#[tokio::test]
+async fn a_jwks_without_a_usable_key_does_not_replace_the_known_keys() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = api(&idp, |c| c).await;
+    let warm = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
+    idp.override_jwks(Some(serde_json::json!({
+        "keys": [{"kty": "oct", "kid": "symmetric", "k": "c2VjcmV0"}]
+    })));
+    idp.reset_counts();
+    // An unknown kid makes the app refetch: the document has nothing usable.
+    assert_eq!(
+        call(&app, "/api/hello", &random_kid_token(&idp, 0))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(idp.requests(Endpoint::Jwks), 1);
+    // A new token under the known key (not from the validated-token cache) still verifies.
+    let fresh = mint(
+        &idp,
+        Mint::new(claims(&idp, &["Tasks.Read"])).claim("uti", "after-the-empty-jwks"),
+    );
+    assert_eq!(call(&app, "/api/hello", &fresh).await.status(), 200);
 }

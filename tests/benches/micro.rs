@@ -100,7 +100,7 @@ fn benches(c: &mut Criterion) {
     let member = measure::principal(member, false);
     let outsider = measure::principal(claims, false);
     assert_eq!(NESTED.evaluate(&member), Verdict::Allow);
-    assert_eq!(NESTED.evaluate(&outsider), Verdict::Forbidden);
+    assert_eq!(NESTED.evaluate(&outsider), Verdict::Deny);
     c.bench_function("rule/nested-allow", |b| {
         b.iter(|| NESTED.evaluate(black_box(&member)))
     });

@@ -29,7 +29,14 @@ async fn setup() -> Setup {
         .start()
         .await
         .unwrap();
-    let app = TestApp::start_routes(&idp, |c| c.tenant_id("organizations"), routes()).await;
+    // Multi-tenant, with the tenants it trusts listed (its rules use app roles).
+    let tenants = format!("{},{FABRIKAM}", idp.tenant().id);
+    let app = TestApp::start_routes(
+        &idp,
+        |c| c.tenant_id("organizations").allowed_tenants(tenants),
+        routes(),
+    )
+    .await;
     Setup {
         _turn: turn,
         idp,

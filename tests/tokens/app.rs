@@ -68,8 +68,29 @@ async fn debug(
     }))
 }
 
+/// The caller's own bearer token, read through the one accessor that gives it.
+#[msal_protected]
+async fn incoming(tokens: Tokens) -> String {
+    tokens
+        .incoming_bearer()
+        .map(|t| t.secret().to_owned())
+        .unwrap_or_default()
+}
+
+/// The app's own token; a refusal answers with msal's rejection.
+#[msal_protected]
+async fn app_token(tokens: Tokens) -> Result<String, AuthRejection> {
+    Ok(tokens
+        .app_token(&[&format!("api://{DEFAULT_CLIENT_ID}/.default")])
+        .await?
+        .secret()
+        .to_owned())
+}
+
 pub fn routes() -> Router {
     Router::new()
+        .route("/incoming", get(incoming))
+        .route("/app-token", get(app_token))
         .route("/token", get(token))
         .route("/debug", get(debug))
         .route("/who", get(who))

@@ -44,6 +44,108 @@ async fn a_wrong_client_secret_is_a_clear_error_for_app_tokens() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("invalid_client"), "{err}");
+    // The developer reads why; a caller whose request needed the token does not: the
+    // provider's description stays out of the 500 body.
+    assert!(err.to_string().contains("AADSTS"), "{err}");
+    let refused = reqwest::Client::new()
+        .get(app.url("/app-token"))
+        .bearer_auth(bearer_for_this_api(&idp, &["Tasks.Read"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 500);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("invalid_client"), "{body}");
+    assert!(
+        !body.contains("AADSTS"),
+        "no provider text in the body: {body}"
+    );
+}
+
+/// A token for this API (scp `User.Read` of this API), as a client of the API holds it.
+fn bearer_for_this_api(idp: &TestIdp, scopes: &[&str]) -> String {
+    let claims = idp
+        .access_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, scopes)
+        .unwrap();
+    idp.mint(&msal_runtime::testing::Mint::new(claims)).unwrap()
+}
+
+#[tokio::test]
+async fn access_token_on_a_bearer_request_comes_on_behalf_of_the_caller_never_its_own_token() {
+    let idp = TestIdp::start().await.unwrap();
+    let api = TestApp::start_api(&idp, |c| c, routes()).await;
+    let incoming = bearer_for_this_api(&idp, &["User.Read"]);
+    idp.reset_counts();
+    let get = |path: &'static str| {
+        let (url, incoming) = (api.url(path), incoming.clone());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(incoming)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // `/token` takes `AccessToken` under `scopes = "User.Read"`: the caller holds this API's
+    // User.Read; the handler gets Microsoft Graph's, obtained on behalf of the caller.
+    let response = get("/token").await;
+    assert_eq!(response.status(), 200);
+    let handed = response.text().await.unwrap();
+    assert_ne!(
+        handed, incoming,
+        "the caller's token for this API is never handed on"
+    );
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "one on-behalf-of exchange"
+    );
+    let me = reqwest::Client::new()
+        .get(format!("{}/me", idp.graph_base_url()))
+        .bearer_auth(&handed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "a Graph token for the same user");
+    // The caller's own token is there for a handler that asks for it by name.
+    assert_eq!(get("/incoming").await.text().await.unwrap(), incoming);
+}
+
+#[tokio::test]
+async fn on_behalf_of_without_a_client_credential_is_a_clear_misconfiguration() {
+    let idp = TestIdp::start().await.unwrap();
+    let api = TestApp::start_api(
+        &idp,
+        |c| {
+            msal_runtime::MsalConfig::builder()
+                .client_id(DEFAULT_CLIENT_ID)
+                .instance(idp.base_url())
+                .tenant_id(idp.tenant().id)
+                .graph_url(idp.graph_base_url())
+                .public_url(
+                    c.build()
+                        .map(|c| c.public_url.unwrap().to_string())
+                        .unwrap(),
+                )
+        },
+        routes(),
+    )
+    .await;
+    let response = reqwest::Client::new()
+        .get(api.url("/token"))
+        .bearer_auth(bearer_for_this_api(&idp, &["User.Read"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("MSAL_CLIENT_SECRET")
+    );
 }
 
 #[tokio::test]
@@ -206,7 +308,8 @@ async fn a_session_key_seals_tokens_in_redis_and_rotation_keeps_sessions() {
         .text()
         .await
         .unwrap();
-    let raw = raw_redis_value(&redis, &id).await;
+    // Sessions live under the app's namespace.
+    let raw = raw_redis_value(&redis, &format!("msal:{DEFAULT_CLIENT_ID}:session:{id}")).await;
     let raw = String::from_utf8_lossy(&raw);
     assert!(
         raw.contains("Alice Example"),

@@ -174,6 +174,20 @@ impl Authority {
         }
     }
 
+    /// Where an Entra, B2C or External ID authority's endpoints must be: its own origin.
+    /// Discovery naming a token endpoint, key set or sign-out endpoint elsewhere would send
+    /// the client secret, assertions and refresh tokens (or fetch the signing keys) from a
+    /// host this authority does not name. `None` for a generic OpenID Connect issuer, whose
+    /// endpoints may live on other hosts.
+    pub(crate) fn endpoint_origin(&self) -> Option<url::Origin> {
+        match self {
+            Authority::Entra { instance, .. }
+            | Authority::B2c { instance, .. }
+            | Authority::Ciam { instance, .. } => Some(instance.origin()),
+            Authority::Issuer(_) => None,
+        }
+    }
+
     /// Whether the authority is served over plain `http` on a loopback host (tests, TestIdp).
     pub fn is_loopback_http(&self) -> bool {
         is_loopback_http(self.base())
@@ -225,9 +239,7 @@ impl Authority {
             },
             // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0,
             // whatever name the authority used.
-            Authority::Ciam { .. } => IssuerRule::FromDiscovery {
-                prefix: "https://".into(),
-            },
+            Authority::Ciam { .. } => IssuerRule::Ciam,
             Authority::Issuer(url) => IssuerRule::Exact(trim(url).to_owned()),
         }
     }
@@ -242,6 +254,39 @@ pub(crate) enum IssuerRule {
     TenantTemplate { template: String },
     /// Whatever discovery says, if it starts with this prefix; exact from then on.
     FromDiscovery { prefix: String },
+    /// External ID's shape, `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`; exact from
+    /// then on.
+    Ciam,
+}
+
+impl IssuerRule {
+    /// Whether a token's issuer (and tenant) fits this rule, without discovery: what a
+    /// stored session is checked against.
+    pub(crate) fn admits(&self, iss: &str, tid: Option<&str>) -> bool {
+        match self {
+            IssuerRule::Exact(expected) => expected == iss,
+            IssuerRule::TenantTemplate { template } => {
+                tid.is_some_and(|tid| is_guid(tid) && template.replace("{tenantid}", tid) == iss)
+            }
+            IssuerRule::FromDiscovery { prefix } => iss.starts_with(prefix.as_str()),
+            IssuerRule::Ciam => is_ciam_issuer(iss),
+        }
+    }
+}
+
+/// `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`: the one shape of External ID's
+/// issuers.
+pub(crate) fn is_ciam_issuer(iss: &str) -> bool {
+    let Some(rest) = iss.strip_prefix("https://") else {
+        return false;
+    };
+    let Some((host, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let Some(tenant) = host.strip_suffix(".ciamlogin.com") else {
+        return false;
+    };
+    is_guid(tenant) && path == format!("{tenant}/v2.0")
 }
 
 /// The tenant id Entra uses for personal Microsoft accounts.

@@ -15,6 +15,8 @@
 //! | `MSAL_POST_LOGOUT_REDIRECT_URI` | where the provider returns after sign-out | `{public url}/` |
 //! | `MSAL_SCOPES` | extra sign-in scopes (space or comma separated) | none |
 //! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
+//! | `MSAL_ROLES_FROM_ANY_TENANT` | multi-tenant apps: trust app roles from any tenant (the app scopes every role by `tid`) | `false` |
+//! | `MSAL_B2C_ALLOWED_POLICIES` | B2C: further user flows whose tokens are accepted (comma separated) | only `MSAL_B2C_POLICY` |
 //! | `MSAL_SESSION_STORE` | `memory` or `redis://…` | `memory` |
 //! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` (at most `400d`) | `8h` |
 //! | `MSAL_COOKIE_NAME` | session cookie name | `msal_session` |
@@ -27,7 +29,7 @@
 //! | `MSAL_GRAPH_URL` | Microsoft Graph's base URL | `https://graph.microsoft.com/v1.0` |
 //! | `MSAL_AUDIENCE` | accepted `aud` of bearer tokens (comma separated) | client id, `api://{client id}` |
 //! | `MSAL_ACCEPT_UNSCOPED_TOKENS` | accept bearer tokens with neither `scp` nor `roles` | `false` |
-//! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` | `5m` |
+//! | `MSAL_JWKS_COOLDOWN` | least time between key refetches for an unknown `kid` (at least 1s) | `5m` |
 //! | `MSAL_HTTP_TIMEOUT` | time limit of every call to the provider and to downstream APIs | `15s` |
 //! | `MSAL_SECRETS_DIR` | directory of secret files (`msal_client_secret`, …) | `/run/secrets` |
 
@@ -42,14 +44,14 @@ use url::Url;
 
 pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
 pub(crate) use authority::{
-    IssuerRule, is_guid, is_loopback_http, parse_url as parse_endpoint, trim,
+    IssuerRule, is_ciam_issuer, is_guid, is_loopback_http, parse_url as parse_endpoint, trim,
 };
 use sources::RawValues;
 pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-pub(crate) const VARIABLES: [&str; 27] = [
+pub(crate) const VARIABLES: [&str; 29] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -62,6 +64,8 @@ pub(crate) const VARIABLES: [&str; 27] = [
     "MSAL_POST_LOGOUT_REDIRECT_URI",
     "MSAL_SCOPES",
     "MSAL_ALLOWED_TENANTS",
+    "MSAL_ROLES_FROM_ANY_TENANT",
+    "MSAL_B2C_ALLOWED_POLICIES",
     "MSAL_SESSION_STORE",
     "MSAL_SESSION_LIFETIME",
     "MSAL_COOKIE_NAME",
@@ -241,6 +245,12 @@ pub struct MsalConfig {
     pub scopes: Vec<String>,
     /// Tenant ids allowed to sign in; empty means any the authority lets through.
     pub allowed_tenants: Vec<String>,
+    /// A multi-tenant app trusts app roles and application permissions from any tenant
+    /// (`MSAL_ROLES_FROM_ANY_TENANT`): it scopes every role by `tid` itself.
+    pub roles_from_any_tenant: bool,
+    /// With a B2C authority, the user flows (policies) whose tokens are accepted: the
+    /// configured one and `MSAL_B2C_ALLOWED_POLICIES`, lower case. Empty otherwise.
+    pub b2c_policies: Vec<String>,
     /// Where sessions live.
     pub session_store: SessionStoreKind,
     /// Inactivity expiry of a session.
@@ -358,6 +368,16 @@ impl MsalConfig {
         }
     }
 
+    /// Whether any tenant's users can sign in: a multi-tenant authority (`common`,
+    /// `organizations`, Entra's `{tenantid}` template) with no `MSAL_ALLOWED_TENANTS`. In
+    /// this mode an admin of any tenant can consent to the app and assign its app roles.
+    pub fn any_tenant_signs_in(&self) -> bool {
+        matches!(
+            self.authority.issuer_rule(),
+            IssuerRule::TenantTemplate { .. }
+        ) && self.allowed_tenants.is_empty()
+    }
+
     /// The client certificate, if the credential is one.
     pub(crate) fn client_certificate(&self) -> Option<&ClientCertificate> {
         match &self.client_credential {
@@ -395,6 +415,17 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// One problem with one variable.
+    pub(crate) fn single(variable: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            problems: vec![ConfigProblem {
+                variable: Some(variable),
+                source: None,
+                message: message.into(),
+            }],
+        }
+    }
+
     /// Each problem found.
     pub fn problems(&self) -> &[ConfigProblem] {
         &self.problems
@@ -483,6 +514,8 @@ impl MsalConfigBuilder {
         scopes => "MSAL_SCOPES";
         /// `MSAL_ALLOWED_TENANTS`: tenant ids, comma separated.
         allowed_tenants => "MSAL_ALLOWED_TENANTS";
+        /// `MSAL_B2C_ALLOWED_POLICIES`: further B2C user flows whose tokens are accepted.
+        b2c_allowed_policies => "MSAL_B2C_ALLOWED_POLICIES";
         /// `MSAL_SESSION_STORE`: `memory` or a `redis://` URL.
         session_store => "MSAL_SESSION_STORE";
         /// `MSAL_COOKIE_NAME`.
@@ -514,6 +547,17 @@ impl MsalConfigBuilder {
     /// `MSAL_ACCEPT_UNSCOPED_TOKENS`.
     pub fn accept_unscoped_tokens(self, accept: bool) -> Self {
         self.set("MSAL_ACCEPT_UNSCOPED_TOKENS", accept.to_string())
+    }
+
+    /// `MSAL_ROLES_FROM_ANY_TENANT`: a multi-tenant app without `MSAL_ALLOWED_TENANTS`
+    /// trusts app roles and application permissions from any tenant. Only for apps that
+    /// scope every role by the tenant (`tid`) themselves.
+    ///
+    /// ```
+    /// let builder = msal_runtime::MsalConfig::builder().roles_from_any_tenant(true);
+    /// ```
+    pub fn roles_from_any_tenant(self, trust: bool) -> Self {
+        self.set("MSAL_ROLES_FROM_ANY_TENANT", trust.to_string())
     }
 
     /// `MSAL_JWKS_COOLDOWN`.
@@ -767,7 +811,16 @@ impl Validator {
             })
             .unwrap_or(Duration::from_secs(300));
         let jwks_cooldown = self
-            .parse("MSAL_JWKS_COOLDOWN", parse_duration)
+            .parse("MSAL_JWKS_COOLDOWN", |t| {
+                let d = parse_duration(t)?;
+                if d < Duration::from_secs(1) {
+                    return Err(
+                        "must be at least 1s: a shorter cooldown lets random key ids make this app fetch the keys on every request"
+                            .into(),
+                    );
+                }
+                Ok(d)
+            })
             .unwrap_or(Duration::from_secs(300));
         let http_timeout = self
             .parse("MSAL_HTTP_TIMEOUT", |t| {
@@ -809,14 +862,27 @@ impl Validator {
             .parse("MSAL_GRAPH_URL", authority::parse_url)
             .or_else(|| Url::parse("https://graph.microsoft.com/v1.0").ok());
         let accept_unscoped_tokens = self
-            .parse("MSAL_ACCEPT_UNSCOPED_TOKENS", |t| {
-                match t.to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" => Ok(true),
-                    "false" | "0" | "no" => Ok(false),
-                    _ => Err(format!("'{t}' must be true or false")),
-                }
-            })
+            .parse("MSAL_ACCEPT_UNSCOPED_TOKENS", parse_bool)
             .unwrap_or(false);
+        let roles_from_any_tenant = self
+            .parse("MSAL_ROLES_FROM_ANY_TENANT", parse_bool)
+            .unwrap_or(false);
+        let extra_policies = self.get("MSAL_B2C_ALLOWED_POLICIES").map(split_list);
+        let b2c_policies = match &authority {
+            Some(Authority::B2c { policy, .. }) => std::iter::once(policy.clone())
+                .chain(extra_policies.unwrap_or_default())
+                .map(|p| p.to_ascii_lowercase())
+                .collect(),
+            _ => {
+                if extra_policies.is_some() {
+                    self.problem(
+                        "MSAL_B2C_ALLOWED_POLICIES",
+                        "needs a B2C authority: set MSAL_B2C_POLICY (with MSAL_INSTANCE and MSAL_TENANT_ID)",
+                    );
+                }
+                Vec::new()
+            }
+        };
 
         match (client_id, authority, graph_url, self.problems.is_empty()) {
             (Some(client_id), Some(authority), Some(graph_url), true) => Ok(MsalConfig {
@@ -828,6 +894,8 @@ impl Validator {
                 explicit_post_logout_redirect_uri,
                 scopes,
                 allowed_tenants,
+                roles_from_any_tenant,
+                b2c_policies,
                 session_store,
                 session_lifetime,
                 cookie_name,
@@ -904,6 +972,14 @@ impl Validator {
                 tenant: Tenant::parse(&tenant),
             },
         })
+    }
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("'{text}' must be true or false")),
     }
 }
 

@@ -231,10 +231,7 @@ fn authorities_of_every_kind_parse() {
             .as_str()
             .contains("/c0ffee00-0000-4000-8000-00000000c0de/v2.0/")
     );
-    assert!(matches!(
-        ciam.issuer_rule(),
-        IssuerRule::FromDiscovery { .. }
-    ));
+    assert_eq!(ciam.issuer_rule(), IssuerRule::Ciam);
     let common = Authority::parse("https://login.microsoftonline.com/common/v2.0").unwrap();
     assert_eq!(
         common.issuer_rule(),
@@ -377,4 +374,121 @@ fn durations_parse_in_every_unit() {
     assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
     assert!(parse_duration("h").is_err());
     assert!(parse_duration("-5s").is_err());
+}
+
+#[test]
+fn external_id_issuers_must_have_entras_shape() {
+    let tid = "c0ffee00-0000-4000-8000-00000000c0de";
+    let rule = IssuerRule::Ciam;
+    assert!(rule.admits(&format!("https://{tid}.ciamlogin.com/{tid}/v2.0"), None));
+    for bad in [
+        "https://evil.test/v2.0".to_owned(),
+        format!("https://{tid}.ciamlogin.com.evil.test/{tid}/v2.0"),
+        format!("https://{tid}.ciamlogin.com/0ddba11a-0000-4000-8000-000000000001/v2.0"),
+        format!("http://{tid}.ciamlogin.com/{tid}/v2.0"),
+        format!("https://contoso.ciamlogin.com/{tid}/v2.0"),
+        format!("https://{tid}.ciamlogin.com/{tid}/v2.0/extra"),
+    ] {
+        assert!(!rule.admits(&bad, None), "{bad}");
+    }
+}
+
+#[test]
+fn microsoft_authorities_keep_their_endpoints_on_their_own_host() {
+    let entra =
+        Authority::parse("https://login.microsoftonline.com/contoso.onmicrosoft.com").unwrap();
+    let origin = entra.endpoint_origin().unwrap();
+    assert_eq!(
+        origin.ascii_serialization(),
+        "https://login.microsoftonline.com"
+    );
+    let b2c = Authority::parse("https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin")
+        .unwrap();
+    assert_eq!(
+        b2c.endpoint_origin().unwrap().ascii_serialization(),
+        "https://contoso.b2clogin.com"
+    );
+    // A generic issuer's token endpoint may live elsewhere.
+    assert!(
+        Authority::parse("https://accounts.example.com")
+            .unwrap()
+            .endpoint_origin()
+            .is_none()
+    );
+}
+
+#[test]
+fn b2c_policies_are_the_configured_one_and_the_allowed_ones() {
+    let config = MsalConfig::builder()
+        .client_id("c")
+        .instance("https://contoso.b2clogin.com")
+        .tenant_id("contoso.onmicrosoft.com")
+        .b2c_policy("B2C_1_SignIn")
+        .b2c_allowed_policies("B2C_1_mfa, B2C_1_reset")
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.b2c_policies,
+        ["b2c_1_signin", "b2c_1_mfa", "b2c_1_reset"]
+    );
+    let err = MsalConfig::builder()
+        .client_id("c")
+        .tenant_id("contoso.onmicrosoft.com")
+        .b2c_allowed_policies("B2C_1_mfa")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("MSAL_B2C_ALLOWED_POLICIES"),
+        "{err}"
+    );
+    let entra = MsalConfig::builder()
+        .client_id("c")
+        .tenant_id("contoso.onmicrosoft.com")
+        .build()
+        .unwrap();
+    assert!(entra.b2c_policies.is_empty());
+}
+
+#[test]
+fn the_jwks_cooldown_has_a_lower_bound() {
+    let err = MsalConfig::builder()
+        .client_id("c")
+        .tenant_id("contoso.onmicrosoft.com")
+        .jwks_cooldown(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("MSAL_JWKS_COOLDOWN"), "{err}");
+    assert!(err.to_string().contains("at least 1s"), "{err}");
+    let ok = MsalConfig::builder()
+        .client_id("c")
+        .tenant_id("contoso.onmicrosoft.com")
+        .jwks_cooldown(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    assert_eq!(ok.jwks_cooldown, std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn any_tenant_signs_in_only_with_a_multi_tenant_authority_and_no_allow_list() {
+    let build = |tenant: &str, allowed: Option<&str>| {
+        let b = MsalConfig::builder().client_id("c").tenant_id(tenant);
+        match allowed {
+            Some(a) => b.allowed_tenants(a),
+            None => b,
+        }
+        .build()
+        .unwrap()
+    };
+    assert!(build("organizations", None).any_tenant_signs_in());
+    assert!(build("common", None).any_tenant_signs_in());
+    assert!(
+        !build(
+            "organizations",
+            Some("c0ffee00-0000-4000-8000-00000000c0de")
+        )
+        .any_tenant_signs_in()
+    );
+    assert!(!build("c0ffee00-0000-4000-8000-00000000c0de", None).any_tenant_signs_in());
+    assert!(!build("consumers", None).any_tenant_signs_in());
+    assert!(!build("contoso.onmicrosoft.com", None).any_tenant_signs_in());
 }

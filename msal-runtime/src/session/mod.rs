@@ -7,27 +7,22 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::{MemoryStore, Session};
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::clients::WithOptions;
-use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
-use tower_sessions_redis_store::fred::types::Builder as RedisBuilder;
-use tower_sessions_redis_store::fred::types::config::Options as RedisOptions;
+use tower_sessions::Session;
+use tower_sessions::session::Id;
 
+mod seal;
+mod store;
 mod vault;
 
+pub use store::MsalStore;
 pub(crate) use vault::{CachedToken, TokenVault};
 
-use crate::config::{SessionKey, SessionStoreKind};
+use crate::config::{IssuerRule, MsalConfig, SessionKey};
 use crate::error::AuthError;
 use crate::principal::{Principal, User};
+use seal::Purpose;
+use store::SID_FIELD;
 
 /// Session key of who the signed-in user is: what every protected request reads.
 const WHO: &str = "msal.who";
@@ -50,6 +45,8 @@ pub(crate) struct SignedIn {
     pub(crate) scopes: Vec<String>,
     /// Scopes asked for at the last sign-in and not granted: not asked for again.
     pub(crate) declined: Vec<String>,
+    /// Group memberships looked up in Microsoft Graph (group overage), when they were.
+    pub(crate) groups: Option<LookedUpGroups>,
 }
 
 impl fmt::Debug for SignedIn {
@@ -62,12 +59,35 @@ impl fmt::Debug for SignedIn {
     }
 }
 
-/// [`SignedIn`] as the session stores it, as one JSON text: the ID token's claims once (the
-/// typed fields of [`User`] are derived from them on load), and the id of the key that
-/// sealed the vault, so a protected request can tell a vault nobody can open without
-/// reading it.
+/// Group memberships of a user whose token could not carry them, as Microsoft Graph
+/// answered, and when (seconds since the epoch).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LookedUpGroups {
+    pub(crate) ids: Vec<String>,
+    pub(crate) at: i64,
+}
+
+/// How long group memberships looked up in Graph are trusted: as long as a token's would be.
+pub(crate) const GROUPS_FRESH_FOR: Duration = Duration::from_secs(3600);
+
+/// The app a record was made for: its client id, the issuer that signed the user in, and
+/// the user's tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Made {
+    client_id: String,
+    issuer: String,
+    tenant: Option<String>,
+}
+
+/// [`SignedIn`] as the session stores it, as one JSON text: the app it was made for, the ID
+/// token's claims once (the typed fields of [`User`] are derived from them on load), and the
+/// id of the key that sealed the vault, so a protected request can tell a vault nobody can
+/// open without reading it.
 #[derive(Serialize, Deserialize)]
 struct StoredWho {
+    /// A record without it comes from before records were bound to their app: signed out.
+    #[serde(default)]
+    made_for: Option<Made>,
     claims: serde_json::Map<String, serde_json::Value>,
     csrf: String,
     #[serde(default)]
@@ -76,16 +96,24 @@ struct StoredWho {
     declined: Vec<String>,
     #[serde(default)]
     sealed_with: Option<String>,
+    #[serde(default)]
+    groups: Option<LookedUpGroups>,
 }
 
 impl StoredWho {
-    fn of(signed_in: &SignedIn, sealed_with: Option<String>) -> Self {
+    fn of(signed_in: &SignedIn, app: &AppBinding, sealed_with: Option<String>) -> Self {
         Self {
+            made_for: Some(Made {
+                client_id: app.client_id.clone(),
+                issuer: signed_in.user.iss.clone(),
+                tenant: signed_in.user.tid.clone(),
+            }),
             claims: signed_in.user.claims.clone(),
             csrf: signed_in.csrf.clone(),
             scopes: signed_in.scopes.clone(),
             declined: signed_in.declined.clone(),
             sealed_with,
+            groups: signed_in.groups.clone(),
         }
     }
 
@@ -95,6 +123,7 @@ impl StoredWho {
             csrf: self.csrf,
             scopes: self.scopes,
             declined: self.declined,
+            groups: self.groups,
         }
     }
 
@@ -104,6 +133,73 @@ impl StoredWho {
             None => true,
             Some(id) => keys.iter().any(|k| k.id() == id),
         }
+    }
+}
+
+/// What a session record must have been made for to be read by this app: its client id,
+/// an issuer its authority admits, and a tenant it still allows. A record of another app
+/// sharing the store (a staging app on the production Redis, say) reads as signed out.
+#[derive(Clone, Debug)]
+pub(crate) struct AppBinding {
+    client_id: String,
+    issuer: IssuerRule,
+    allowed_tenants: Vec<String>,
+    /// This API's names (its audiences), which the principals read scopes with.
+    this_api: Arc<[String]>,
+}
+
+impl AppBinding {
+    pub(crate) fn of(config: &MsalConfig) -> Self {
+        Self {
+            client_id: config.client_id.clone(),
+            issuer: config.authority.issuer_rule(),
+            allowed_tenants: config.allowed_tenants.clone(),
+            this_api: Arc::from(config.audiences.clone()),
+        }
+    }
+
+    /// A binding made up for a test: this client id, issuer rule and allowed tenants.
+    #[cfg(test)]
+    pub(crate) fn new(client_id: &str, issuer: IssuerRule, allowed_tenants: &[&str]) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            issuer,
+            allowed_tenants: allowed_tenants.iter().map(|t| (*t).to_owned()).collect(),
+            this_api: Arc::from(vec![format!("api://{client_id}")]),
+        }
+    }
+
+    /// This API's names, as principals read scopes with them.
+    pub(crate) fn this_api(&self) -> Arc<[String]> {
+        self.this_api.clone()
+    }
+
+    /// Why a record cannot be read by this app, if it cannot.
+    fn refuses(&self, stored: &StoredWho) -> Option<&'static str> {
+        let Some(made) = &stored.made_for else {
+            return Some("the record names no app");
+        };
+        let claim = |name: &str| stored.claims.get(name).and_then(serde_json::Value::as_str);
+        if made.client_id != self.client_id {
+            return Some("the record was made for another app (client id)");
+        }
+        if claim("iss") != Some(made.issuer.as_str()) || claim("tid") != made.tenant.as_deref() {
+            return Some("the record's user does not match what it was made for");
+        }
+        if !self.issuer.admits(&made.issuer, made.tenant.as_deref()) {
+            return Some("the record was signed in by another issuer");
+        }
+        if !self.allowed_tenants.is_empty() {
+            let tenant = made
+                .tenant
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !self.allowed_tenants.contains(&tenant) {
+                return Some("the record's tenant is no longer allowed");
+            }
+        }
+        None
     }
 }
 
@@ -126,8 +222,17 @@ pub(crate) struct PendingFlow {
     pub(crate) swagger: Option<SwaggerRequest>,
 }
 
+impl fmt::Debug for PendingFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingFlow")
+            .field("next", &self.next)
+            .field("extra_scopes", &self.extra_scopes)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What Swagger UI's authorization request asked for.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct SwaggerRequest {
     pub(crate) redirect_uri: String,
     pub(crate) state: Option<String>,
@@ -154,9 +259,9 @@ async fn text_of(session: &Session, key: &str) -> Result<Option<String>, AuthErr
     }
 }
 
-/// The record of who is signed in, decoded; `None` when nobody is, or when the vault was
-/// sealed with a key no longer configured (signed out).
-fn decode_who(text: &str, keys: &[SessionKey]) -> Option<StoredWho> {
+/// The record of who is signed in, decoded; `None` when nobody is, when it was made for
+/// another app, or when the vault was sealed with a key no longer configured (signed out).
+fn decode_who(text: &str, keys: &[SessionKey], app: &AppBinding) -> Option<StoredWho> {
     let stored: StoredWho = match serde_json::from_str(text) {
         Ok(stored) => stored,
         Err(e) => {
@@ -164,6 +269,13 @@ fn decode_who(text: &str, keys: &[SessionKey]) -> Option<StoredWho> {
             return None;
         }
     };
+    if let Some(why) = app.refuses(&stored) {
+        tracing::warn!(
+            why,
+            "a session record this app does not accept: treated as signed out"
+        );
+        return None;
+    }
     if stored.vault_opens(keys) {
         Some(stored)
     } else {
@@ -177,11 +289,12 @@ fn decode_who(text: &str, keys: &[SessionKey]) -> Option<StoredWho> {
 pub(crate) async fn signed_in(
     session: &Session,
     keys: &[SessionKey],
+    app: &AppBinding,
 ) -> Result<Option<(SignedIn, TokenVault)>, AuthError> {
     let Some(who) = text_of(session, WHO).await? else {
         return Ok(None);
     };
-    let Some(stored) = decode_who(&who, keys) else {
+    let Some(stored) = decode_who(&who, keys, app) else {
         return Ok(None);
     };
     let vault = text_of(session, VAULT).await?.unwrap_or_default();
@@ -196,11 +309,19 @@ pub(crate) async fn signed_in(
 
 /// Who a session's user is, as a protected request needs it: the principal requirements
 /// are judged on, and the CSRF token of sign-out. The tokens are neither read nor
-/// decrypted (a protected request rarely needs them).
-#[derive(Debug)]
+/// decrypted (a protected request rarely needs them). `Debug` never shows the CSRF token.
 pub(crate) struct Who {
     pub(crate) principal: Arc<Principal>,
     pub(crate) csrf: String,
+}
+
+impl fmt::Debug for Who {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Who")
+            .field("principal", &self.principal)
+            .field("csrf", &"[REDACTED]")
+            .finish()
+    }
 }
 
 /// Decoded signed-in records by session id, each kept with the exact text it was decoded
@@ -250,13 +371,15 @@ impl WhoCache {
 }
 
 /// The signed-in user of this session, if any, for judging requirements. Like
-/// [`signed_in`], a vault sealed with a key no longer configured counts as signed out; a
-/// vault whose ciphertext was altered is found out by [`signed_in`] when the tokens are
-/// used: the seal protects the tokens' secrecy, while the user's claims sit beside it
-/// unsealed in the same record, so decrypting here would prove nothing about them.
+/// [`signed_in`], a record of another app, or whose vault was sealed with a key no longer
+/// configured, counts as signed out; a vault whose ciphertext was altered is found out by
+/// [`signed_in`] when the tokens are used: the seal protects the tokens' secrecy, while the
+/// user's claims sit beside it unsealed in the same record, so decrypting here would prove
+/// nothing about them.
 pub(crate) async fn who(
     session: &Session,
     keys: &[SessionKey],
+    app: &AppBinding,
     cache: &WhoCache,
 ) -> Result<Option<Arc<Who>>, AuthError> {
     let Some(text) = text_of(session, WHO).await? else {
@@ -268,7 +391,7 @@ pub(crate) async fn who(
     {
         return Ok(Some(who));
     }
-    let Some(who) = decode(&text, keys).map(Arc::new) else {
+    let Some(who) = decode(&text, keys, app).map(Arc::new) else {
         return Ok(None);
     };
     if let Some(id) = id {
@@ -278,15 +401,26 @@ pub(crate) async fn who(
 }
 
 /// Decodes a signed-in record without the cache: what a request costs the first time a
-/// session is seen. `None`: unreadable, or its vault sealed with a key not configured.
-pub(crate) fn decode(text: &str, keys: &[SessionKey]) -> Option<Who> {
-    let signed_in = decode_who(text, keys)?.into_signed_in();
+/// session is seen. `None`: unreadable, made for another app, or its vault sealed with a
+/// key not configured.
+pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Option<Who> {
+    let signed_in = decode_who(text, keys, app)?.into_signed_in();
+    let fresh_groups = signed_in.groups.as_ref().filter(|g| {
+        crate::validate::now().saturating_sub(g.at) < GROUPS_FRESH_FOR.as_secs() as i64
+    });
+    let mut principal = Principal::session(
+        signed_in.user,
+        signed_in.scopes,
+        signed_in.declined,
+        app.this_api(),
+    );
+    if principal.groups_overage
+        && let Some(groups) = fresh_groups
+    {
+        principal = principal.with_groups(groups.ids.clone());
+    }
     Some(Who {
-        principal: Arc::new(Principal::session(
-            signed_in.user,
-            signed_in.scopes,
-            signed_in.declined,
-        )),
+        principal: Arc::new(principal),
         csrf: signed_in.csrf,
     })
 }
@@ -297,9 +431,11 @@ pub(crate) fn encode(
     signed_in: &SignedIn,
     vault: &TokenVault,
     keys: &[SessionKey],
+    app: &AppBinding,
 ) -> Result<(String, String), AuthError> {
     let (sealed, sealed_with) = vault.seal(keys).map_err(unavailable)?;
-    let who = serde_json::to_string(&StoredWho::of(signed_in, sealed_with)).map_err(unavailable)?;
+    let who =
+        serde_json::to_string(&StoredWho::of(signed_in, app, sealed_with)).map_err(unavailable)?;
     Ok((who, sealed))
 }
 
@@ -307,12 +443,13 @@ pub(crate) fn encode(
 pub(crate) async fn update_vault(
     session: &Session,
     keys: &[SessionKey],
+    app: &AppBinding,
     vault: &TokenVault,
 ) -> Result<(), AuthError> {
     let Some(text) = text_of(session, WHO).await? else {
         return Err(AuthError::NotSignedIn);
     };
-    let mut stored = decode_who(&text, keys).ok_or(AuthError::NotSignedIn)?;
+    let mut stored = decode_who(&text, keys, app).ok_or(AuthError::NotSignedIn)?;
     let (sealed, sealed_with) = vault.seal(keys).map_err(unavailable)?;
     if stored.sealed_with != sealed_with {
         // Sealed with another key than before (a rotation): say so beside the user.
@@ -328,6 +465,30 @@ pub(crate) async fn update_vault(
     session.save().await.map_err(unavailable)
 }
 
+/// Remembers the group memberships Graph answered for the signed-in user, and saves now.
+pub(crate) async fn remember_groups(
+    session: &Session,
+    keys: &[SessionKey],
+    app: &AppBinding,
+    groups: Vec<String>,
+) -> Result<(), AuthError> {
+    let Some(text) = text_of(session, WHO).await? else {
+        return Err(AuthError::NotSignedIn);
+    };
+    let mut stored = decode_who(&text, keys, app).ok_or(AuthError::NotSignedIn)?;
+    stored.groups = Some(LookedUpGroups {
+        ids: groups,
+        at: crate::validate::now(),
+    });
+    put_text(
+        session,
+        WHO,
+        serde_json::to_string(&stored).map_err(unavailable)?,
+    )
+    .await?;
+    session.save().await.map_err(unavailable)
+}
+
 /// Stores `text` under `key` as one string value (see [`text_of`]).
 async fn put_text(session: &Session, key: &str, text: String) -> Result<(), AuthError> {
     session
@@ -338,21 +499,35 @@ async fn put_text(session: &Session, key: &str, text: String) -> Result<(), Auth
 }
 
 /// Signs the user in: a new session id (no fixation), the user and the vault stored, saved
-/// now so store failures surface as 503 here rather than after the response.
+/// now so store failures surface as 503 here rather than after the response. With the
+/// provider's session id (`sid`), the front-channel index names this session from now on
+/// for as long as it lives.
 pub(crate) async fn sign_in(
     session: &Session,
+    store: &MsalStore,
     keys: &[SessionKey],
+    app: &AppBinding,
     signed_in: &SignedIn,
     vault: &TokenVault,
 ) -> Result<Id, AuthError> {
-    let (who, sealed) = encode(signed_in, vault, keys)?;
+    let (who, sealed) = encode(signed_in, vault, keys, app)?;
     session.cycle_id().await.map_err(unavailable)?;
     put_text(session, WHO, who).await?;
     put_text(session, VAULT, sealed).await?;
+    let sid = signed_in.user.sid.as_deref().filter(|s| !s.is_empty());
+    if let Some(sid) = sid {
+        put_text(session, SID_FIELD, sid.to_owned()).await?;
+    }
     session.save().await.map_err(unavailable)?;
-    session
+    let id = session
         .id()
-        .ok_or_else(|| unavailable("the store gave the session no id"))
+        .ok_or_else(|| unavailable("the store gave the session no id"))?;
+    if let Some(sid) = sid {
+        store
+            .index_sid(sid, &signed_in.user.iss, id, session.expiry_date())
+            .await?;
+    }
+    Ok(id)
 }
 
 /// Ends the session: the record is deleted and the cookie removed.
@@ -360,218 +535,82 @@ pub(crate) async fn sign_out(session: &Session) -> Result<(), AuthError> {
     session.flush().await.map_err(unavailable)
 }
 
-/// A record id derived from a secret value, so a flow or index is found by what names it.
-fn derived_id(kind: &str, value: &str) -> Id {
-    let digest = Sha256::new()
-        .chain_update(kind)
-        .chain_update([0])
-        .chain_update(value)
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Id(i128::from_le_bytes(bytes))
-}
-
-fn expiry_in(d: Duration) -> OffsetDateTime {
-    OffsetDateTime::now_utc() + d
-}
-
 impl MsalStore {
-    /// Stores a single-use record of its own under a secret key (a flow's state, a code).
-    pub(crate) async fn put_once<T: Serialize>(
+    /// Stores a pending flow under its state, sealed when a session key is configured.
+    pub(crate) async fn put_flow(
+        &self,
+        state: &str,
+        flow: &PendingFlow,
+        keys: &[SessionKey],
+    ) -> Result<(), AuthError> {
+        self.put_sealed("flow", state, flow, Purpose::Flow, keys, FLOW_TTL)
+            .await
+    }
+
+    /// Takes a pending flow: found at most once, whoever asks at the same time.
+    pub(crate) async fn take_flow(
+        &self,
+        state: &str,
+        keys: &[SessionKey],
+    ) -> Result<Option<PendingFlow>, AuthError> {
+        self.take_sealed("flow", state, Purpose::Flow, keys).await
+    }
+
+    /// Stores a Swagger code's grant, sealed when a session key is configured.
+    pub(crate) async fn put_swagger_grant<T: Serialize>(
+        &self,
+        code: &str,
+        grant: &T,
+        keys: &[SessionKey],
+        ttl: Duration,
+    ) -> Result<(), AuthError> {
+        self.put_sealed("swagger", code, grant, Purpose::Swagger, keys, ttl)
+            .await
+    }
+
+    /// Takes a Swagger code's grant: found at most once, whoever asks at the same time.
+    pub(crate) async fn take_swagger_grant<T: serde::de::DeserializeOwned>(
+        &self,
+        code: &str,
+        keys: &[SessionKey],
+    ) -> Result<Option<T>, AuthError> {
+        self.take_sealed("swagger", code, Purpose::Swagger, keys)
+            .await
+    }
+
+    async fn put_sealed<T: Serialize>(
         &self,
         kind: &str,
         key: &str,
         value: &T,
+        purpose: Purpose,
+        keys: &[SessionKey],
         ttl: Duration,
     ) -> Result<(), AuthError> {
-        let value = serde_json::to_value(value).map_err(unavailable)?;
-        let mut record = Record {
-            id: derived_id(kind, key),
-            data: [("value".to_owned(), value)].into_iter().collect(),
-            expiry_date: expiry_in(ttl),
-        };
-        let wanted = record.id;
-        self.create(&mut record).await.map_err(unavailable)?;
-        if record.id != wanted {
-            // A 2^-128 collision: refuse rather than store it where nobody finds it.
-            self.delete(&record.id).await.map_err(unavailable)?;
-            return Err(unavailable("a one-time key collided; start again"));
-        }
-        Ok(())
+        let plain = serde_json::to_string(value).map_err(unavailable)?;
+        let (text, _) = seal::seal(plain, purpose, keys).map_err(unavailable)?;
+        self.put_once(kind, key, text, ttl).await
     }
 
-    /// Takes a record stored with [`put_once`](Self::put_once): found at most once.
-    pub(crate) async fn take_once<T: DeserializeOwned>(
+    async fn take_sealed<T: serde::de::DeserializeOwned>(
         &self,
         kind: &str,
         key: &str,
+        purpose: Purpose,
+        keys: &[SessionKey],
     ) -> Result<Option<T>, AuthError> {
-        let id = derived_id(kind, key);
-        let Some(record) = self.load(&id).await.map_err(unavailable)? else {
+        let Some(text) = self.take_once(kind, key).await? else {
             return Ok(None);
         };
-        self.delete(&id).await.map_err(unavailable)?;
-        if record.expiry_date <= OffsetDateTime::now_utc() {
-            return Ok(None);
+        let value =
+            seal::open(&text, purpose, keys).and_then(|plain| serde_json::from_str(&plain).ok());
+        if value.is_none() {
+            tracing::warn!(
+                kind,
+                "a single-use record that does not open: treated as unknown"
+            );
         }
-        Ok(record
-            .data
-            .get("value")
-            .and_then(|v| serde_json::from_value(v.clone()).ok()))
-    }
-
-    /// Stores a pending flow under its state.
-    pub(crate) async fn put_flow(&self, state: &str, flow: &PendingFlow) -> Result<(), AuthError> {
-        self.put_once("flow", state, flow, FLOW_TTL).await
-    }
-
-    /// Takes a pending flow: found at most once.
-    pub(crate) async fn take_flow(&self, state: &str) -> Result<Option<PendingFlow>, AuthError> {
-        self.take_once("flow", state).await
-    }
-
-    /// Remembers which sessions belong to an identity-provider session (`sid`).
-    pub(crate) async fn index_sid(
-        &self,
-        sid: &str,
-        session: Id,
-        lifetime: Duration,
-    ) -> Result<(), AuthError> {
-        let id = derived_id("sid", sid);
-        let existing = self.load(&id).await.map_err(unavailable)?;
-        let mut sessions: Vec<String> = existing
-            .as_ref()
-            .and_then(|r| r.data.get("sessions"))
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        sessions.push(session.to_string());
-        let mut record = Record {
-            id,
-            data: [("sessions".to_owned(), serde_json::json!(sessions))]
-                .into_iter()
-                .collect(),
-            expiry_date: expiry_in(lifetime),
-        };
-        if existing.is_some() {
-            self.save(&record).await.map_err(unavailable)
-        } else {
-            self.create(&mut record).await.map_err(unavailable)
-        }
-    }
-
-    /// Deletes every session of an identity-provider session; returns how many.
-    pub(crate) async fn end_sid(&self, sid: &str) -> Result<usize, AuthError> {
-        let id = derived_id("sid", sid);
-        let Some(record) = self.load(&id).await.map_err(unavailable)? else {
-            return Ok(0);
-        };
-        let sessions: Vec<String> = record
-            .data
-            .get("sessions")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        let mut ended = 0;
-        for session in sessions.iter().filter_map(|s| s.parse::<Id>().ok()) {
-            self.delete(&session).await.map_err(unavailable)?;
-            ended += 1;
-        }
-        self.delete(&id).await.map_err(unavailable)?;
-        Ok(ended)
-    }
-}
-
-/// The session store msal-axum uses: in memory, or Redis shared by every instance of the
-/// app (chosen by `MSAL_SESSION_STORE`).
-#[derive(Clone)]
-pub struct MsalStore(StoreKind);
-
-#[derive(Clone)]
-enum StoreKind {
-    Memory(MemoryStore),
-    Redis(RedisStore<WithOptions<Pool>>),
-}
-
-impl fmt::Debug for MsalStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            StoreKind::Memory(_) => "MsalStore::Memory",
-            StoreKind::Redis(_) => "MsalStore::Redis",
-        })
-    }
-}
-
-impl MsalStore {
-    /// Opens the configured store. An unreachable Redis is not fatal: it is retried in the
-    /// background, and requests that need a session answer 503 meanwhile.
-    pub(crate) async fn open(kind: &SessionStoreKind) -> Result<Self, String> {
-        match kind {
-            SessionStoreKind::Memory => Ok(MsalStore(StoreKind::Memory(MemoryStore::default()))),
-            SessionStoreKind::Redis(url) => {
-                let config = RedisConfig::from_url(url.as_str())
-                    .map_err(|e| format!("MSAL_SESSION_STORE is not a usable Redis URL: {e}"))?;
-                let pool = RedisBuilder::from_config(config)
-                    .with_connection_config(|c| {
-                        c.connection_timeout = Duration::from_secs(2);
-                        c.internal_command_timeout = Duration::from_secs(5);
-                        c.max_command_attempts = 1;
-                    })
-                    .with_performance_config(|p| {
-                        p.default_command_timeout = Duration::from_secs(10);
-                    })
-                    .set_policy(tower_sessions_redis_store::fred::types::config::ReconnectPolicy::new_constant(0, 500))
-                    .build_pool(8)
-                    .map_err(|e| format!("Redis pool: {e}"))?;
-                pool.connect();
-                match tokio::time::timeout(Duration::from_secs(3), pool.wait_for_connect()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %e, "Redis unreachable; sessions answer 503 until it is back")
-                    }
-                    Err(_) => tracing::error!(
-                        "Redis did not answer within 3s; sessions answer 503 until it does"
-                    ),
-                }
-                // Commands fail at once while the connection is down (503 without waiting),
-                // and otherwise get a generous time limit: under load a healthy Redis answers
-                // in milliseconds, but this process may take seconds to read the answer.
-                let commands = pool.with_options(&RedisOptions {
-                    fail_fast: true,
-                    max_attempts: Some(1),
-                    timeout: Some(Duration::from_secs(10)),
-                    ..RedisOptions::default()
-                });
-                Ok(MsalStore(StoreKind::Redis(RedisStore::new(commands))))
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl SessionStore for MsalStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match &self.0 {
-            StoreKind::Memory(s) => s.create(record).await,
-            StoreKind::Redis(s) => s.create(record).await,
-        }
-    }
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match &self.0 {
-            StoreKind::Memory(s) => s.save(record).await,
-            StoreKind::Redis(s) => s.save(record).await,
-        }
-    }
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match &self.0 {
-            StoreKind::Memory(s) => s.load(id).await,
-            StoreKind::Redis(s) => s.load(id).await,
-        }
-    }
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match &self.0 {
-            StoreKind::Memory(s) => s.delete(id).await,
-            StoreKind::Redis(s) => s.delete(id).await,
-        }
+        Ok(value)
     }
 }
 

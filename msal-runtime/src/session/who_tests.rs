@@ -1,9 +1,16 @@
 use super::*;
 
+const ISS: &str = "https://login.test/c0ffee00-0000-4000-8000-00000000c0de/v2.0";
+const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+
+fn app() -> AppBinding {
+    AppBinding::new("app-a", IssuerRule::Exact(ISS.into()), &[])
+}
+
 fn signed_in() -> SignedIn {
     let claims = serde_json::json!({
-        "iss": "https://login.test/tid/v2.0", "sub": "alice-sub", "oid": "alice-oid",
-        "tid": "tid", "roles": ["Admin"], "groups": ["g1"], "name": "Alice",
+        "iss": ISS, "sub": "alice-sub", "oid": "alice-oid",
+        "tid": TID, "roles": ["Admin"], "groups": ["g1"], "name": "Alice",
     });
     let serde_json::Value::Object(claims) = claims else {
         unreachable!("an object literal")
@@ -13,6 +20,7 @@ fn signed_in() -> SignedIn {
         csrf: "csrf-secret".into(),
         scopes: vec!["User.Read".into()],
         declined: vec![],
+        groups: None,
     }
 }
 
@@ -26,7 +34,7 @@ fn vault() -> TokenVault {
 
 #[test]
 fn a_record_decodes_to_the_user_it_was_encoded_from_without_storing_claims_twice() {
-    let (who, vault_text) = encode(&signed_in(), &vault(), &[]).unwrap();
+    let (who, vault_text) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
     // The typed fields are derived from the claims, not stored beside them.
     assert_eq!(who.matches("alice-oid").count(), 1, "{who}");
     assert!(
@@ -34,31 +42,35 @@ fn a_record_decodes_to_the_user_it_was_encoded_from_without_storing_claims_twice
         "tokens live in the vault: {who}"
     );
     assert!(vault_text.contains("refresh-secret"));
-    let decoded = decode(&who, &[]).unwrap();
+    let decoded = decode(&who, &[], &app()).unwrap();
     let user = decoded.principal.user().unwrap();
     assert_eq!(user.oid.as_deref(), Some("alice-oid"));
     assert_eq!(user.roles, ["Admin"]);
     assert_eq!(decoded.principal.scopes(), ["User.Read"]);
-    assert_eq!(decoded.principal.tenant_id(), Some("tid"));
+    assert_eq!(decoded.principal.tenant_id(), Some(TID));
     assert_eq!(decoded.csrf, "csrf-secret");
 }
 
 #[test]
 fn a_record_whose_vault_no_configured_key_opens_decodes_to_nobody() {
     let old = SessionKey::new([1; 32]);
-    let (who, _) = encode(&signed_in(), &vault(), std::slice::from_ref(&old)).unwrap();
-    assert!(decode(&who, std::slice::from_ref(&old)).is_some());
-    assert!(decode(&who, &[SessionKey::new([2; 32])]).is_none());
-    assert!(decode("not json", &[]).is_none());
-    assert!(decode("{}", &[]).is_none());
+    let (who, _) = encode(&signed_in(), &vault(), std::slice::from_ref(&old), &app()).unwrap();
+    assert!(decode(&who, std::slice::from_ref(&old), &app()).is_some());
+    assert!(decode(&who, &[SessionKey::new([2; 32])], &app()).is_none());
+    assert!(decode("not json", &[], &app()).is_none());
+    assert!(decode("{}", &[], &app()).is_none());
 }
 
 #[test]
 fn the_cache_answers_only_for_the_exact_text_it_decoded() {
     let cache = WhoCache::new(2);
-    let (who, _) = encode(&signed_in(), &vault(), &[]).unwrap();
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
     let id = Id(7);
-    cache.insert(id, who.clone(), Arc::new(decode(&who, &[]).unwrap()));
+    cache.insert(
+        id,
+        who.clone(),
+        Arc::new(decode(&who, &[], &app()).unwrap()),
+    );
     assert!(cache.get(&id, &who).is_some());
     // The same session holding anything else (after consent, a new sign-in, a forged
     // record) is decoded afresh.
@@ -71,8 +83,8 @@ fn the_cache_answers_only_for_the_exact_text_it_decoded() {
 #[test]
 fn the_cache_stays_within_its_capacity() {
     let cache = WhoCache::new(2);
-    let (who, _) = encode(&signed_in(), &vault(), &[]).unwrap();
-    let decoded = Arc::new(decode(&who, &[]).unwrap());
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
+    let decoded = Arc::new(decode(&who, &[], &app()).unwrap());
     for i in 0..5 {
         cache.insert(Id(i), who.clone(), decoded.clone());
         assert!(cache.len() <= 2);
@@ -81,4 +93,53 @@ fn the_cache_stays_within_its_capacity() {
     cache.insert(Id(4), who.clone(), decoded);
     assert_eq!(cache.len(), 2);
     assert!(cache.get(&Id(4), &who).is_some());
+}
+
+#[test]
+fn a_record_made_for_another_app_reads_as_signed_out() {
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
+    assert!(decode(&who, &[], &app()).is_some());
+    // Another client id on the same store (app B, or staging beside production).
+    let other_app = AppBinding::new("app-b", IssuerRule::Exact(ISS.into()), &[]);
+    assert!(decode(&who, &[], &other_app).is_none());
+    // The same client id behind another authority.
+    let other_issuer = AppBinding::new(
+        "app-a",
+        IssuerRule::Exact("https://login.test/0ddba11a-0000-4000-8000-000000000001/v2.0".into()),
+        &[],
+    );
+    assert!(decode(&who, &[], &other_issuer).is_none());
+    // A tenant that is no longer allowed.
+    let narrowed = AppBinding::new(
+        "app-a",
+        IssuerRule::Exact(ISS.into()),
+        &["0ddba11a-0000-4000-8000-000000000001"],
+    );
+    assert!(decode(&who, &[], &narrowed).is_none());
+    let still_allowed = AppBinding::new("app-a", IssuerRule::Exact(ISS.into()), &[TID]);
+    assert!(decode(&who, &[], &still_allowed).is_some());
+}
+
+#[test]
+fn a_record_that_names_no_app_or_lies_about_its_user_reads_as_signed_out() {
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&who).unwrap();
+    let unbound = {
+        let mut r = record.clone();
+        r.as_object_mut().unwrap().remove("made_for");
+        r.to_string()
+    };
+    assert!(decode(&unbound, &[], &app()).is_none());
+    // Claims of another issuer under a binding that names this one.
+    record["claims"]["iss"] = "https://evil.test/v2.0".into();
+    assert!(decode(&record.to_string(), &[], &app()).is_none());
+}
+
+#[test]
+fn debug_of_who_hides_the_csrf_token() {
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
+    let decoded = decode(&who, &[], &app()).unwrap();
+    let shown = format!("{decoded:?}");
+    assert!(!shown.contains("csrf-secret"), "{shown}");
+    assert!(shown.contains("[REDACTED]"), "{shown}");
 }

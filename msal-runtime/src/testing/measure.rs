@@ -30,7 +30,7 @@ pub async fn validate_bearer(
 
 /// A principal as a bearer token with these claims would give (for judging rules).
 pub fn principal(claims: JsonObject, app: bool) -> Principal {
-    Principal::bearer(claims, app, "")
+    Principal::bearer(claims, app, "", std::sync::Arc::from(Vec::new()))
 }
 
 /// The session store `msal` uses.
@@ -52,7 +52,9 @@ impl SessionRecord {
         let keys = &msal.inner.config.session_keys;
         let store = store(msal).clone();
         let session = tower_sessions::Session::new(Some(id), std::sync::Arc::new(store), None);
-        let (signed_in, vault) = session::signed_in(&session, keys).await.ok()??;
+        let (signed_in, vault) = session::signed_in(&session, keys, &msal.inner.app)
+            .await
+            .ok()??;
         Some(Self { signed_in, vault })
     }
 
@@ -63,13 +65,14 @@ impl SessionRecord {
             &self.signed_in,
             &self.vault,
             &msal.inner.config.session_keys,
+            &msal.inner.app,
         )
     }
 
     /// Decodes a `msal.who` text as a protected request does on a cache miss; `false` when
     /// it does not decode.
     pub fn decode(msal: &Msal, who: &str) -> bool {
-        session::decode(who, &msal.inner.config.session_keys).is_some()
+        session::decode(who, &msal.inner.config.session_keys, &msal.inner.app).is_some()
     }
 }
 

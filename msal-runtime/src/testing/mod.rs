@@ -663,6 +663,30 @@ impl TestIdp {
         *lock(&self.shared.discovery_issuer) = issuer.map(str::to_owned);
     }
 
+    /// Makes discovery documents carry `value` as the field `name` (`None`: the real one
+    /// again): a token endpoint on another host, say, to test that clients refuse to send
+    /// secrets there.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let idp = msal_runtime::testing::TestIdp::start().await?;
+    /// idp.override_discovery_field("token_endpoint", Some("https://evil.test/token".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn override_discovery_field(&self, name: &str, value: Option<serde_json::Value>) {
+        let mut fields = lock(&self.shared.discovery_fields);
+        match value {
+            Some(value) => fields.insert(name.to_owned(), value),
+            None => fields.remove(name),
+        };
+    }
+
+    /// Serves this document as the JWKS instead of the real one (`None`: the real one
+    /// again), such as a key set without a usable key.
+    pub fn override_jwks(&self, jwks: Option<serde_json::Value>) {
+        *lock(&self.shared.jwks_override) = jwks;
+    }
+
     /// Changes the lifetime of the access and ID tokens issued from now on.
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.shared

@@ -176,6 +176,10 @@ pub(crate) struct Shared {
     pub(crate) extra_jwks: Mutex<Vec<serde_json::Value>>,
     /// An `issuer` every discovery document claims instead of the real one.
     pub(crate) discovery_issuer: Mutex<Option<String>>,
+    /// Fields every discovery document carries instead of the real ones.
+    pub(crate) discovery_fields: Mutex<HashMap<String, serde_json::Value>>,
+    /// A JWKS served instead of the real one.
+    pub(crate) jwks_override: Mutex<Option<serde_json::Value>>,
     /// Token lifetime set while running (seconds; 0: the builder's).
     pub(crate) token_lifetime_now: AtomicU64,
     /// A claims challenge the Graph stand-in answers with, and how many more times.
@@ -214,6 +218,8 @@ impl Shared {
             id_token_tamper: Mutex::default(),
             extra_jwks: Mutex::default(),
             discovery_issuer: Mutex::default(),
+            discovery_fields: Mutex::default(),
+            jwks_override: Mutex::default(),
             token_lifetime_now: AtomicU64::new(0),
             graph_challenge: Mutex::default(),
         }

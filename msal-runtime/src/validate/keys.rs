@@ -1,11 +1,14 @@
 //! The provider's signing keys: parsed from the JWKS (unusable keys skipped), found by
-//! `kid`, swapped atomically, refetched for an unknown `kid` at most once per cooldown.
+//! `kid`, swapped atomically. An unknown `kid` refetches them at once unless the last
+//! refetch *for an unknown `kid`* was within the cooldown (so an issuer may rotate right
+//! after this app starts); while no keys are known at all, fetches are single-flight with
+//! a backoff. A fetch that yields no usable key never replaces the keys in hand.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use url::Url;
 
@@ -23,6 +26,8 @@ pub(super) struct Key {
     pub(super) decoding: DecodingKey,
     /// Entra's per-key `issuer` attribute, checked where present.
     pub(super) issuer: Option<String>,
+    /// The JWK's `alg`, when it names one: the only algorithm the key verifies.
+    pub(super) alg: Option<Algorithm>,
 }
 
 #[derive(Default)]
@@ -46,6 +51,11 @@ impl KeySet {
                 if text("use").is_some_and(|u| u != "sig") {
                     return None;
                 }
+                // A key for an algorithm this library does not know verifies nothing here.
+                let alg = match text("alg") {
+                    None => None,
+                    Some(alg) => Some(alg.parse::<Algorithm>().ok()?),
+                };
                 let (family, decoding) = match text("kty")? {
                     "RSA" => (
                         Family::Rsa,
@@ -62,6 +72,7 @@ impl KeySet {
                     family,
                     decoding,
                     issuer: text("issuer").map(str::to_owned),
+                    alg,
                 }))
             })
             .collect();
@@ -82,8 +93,7 @@ impl KeySet {
     }
 }
 
-/// The provider's signing keys. Readers never wait on a lock; an unknown `kid` triggers at
-/// most one fetch per cooldown, shared by every request that needs it.
+/// The provider's signing keys. Readers never wait on a lock; fetches are single-flight.
 pub(crate) struct KeyCache {
     http: reqwest::Client,
     uri: Url,
@@ -91,9 +101,28 @@ pub(crate) struct KeyCache {
     /// When the keys were last fetched (seconds since the epoch); older than
     /// [`REFRESH_AFTER`] starts a refresh in the background.
     fetched_at: std::sync::atomic::AtomicI64,
-    /// When the keys were last fetched; holding the lock is being the one fetching.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Holding it is being the one fetching.
+    fetching: tokio::sync::Mutex<Fetches>,
     cooldown: Duration,
+}
+
+/// What rate-limits fetches.
+#[derive(Default)]
+struct Fetches {
+    /// The last refetch caused by an unknown `kid` (the start-up fetch and the daily
+    /// refresh do not count): the cooldown counts from here.
+    unknown_kid: Option<Instant>,
+    /// While no keys are known: the failed fetches in a row, the last one's time and error.
+    failures: u32,
+    last_failure: Option<(Instant, String)>,
+}
+
+/// How long after the `failures`-th failed fetch in a row (with no keys known) the keys
+/// are not fetched again: 200 ms, doubling, at most 30 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(200)
+        .saturating_mul(1 << failures.saturating_sub(1).min(8))
+        .min(Duration::from_secs(30))
 }
 
 impl KeyCache {
@@ -103,11 +132,12 @@ impl KeyCache {
             uri,
             keys: ArcSwap::from_pointee(KeySet::default()),
             fetched_at: std::sync::atomic::AtomicI64::new(0),
-            last_fetch: tokio::sync::Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(Fetches::default()),
             cooldown,
         }
     }
 
+    /// Fetches and parses the JWKS; a document without one usable key is a failure.
     async fn fetch(&self) -> Result<KeySet, String> {
         let response = self
             .http
@@ -122,7 +152,14 @@ impl KeyCache {
             .bytes()
             .await
             .map_err(|e| format!("GET {}: {e}", self.uri))?;
-        KeySet::parse(&body)
+        let set = KeySet::parse(&body)?;
+        if set.keys.is_empty() {
+            return Err(format!(
+                "GET {}: the JWKS has no usable signing key",
+                self.uri
+            ));
+        }
+        Ok(set)
     }
 
     pub(super) async fn key(
@@ -133,23 +170,48 @@ impl KeyCache {
             self.refresh_if_old();
             return Ok(key);
         }
-        let mut last = self.last_fetch.lock().await;
+        let mut fetches = self.fetching.lock().await;
         // Whoever held the lock before may have fetched what we need.
         if let Some(key) = self.keys.load().find(kid) {
             return Ok(key);
         }
-        let have_keys = !self.keys.load().keys.is_empty();
-        if have_keys && last.is_some_and(|t| t.elapsed() < self.cooldown) {
-            return Err(unknown_key(kid));
-        }
-        *last = Some(Instant::now());
-        match self.fetch().await {
-            Ok(set) => self.install(set),
-            Err(e) if have_keys => {
-                tracing::warn!(error = %e, "refetching signing keys failed; keeping the last known good ones");
+        if self.keys.load().keys.is_empty() {
+            // Nothing known yet (the first fetch failed): one fetch at a time, with backoff.
+            if let Some((at, error)) = &fetches.last_failure
+                && at.elapsed() < backoff(fetches.failures)
+            {
+                return Err(ValidationError::KeysUnavailable(error.clone()));
+            }
+            match self.fetch().await {
+                Ok(set) => {
+                    self.install(set);
+                    fetches.failures = 0;
+                    fetches.last_failure = None;
+                }
+                Err(e) => {
+                    fetches.failures = fetches.failures.saturating_add(1);
+                    tracing::warn!(error = %e, failures = fetches.failures, retry_in = ?backoff(fetches.failures), "fetching signing keys failed");
+                    fetches.last_failure = Some((Instant::now(), e.clone()));
+                    return Err(ValidationError::KeysUnavailable(e));
+                }
+            }
+        } else {
+            // An unknown `kid` with keys in hand: a rotation, or a forgery. At most one
+            // refetch per cooldown, counted from the last one an unknown `kid` caused.
+            if fetches
+                .unknown_kid
+                .is_some_and(|t| t.elapsed() < self.cooldown)
+            {
                 return Err(unknown_key(kid));
             }
-            Err(e) => return Err(ValidationError::KeysUnavailable(e)),
+            fetches.unknown_kid = Some(Instant::now());
+            match self.fetch().await {
+                Ok(set) => self.install(set),
+                Err(e) => {
+                    tracing::warn!(error = %e, "refetching signing keys failed; keeping the last known good ones");
+                    return Err(unknown_key(kid));
+                }
+            }
         }
         self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
     }
@@ -162,20 +224,19 @@ impl KeyCache {
     }
 
     /// Keys older than a day are refreshed off the request path, one fetch at a time; a
-    /// failure keeps the current keys.
+    /// failure, or a document without usable keys, keeps the current keys.
     fn refresh_if_old(self: &Arc<Self>) {
         let fetched = self.fetched_at.load(std::sync::atomic::Ordering::Relaxed);
-        if now() - fetched < REFRESH_AFTER.as_secs() as i64 {
+        if now().saturating_sub(fetched) < REFRESH_AFTER.as_secs() as i64 {
             return;
         }
-        let Ok(mut last) = self.last_fetch.try_lock() else {
+        let Ok(fetches) = self.fetching.try_lock() else {
             return; // someone is fetching already
         };
-        *last = Some(Instant::now());
         // Claim this refresh before releasing the lock, so nobody else starts one.
         self.fetched_at
             .store(now(), std::sync::atomic::Ordering::Relaxed);
-        drop(last);
+        drop(fetches);
         let cache = self.clone();
         tokio::spawn(async move {
             match cache.fetch().await {
@@ -194,7 +255,8 @@ const REFRESH_AFTER: Duration = Duration::from_secs(24 * 3600);
 fn unknown_key(kid: Option<&str>) -> ValidationError {
     match kid {
         Some(kid) => invalid(format!(
-            "the token is signed with key '{kid}', which the provider does not publish"
+            "the token is signed with key '{}', which the provider does not publish",
+            crate::error::untrusted(kid)
         )),
         None => invalid("the token names no key ('kid') and the provider publishes several"),
     }

@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
-use crate::config::{IssuerRule, is_guid};
+use crate::config::{IssuerRule, is_ciam_issuer, is_guid};
+use crate::error::untrusted;
 
 pub(crate) use cache::TokenCache;
 use keys::Family;
@@ -48,6 +49,12 @@ impl ResolvedIssuer {
             IssuerRule::FromDiscovery { prefix } => Err(format!(
                 "the discovery document names issuer '{discovered}', which is not under '{prefix}'"
             )),
+            IssuerRule::Ciam if is_ciam_issuer(discovered) => {
+                Ok(ResolvedIssuer::Exact(discovered.to_owned()))
+            }
+            IssuerRule::Ciam => Err(format!(
+                "the discovery document names issuer '{discovered}', which does not have External ID's shape https://{{tenant id}}.ciamlogin.com/{{tenant id}}/v2.0"
+            )),
         }
     }
 
@@ -63,20 +70,22 @@ impl ResolvedIssuer {
     pub(crate) fn check(&self, iss: &str, tid: Option<&str>) -> Result<(), String> {
         match self {
             ResolvedIssuer::Exact(expected) if expected == iss => Ok(()),
-            ResolvedIssuer::Exact(expected) => {
-                Err(format!("issuer '{iss}' is not the expected '{expected}'"))
-            }
+            ResolvedIssuer::Exact(expected) => Err(format!(
+                "issuer '{}' is not the expected '{expected}'",
+                untrusted(iss)
+            )),
             ResolvedIssuer::Template(template) => {
                 let tid = tid.ok_or("the token has no 'tid' to check its issuer against")?;
                 if !is_guid(tid) {
-                    return Err(format!("'tid' {tid:?} is not a tenant id"));
+                    return Err(format!("'tid' '{}' is not a tenant id", untrusted(tid)));
                 }
                 let expected = template.replace("{tenantid}", tid);
                 if expected == iss {
                     Ok(())
                 } else {
                     Err(format!(
-                        "issuer '{iss}' does not match tenant '{tid}' (expected '{expected}')"
+                        "issuer '{}' does not match tenant '{tid}' (expected '{expected}')",
+                        untrusted(iss)
                     ))
                 }
             }
@@ -107,6 +116,8 @@ pub(crate) struct IdTokenExpectations<'a> {
     pub(crate) nonce: Option<&'a str>,
     pub(crate) skew: Duration,
     pub(crate) allowed_tenants: &'a [String],
+    /// With a B2C authority, the user flows whose tokens are accepted (lower case).
+    pub(crate) b2c_policies: &'a [String],
 }
 
 /// What an access token for this API must match.
@@ -119,6 +130,8 @@ pub(crate) struct AccessTokenExpectations<'a> {
     pub(crate) v1_issuer: Option<&'a ResolvedIssuer>,
     pub(crate) skew: Duration,
     pub(crate) allowed_tenants: &'a [String],
+    /// With a B2C authority, the user flows whose tokens are accepted (lower case).
+    pub(crate) b2c_policies: &'a [String],
     /// Accept tokens that carry neither `scp` nor `roles`.
     pub(crate) allow_no_permissions: bool,
 }
@@ -138,6 +151,37 @@ struct Checks<'a> {
     issuers: &'a [&'a ResolvedIssuer],
     skew: Duration,
     allowed_tenants: &'a [String],
+    b2c_policies: &'a [String],
+}
+
+/// The JOSE header parameters this library implements as critical extensions: none. A
+/// `crit` header naming anything (RFC 7515 §4.1.11) is refused.
+const UNDERSTOOD_CRITICAL: [&str; 0] = [];
+
+/// Refuses a token whose header is not a JSON object or lists critical extensions this
+/// library does not implement (`crit`); jsonwebtoken ignores `crit`.
+fn check_critical(raw: &str, what: &str) -> Result<(), ValidationError> {
+    use base64::Engine as _;
+    let malformed = || invalid(format!("the {what}'s header is malformed"));
+    let encoded = raw.split('.').next().ok_or_else(malformed)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| malformed())?;
+    let header: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    match header.get("crit") {
+        None => Ok(()),
+        Some(Value::Array(names))
+            if !names.is_empty()
+                && names
+                    .iter()
+                    .all(|n| n.as_str().is_some_and(|n| UNDERSTOOD_CRITICAL.contains(&n))) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(invalid(format!(
+            "the {what} marks header parameters critical ('crit') that this app does not implement"
+        ))),
+    }
 }
 
 async fn verify(
@@ -160,8 +204,10 @@ async fn verify(
             )));
         }
     };
+    check_critical(raw, what)?;
     let key = keys.key(header.kid.as_deref()).await?;
-    if key.family != family {
+    if key.family != family || key.alg.is_some_and(|alg| alg != header.alg) {
+        // A key published for one algorithm verifies no other (RFC 7517 §4.4).
         return Err(invalid(format!(
             "the {what}'s algorithm does not fit its key"
         )));
@@ -204,7 +250,9 @@ async fn verify(
         let v2_of_token = c.issuers.first().map(|r| r.expected(tid));
         if key_issuer != iss && Some(&key_issuer) != v2_of_token.as_ref() {
             return Err(invalid(format!(
-                "the signing key belongs to issuer '{key_issuer}', not '{iss}'"
+                "the signing key belongs to issuer '{}', not '{}'",
+                untrusted(&key_issuer),
+                untrusted(iss)
             )));
         }
     }
@@ -214,7 +262,7 @@ async fn verify(
             .as_i64()
             .ok_or_else(|| invalid(format!("the {what}'s 'iat' is not a number")))?,
     };
-    if iat > now() + c.skew.as_secs() as i64 {
+    if iat > now().saturating_add(skew_secs(c.skew)) {
         return Err(invalid(format!(
             "the {what} was issued in the future ('iat')"
         )));
@@ -222,10 +270,37 @@ async fn verify(
     if !c.allowed_tenants.is_empty() {
         let tid = tid.unwrap_or_default().to_ascii_lowercase();
         if !c.allowed_tenants.contains(&tid) {
-            return Err(invalid(format!("tenant '{tid}' is not allowed")));
+            return Err(invalid(format!(
+                "tenant '{}' is not allowed",
+                untrusted(&tid)
+            )));
+        }
+    }
+    if !c.b2c_policies.is_empty() {
+        // Every user flow of a B2C tenant shares its issuer: the policy claim tells a
+        // token of the configured flow from one of a weaker flow (self sign-up, no MFA).
+        let policy = text("tfp").or_else(|| text("acr"));
+        match policy {
+            Some(p) if c.b2c_policies.contains(&p.to_ascii_lowercase()) => {}
+            Some(p) => {
+                return Err(invalid(format!(
+                    "the {what} comes from the user flow '{}', which this app does not accept",
+                    untrusted(p)
+                )));
+            }
+            None => {
+                return Err(invalid(format!(
+                    "the {what} names no user flow ('tfp' or 'acr')"
+                )));
+            }
         }
     }
     Ok(claims)
+}
+
+/// A clock skew in whole seconds, as time claims count.
+fn skew_secs(skew: Duration) -> i64 {
+    i64::try_from(skew.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Verifies an ID token and returns its claims.
@@ -243,6 +318,7 @@ pub(crate) async fn validate_id_token(
             issuers: &[expect.issuer],
             skew: expect.skew,
             allowed_tenants: expect.allowed_tenants,
+            b2c_policies: expect.b2c_policies,
         },
     )
     .await?;
@@ -258,7 +334,10 @@ pub(crate) async fn validate_id_token(
         .is_some_and(|a| a.len() > 1);
     match text("azp") {
         Some(azp) if azp != expect.client_id => {
-            return Err(invalid(format!("'azp' {azp:?} is not this app")));
+            return Err(invalid(format!(
+                "'azp' '{}' is not this app",
+                untrusted(azp)
+            )));
         }
         None if several_audiences => {
             return Err(invalid("the ID token has several audiences but no 'azp'"));
@@ -295,6 +374,7 @@ pub(crate) async fn validate_access_token(
             issuers: &issuers,
             skew: expect.skew,
             allowed_tenants: expect.allowed_tenants,
+            b2c_policies: expect.b2c_policies,
         },
     )
     .await?;

@@ -51,3 +51,130 @@ fn unusable_keys_are_skipped() {
     assert!(KeySet::parse(b"not json").is_err());
     assert!(KeySet::parse(b"{}").is_err());
 }
+
+#[test]
+fn a_jwk_alg_names_the_only_algorithm_its_key_verifies() {
+    let jwks = br#"{"keys":[
+        {"kty":"RSA","kid":"a","alg":"RS256","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB"},
+        {"kty":"RSA","kid":"b","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB"},
+        {"kty":"RSA","kid":"c","alg":"RSA-OAEP-9000","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB"}
+    ]}"#;
+    let set = KeySet::parse(jwks).unwrap();
+    // A key for an algorithm this library does not know is skipped.
+    assert_eq!(set.keys.len(), 2);
+    assert_eq!(set.keys[0].alg, Some(Algorithm::RS256));
+    assert_eq!(set.keys[1].alg, None);
+}
+
+/// Validation against a running TestIdp's keys: tokens with hostile headers and claims,
+/// signed by the key the JWKS publishes.
+#[cfg(feature = "testing")]
+mod signed {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::testing::{DEFAULT_CLIENT_ID, JsonObject, Mint, MintKey, TestIdp};
+
+    use super::*;
+
+    fn keys(idp: &TestIdp) -> Arc<KeyCache> {
+        Arc::new(KeyCache::new(
+            reqwest::Client::new(),
+            url::Url::parse(&idp.jwks_uri()).unwrap(),
+            Duration::from_secs(300),
+        ))
+    }
+
+    fn id_claims(idp: &TestIdp) -> JsonObject {
+        idp.id_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, None)
+            .unwrap()
+    }
+
+    async fn validate(
+        idp: &TestIdp,
+        token: &str,
+        b2c_policies: &[String],
+    ) -> Result<Map<String, Value>, ValidationError> {
+        let issuer = ResolvedIssuer::Exact(idp.issuer());
+        let expect = IdTokenExpectations {
+            client_id: DEFAULT_CLIENT_ID,
+            issuer: &issuer,
+            nonce: None,
+            skew: Duration::from_secs(300),
+            allowed_tenants: &[],
+            b2c_policies,
+        };
+        validate_id_token(&keys(idp), token, &expect).await
+    }
+
+    #[tokio::test]
+    async fn a_crit_header_this_library_does_not_implement_is_refused() {
+        let idp = TestIdp::start().await.unwrap();
+        let good = idp.mint(&Mint::new(id_claims(&idp))).unwrap();
+        assert!(validate(&idp, &good, &[]).await.is_ok());
+        for crit in [
+            serde_json::json!(["exp"]),
+            serde_json::json!(["b64"]),
+            serde_json::json!([]),
+            serde_json::json!("exp"),
+            serde_json::json!([1]),
+        ] {
+            let token = idp
+                .mint(&Mint::new(id_claims(&idp)).header("crit", crit.clone()))
+                .unwrap();
+            let err = validate(&idp, &token, &[]).await.unwrap_err();
+            assert!(err.to_string().contains("'crit'"), "{crit}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_signed_for_another_algorithm_than_its_jwk_names_is_refused() {
+        let idp = TestIdp::start().await.unwrap();
+        let kid = idp.current_kid().unwrap();
+        let jwks: Value = reqwest::get(idp.jwks_uri())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut only = jwks["keys"][0].clone();
+        only["alg"] = "PS256".into();
+        idp.override_jwks(Some(serde_json::json!({ "keys": [only] })));
+        let rs256 = idp.mint(&Mint::new(id_claims(&idp))).unwrap();
+        let err = validate(&idp, &rs256, &[]).await.unwrap_err();
+        assert!(err.to_string().contains("does not fit its key"), "{err}");
+        let ps256 = idp
+            .mint(&Mint::new(id_claims(&idp)).key(MintKey::Ps256))
+            .unwrap();
+        assert!(validate(&idp, &ps256, &[]).await.is_ok(), "kid {kid}");
+    }
+
+    #[tokio::test]
+    async fn a_b2c_token_of_another_user_flow_is_refused() {
+        let idp = TestIdp::start().await.unwrap();
+        let policies = vec!["b2c_1_signin".to_owned(), "b2c_1_mfa".to_owned()];
+        let with = |name: &str, value: &str| {
+            idp.mint(&Mint::new(id_claims(&idp)).claim(name, value))
+                .unwrap()
+        };
+        assert!(
+            validate(&idp, &with("tfp", "B2C_1_SignIn"), &policies)
+                .await
+                .is_ok()
+        );
+        assert!(
+            validate(&idp, &with("acr", "b2c_1_mfa"), &policies)
+                .await
+                .is_ok()
+        );
+        let weaker = validate(&idp, &with("tfp", "B2C_1_selfsignup"), &policies)
+            .await
+            .unwrap_err();
+        assert!(weaker.to_string().contains("B2C_1_selfsignup"), "{weaker}");
+        let none = idp.mint(&Mint::new(id_claims(&idp))).unwrap();
+        let err = validate(&idp, &none, &policies).await.unwrap_err();
+        assert!(err.to_string().contains("no user flow"), "{err}");
+        // Outside B2C the claim is not looked at.
+        assert!(validate(&idp, &with("tfp", "anything"), &[]).await.is_ok());
+    }
+}

@@ -51,7 +51,7 @@ pub(crate) async fn openid_configuration(
     let (issuer, segment) = issuer_and_segment(&shared, &path, &tenant);
     let issuer = lock(&shared.discovery_issuer).clone().unwrap_or(issuer);
     let base = &shared.base_url;
-    let doc = json!({
+    let mut doc = json!({
         "token_endpoint": format!("{base}/{segment}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/{segment}/discovery/v2.0/keys"),
@@ -74,6 +74,11 @@ pub(crate) async fn openid_configuration(
         "cloud_graph_host_name": "graph.testidp.local",
         "msgraph_host": format!("{base}/graph"),
     });
+    if let Some(fields) = doc.as_object_mut() {
+        for (name, value) in lock(&shared.discovery_fields).iter() {
+            fields.insert(name.clone(), value.clone());
+        }
+    }
     (StatusCode::OK, axum::Json(doc)).into_response()
 }
 
@@ -87,6 +92,9 @@ pub(crate) async fn jwks(
     let Some(path) = read(&shared.registry).tenant_path(&tenant) else {
         return unknown_tenant(&tenant);
     };
+    if let Some(doc) = lock(&shared.jwks_override).clone() {
+        return (StatusCode::OK, axum::Json(doc)).into_response();
+    }
     let (issuer, _) = issuer_and_segment(&shared, &path, &tenant);
     let mut doc = read(&shared.keys).jwks(&issuer);
     let extra = lock(&shared.extra_jwks).clone();

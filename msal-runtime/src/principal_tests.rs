@@ -1,0 +1,381 @@
+//! Requirements are total functions over Allow / Deny / Unknown (and missing scopes): every
+//! combinator on every outcome, and the facts that make a leaf Unknown.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const G1: &str = "0b7e0000-0000-4000-8000-000000000001";
+const G2: &str = "0b7e0000-0000-4000-8000-000000000002";
+const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+
+fn this_api() -> Arc<[String]> {
+    Arc::from(vec!["api://me".to_owned()])
+}
+
+fn user(claims: Value) -> User {
+    let Value::Object(mut map) = claims else {
+        unreachable!("claims are an object")
+    };
+    map.insert("sub".into(), "sub".into());
+    map.insert("iss".into(), "https://issuer".into());
+    User::from_claims(map)
+}
+
+fn session(claims: Value, scopes: &[&str]) -> Principal {
+    Principal::session(
+        user(claims),
+        scopes.iter().map(|s| (*s).to_owned()).collect(),
+        Vec::new(),
+        this_api(),
+    )
+}
+
+/// The principals the table judges.
+fn principals() -> Vec<(&'static str, Principal)> {
+    vec![
+        (
+            "member of G1",
+            session(
+                json!({"tid": TID, "groups": [G1], "roles": ["Admin"]}),
+                &["User.Read"],
+            ),
+        ),
+        (
+            "in no group",
+            session(json!({"tid": TID, "groups": []}), &[]),
+        ),
+        ("no groups claim", session(json!({"tid": TID}), &[])),
+        (
+            "group overage",
+            session(json!({"tid": TID, "_claim_names": {"groups": "src1"}}), &[]),
+        ),
+        (
+            "hasgroups",
+            session(json!({"tid": TID, "hasgroups": true}), &[]),
+        ),
+        ("no tid", session(json!({"groups": [G1]}), &[])),
+    ]
+}
+
+use Undetermined::{GroupOverage, NoGroupsClaim, NoTenant};
+use Verdict::{Allow, Deny, MissingScopes, Unknown};
+
+const GROUP: Rule = Rule::Groups(&[G1]);
+const NOT_GROUP: Rule = Rule::Not(&GROUP);
+const ADMIN: Rule = Rule::Roles(&["Admin"]);
+const TENANT: Rule = Rule::Tenants(&[TID]);
+const NOT_TENANT: Rule = Rule::Not(&TENANT);
+const GRAPH_READ: Rule = Rule::Scopes(&["User.Read"]);
+const MAIL: Rule = Rule::Scopes(&["Mail.Read"]);
+
+#[test]
+fn every_rule_has_one_outcome_for_every_principal() {
+    // (rule, [member of G1, in no group, no groups claim, group overage, hasgroups, no tid])
+    let table: &[(&str, Rule, [Verdict; 6])] = &[
+        (
+            "groups",
+            GROUP,
+            [
+                Allow,
+                Deny,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Allow,
+            ],
+        ),
+        (
+            "not(groups)",
+            NOT_GROUP,
+            [
+                Deny,
+                Allow,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Deny,
+            ],
+        ),
+        (
+            "not(not(groups))",
+            Rule::Not(&NOT_GROUP),
+            [
+                Allow,
+                Deny,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Allow,
+            ],
+        ),
+        (
+            "groups G1 and G2",
+            Rule::Groups(&[G1, G2]),
+            [
+                Deny,
+                Deny,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Deny,
+            ],
+        ),
+        (
+            "tenants",
+            TENANT,
+            [Allow, Allow, Allow, Allow, Allow, Unknown(NoTenant)],
+        ),
+        (
+            "not(tenants)",
+            NOT_TENANT,
+            [Deny, Deny, Deny, Deny, Deny, Unknown(NoTenant)],
+        ),
+        // any: an Allow wins; without one, an Unknown is Unknown.
+        (
+            "any(roles, groups)",
+            Rule::Any(&[ADMIN, GROUP]),
+            [
+                Allow,
+                Deny,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Allow,
+            ],
+        ),
+        (
+            "any(not(groups), roles)",
+            Rule::Any(&[NOT_GROUP, ADMIN]),
+            [
+                Allow,
+                Allow,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Deny,
+            ],
+        ),
+        (
+            "any(scopes, groups)",
+            Rule::Any(&[MAIL, GROUP]),
+            [
+                Allow,
+                MissingScopes,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Allow,
+            ],
+        ),
+        // all: a Deny wins; without one, an Unknown is Unknown, then missing scopes.
+        (
+            "all(roles, not(groups))",
+            Rule::All(&[ADMIN, NOT_GROUP]),
+            [Deny, Deny, Deny, Deny, Deny, Deny],
+        ),
+        (
+            "all(not(groups), tenants)",
+            Rule::All(&[NOT_GROUP, TENANT]),
+            [
+                Deny,
+                Allow,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Deny,
+            ],
+        ),
+        (
+            "all(scopes, groups)",
+            Rule::All(&[MAIL, GROUP]),
+            [
+                MissingScopes,
+                Deny,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                MissingScopes,
+            ],
+        ),
+        (
+            "all(scopes, not(groups))",
+            Rule::All(&[GRAPH_READ, NOT_GROUP]),
+            [
+                Deny,
+                MissingScopes,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Deny,
+            ],
+        ),
+        (
+            "not(any(groups, tenants))",
+            Rule::Not(&Rule::Any(&[GROUP, TENANT])),
+            [Deny, Deny, Deny, Deny, Deny, Deny],
+        ),
+        (
+            "not(all(groups, tenants))",
+            Rule::Not(&Rule::All(&[GROUP, TENANT])),
+            [
+                Deny,
+                Allow,
+                Unknown(NoGroupsClaim),
+                Unknown(GroupOverage),
+                Unknown(GroupOverage),
+                Unknown(NoTenant),
+            ],
+        ),
+        (
+            "scopes",
+            GRAPH_READ,
+            [
+                Allow,
+                MissingScopes,
+                MissingScopes,
+                MissingScopes,
+                MissingScopes,
+                MissingScopes,
+            ],
+        ),
+        (
+            "not(scopes)",
+            Rule::Not(&GRAPH_READ),
+            [Deny, Allow, Allow, Allow, Allow, Allow],
+        ),
+        ("authenticated", Rule::Authenticated, [Allow; 6]),
+    ];
+    let principals = principals();
+    for (name, rule, expected) in table {
+        for ((who, p), want) in principals.iter().zip(expected) {
+            assert_eq!(rule.evaluate(p), *want, "{name} for a principal {who}");
+        }
+    }
+}
+
+#[test]
+fn unknown_never_becomes_allow_under_any_combinator() {
+    let p = session(json!({"tid": TID, "_claim_names": {"groups": "src1"}}), &[]);
+    const DENY: Rule = Rule::Roles(&["Nobody"]);
+    for rule in [
+        NOT_GROUP,
+        Rule::Not(&Rule::Not(&NOT_GROUP)),
+        Rule::Any(&[DENY, NOT_GROUP]),
+        Rule::All(&[Rule::Authenticated, NOT_GROUP]),
+        Rule::Not(&Rule::Any(&[DENY, GROUP])),
+        Rule::Not(&Rule::All(&[Rule::Authenticated, GROUP])),
+    ] {
+        assert_ne!(rule.evaluate(&p), Allow, "{rule:?}");
+    }
+}
+
+#[test]
+fn resolved_groups_are_judged_like_groups_in_the_token() {
+    let overage = session(json!({"tid": TID, "_claim_names": {"groups": "src1"}}), &[]);
+    assert_eq!(NOT_GROUP.evaluate(&overage), Unknown(GroupOverage));
+    assert_eq!(
+        NOT_GROUP.evaluate(&overage.with_groups(vec![G1.into()])),
+        Deny
+    );
+    assert_eq!(
+        NOT_GROUP.evaluate(&overage.with_groups(vec![G2.into()])),
+        Allow
+    );
+    assert_eq!(GROUP.evaluate(&overage.with_groups(Vec::new())), Deny);
+}
+
+#[test]
+fn bearer_scopes_are_this_apis_and_session_scopes_are_graphs() {
+    let mut claims = serde_json::Map::new();
+    claims.insert("scp".into(), "User.Read Tasks.Read".into());
+    claims.insert("sub".into(), "s".into());
+    let bearer = Principal::bearer(claims, false, "token", this_api());
+    // In a bearer rule an unprefixed scope is this API's, and so is an api://me one.
+    assert_eq!(Rule::Scopes(&["Tasks.Read"]).evaluate(&bearer), Allow);
+    assert_eq!(
+        Rule::Scopes(&["api://me/Tasks.Read"]).evaluate(&bearer),
+        Allow
+    );
+    // A Graph scope or another API's is never in this API's token.
+    assert_eq!(
+        Rule::Scopes(&["https://graph.microsoft.com/User.Read"]).evaluate(&bearer),
+        MissingScopes
+    );
+    assert_eq!(
+        Rule::Scopes(&["api://orders/User.Read"]).evaluate(&bearer),
+        MissingScopes
+    );
+    // A session granted Graph's User.Read holds User.Read, not another API's.
+    let graph = session(json!({"tid": TID}), &["User.Read"]);
+    assert_eq!(Rule::Scopes(&["User.Read"]).evaluate(&graph), Allow);
+    assert_eq!(
+        Rule::Scopes(&["api://orders/User.Read"]).evaluate(&graph),
+        MissingScopes
+    );
+    assert_eq!(
+        Rule::Scopes(&["api://orders/User.Read"]).missing_scopes(&graph),
+        vec!["api://orders/User.Read"]
+    );
+}
+
+#[test]
+fn declined_scopes_are_denied_instead_of_asked_for_again() {
+    let mut p = session(json!({"tid": TID}), &["User.Read"]);
+    p.declined = vec!["Mail.Read".into()];
+    assert_eq!(MAIL.evaluate(&p), Deny);
+    // Another API's Mail.Read was not declined.
+    assert_eq!(
+        Rule::Scopes(&["api://orders/Mail.Read"]).evaluate(&p),
+        MissingScopes
+    );
+}
+
+#[test]
+fn descriptions_never_name_group_ids() {
+    for rule in [
+        GROUP,
+        Rule::Groups(&[G1, G2]),
+        Rule::Any(&[ADMIN, NOT_GROUP]),
+    ] {
+        let text = rule.describe();
+        assert!(!text.contains(G1) && !text.contains(G2), "{text}");
+        assert!(text.contains("group"), "{text}");
+    }
+}
+
+#[test]
+fn rules_that_name_app_roles_are_found_anywhere() {
+    assert!(ADMIN.names_app_roles());
+    assert!(Rule::Not(&Rule::Any(&[GROUP, Rule::AppPermissions(&["X"])])).names_app_roles());
+    assert!(!Rule::All(&[GROUP, TENANT, GRAPH_READ]).names_app_roles());
+}
+
+fn deny_a(_: crate::AuthRejection) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::http::StatusCode::FORBIDDEN)
+}
+
+fn deny_b(_: crate::AuthRejection) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::http::StatusCode::OK)
+}
+
+#[test]
+fn one_id_with_two_refusal_builders_is_a_clash() {
+    let with = |on_denied| Protected {
+        id: 1,
+        rule: ADMIN,
+        on_denied,
+        handler: "h",
+        module: "m",
+    };
+    assert!(with(None).same_as(&with(None)));
+    assert!(!with(Some(deny_a)).same_as(&with(Some(deny_b))));
+    assert!(!with(None).same_as(&with(Some(deny_a))));
+    let other_rule = Protected {
+        rule: GROUP,
+        ..with(None)
+    };
+    assert!(!with(None).same_as(&other_rule));
+}

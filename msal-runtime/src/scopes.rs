@@ -1,0 +1,276 @@
+//! Scopes belong to a resource: which resource a scope names, under the two readings Entra
+//! gives an unprefixed scope, and the one function that decides whether granted scopes
+//! cover wanted ones. Every caller (requirements, the token cache, consent) uses it.
+//!
+//! | scope | in a token request (and a session's grants) | in a bearer rule (and `scp`) |
+//! | --- | --- | --- |
+//! | `User.Read` | Microsoft Graph's `User.Read` | this API's `User.Read` |
+//! | `https://graph.microsoft.com/User.Read` | Microsoft Graph | Microsoft Graph |
+//! | `api://<this API>/Tasks.Read` | this API | this API |
+//! | `api://orders/Orders.Read` | the orders API | the orders API |
+//! | `openid`, `profile`, `email`, `offline_access` | no resource | no resource |
+//!
+//! A scope of one resource never covers a scope of another, whatever their names.
+
+/// Microsoft Graph's resource URI.
+pub(crate) const GRAPH: &str = "https://graph.microsoft.com";
+/// Microsoft Graph's application id, which may prefix its scopes too.
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// The OpenID Connect scopes: they belong to no resource.
+pub(crate) const OPENID: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The resource a scope belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resource<'s> {
+    /// Microsoft Graph.
+    Graph,
+    /// This app's own API (one of its configured audiences).
+    ThisApi,
+    /// Another API, by the identifier that prefixes its scopes (`api://orders`).
+    Other(&'s str),
+    /// `openid`, `profile`, `email`, `offline_access`.
+    OpenId,
+}
+
+/// Which resource an unprefixed scope belongs to where it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unprefixed {
+    /// Token requests, and what a session was granted: Microsoft Graph, as Entra defines it.
+    Graph,
+    /// Bearer rules and a bearer token's `scp`: this API's own scope.
+    ThisApi,
+}
+
+/// How scopes are read in one place: what an unprefixed scope means there, and the names of
+/// this API (its audiences: the client id and App ID URI), so a prefixed scope of this API
+/// is recognised as one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reading<'a> {
+    pub(crate) unprefixed: Unprefixed,
+    pub(crate) this_api: &'a [String],
+}
+
+impl<'a> Reading<'a> {
+    /// The reading of token requests and of what a session was granted.
+    pub(crate) fn token_request(this_api: &'a [String]) -> Self {
+        Self {
+            unprefixed: Unprefixed::Graph,
+            this_api,
+        }
+    }
+
+    /// The reading of bearer rules and of a bearer token's `scp`.
+    pub(crate) fn bearer(this_api: &'a [String]) -> Self {
+        Self {
+            unprefixed: Unprefixed::ThisApi,
+            this_api,
+        }
+    }
+
+    /// The resource a scope belongs to, and its name on that resource.
+    pub(crate) fn resolve<'s>(&self, scope: &'s str) -> (Resource<'s>, &'s str) {
+        if OPENID.contains(&scope) {
+            return (Resource::OpenId, scope);
+        }
+        let Some((prefix, name)) = scope.rsplit_once('/') else {
+            return match self.unprefixed {
+                Unprefixed::Graph => (Resource::Graph, scope),
+                Unprefixed::ThisApi => (Resource::ThisApi, scope),
+            };
+        };
+        let prefix = prefix.trim_end_matches('/');
+        let resource =
+            if prefix.eq_ignore_ascii_case(GRAPH) || prefix.eq_ignore_ascii_case(GRAPH_APP_ID) {
+                Resource::Graph
+            } else if self
+                .this_api
+                .iter()
+                .any(|a| a.trim_end_matches('/') == prefix)
+            {
+                Resource::ThisApi
+            } else {
+                Resource::Other(prefix)
+            };
+        (resource, name)
+    }
+
+    /// Whether `granted` holds `wanted`: the same resource and the same name. The one
+    /// decision every scope check makes.
+    pub(crate) fn holds<G: AsRef<str>>(&self, granted: &[G], wanted: &str) -> bool {
+        let wanted = self.resolve(wanted);
+        granted.iter().any(|g| self.resolve(g.as_ref()) == wanted)
+    }
+
+    /// Whether `granted` covers every scope of `wanted`.
+    pub(crate) fn covers<G: AsRef<str>, W: AsRef<str>>(&self, granted: &[G], wanted: &[W]) -> bool {
+        wanted.iter().all(|w| self.holds(granted, w.as_ref()))
+    }
+
+    /// The one resource of a token request's scopes (`None` for OpenID scopes only); an
+    /// error names two scopes of different resources.
+    pub(crate) fn single_resource<'s, S: AsRef<str>>(
+        &self,
+        scopes: &'s [S],
+    ) -> Result<Option<Resource<'s>>, (&'s str, &'s str)> {
+        let mut first: Option<(Resource<'s>, &'s str)> = None;
+        for scope in scopes {
+            let scope = scope.as_ref();
+            let (resource, _) = self.resolve(scope);
+            if resource == Resource::OpenId {
+                continue;
+            }
+            match first {
+                None => first = Some((resource, scope)),
+                Some((r, _)) if r == resource => {}
+                Some((_, earlier)) => return Err((earlier, scope)),
+            }
+        }
+        Ok(first.map(|(r, _)| r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> Vec<String> {
+        vec![
+            "11111111-2222-4333-8444-555555555555".to_owned(),
+            "api://11111111-2222-4333-8444-555555555555".to_owned(),
+        ]
+    }
+
+    /// (granted, wanted, reading, covered?)
+    #[test]
+    fn coverage_is_decided_per_resource() {
+        use Unprefixed::{Graph as G, ThisApi as A};
+        let me = "api://11111111-2222-4333-8444-555555555555";
+        let cases: &[(&[&str], &[&str], Unprefixed, bool)] = &[
+            // Equal scopes cover each other.
+            (&["User.Read"], &["User.Read"], G, true),
+            (&["Tasks.Read"], &["Tasks.Read"], A, true),
+            (
+                &["api://orders/Orders.Read"],
+                &["api://orders/Orders.Read"],
+                G,
+                true,
+            ),
+            // Graph's three spellings are one resource.
+            (
+                &["User.Read"],
+                &["https://graph.microsoft.com/User.Read"],
+                G,
+                true,
+            ),
+            (
+                &["https://graph.microsoft.com/User.Read"],
+                &["User.Read"],
+                G,
+                true,
+            ),
+            (
+                &["00000003-0000-0000-c000-000000000000/User.Read"],
+                &["User.Read"],
+                G,
+                true,
+            ),
+            (
+                &["User.Read"],
+                &["HTTPS://GRAPH.MICROSOFT.COM/User.Read"],
+                G,
+                true,
+            ),
+            // The case: a Graph token never serves another API's scope of the same
+            // name, in either direction.
+            (&["User.Read"], &["api://orders/User.Read"], G, false),
+            (&["api://orders/User.Read"], &["User.Read"], G, false),
+            // Two other APIs are two resources.
+            (&["api://orders/Read"], &["api://billing/Read"], G, false),
+            // In a bearer rule, unprefixed is this API's own scope...
+            (&["Tasks.Read"], &[&format!("{me}/Tasks.Read")], A, true),
+            (&[&format!("{me}/Tasks.Read")], &["Tasks.Read"], A, true),
+            (
+                &["Tasks.Read"],
+                &["11111111-2222-4333-8444-555555555555/Tasks.Read"],
+                A,
+                true,
+            ),
+            // ... and never Graph's or another API's.
+            (
+                &["User.Read"],
+                &["https://graph.microsoft.com/User.Read"],
+                A,
+                false,
+            ),
+            (&["Orders.Read"], &["api://orders/Orders.Read"], A, false),
+            // In a token request, unprefixed is Graph's, not this API's.
+            (&["Tasks.Read"], &[&format!("{me}/Tasks.Read")], G, false),
+            (
+                &[&format!("{me}/Tasks.Read")],
+                &[&format!("{me}/Tasks.Read")],
+                G,
+                true,
+            ),
+            // A trailing slash on the resource does not make it another one.
+            (&["api://orders/Read"], &["api://orders//Read"], G, true),
+            // Names are compared exactly; nothing is implied.
+            (&["User.Read"], &["user.read"], G, false),
+            (&["User.ReadWrite"], &["User.Read"], G, false),
+            (&["Mail.Read"], &["User.Read"], G, false),
+            (&[], &["User.Read"], G, false),
+            // OpenID scopes belong to no resource and match only themselves.
+            (&["openid", "profile"], &["openid"], G, true),
+            (
+                &["openid"],
+                &["https://graph.microsoft.com/openid"],
+                G,
+                false,
+            ),
+            // Every wanted scope must be held.
+            (
+                &["User.Read", "Mail.Read"],
+                &["User.Read", "Mail.Read"],
+                G,
+                true,
+            ),
+            (&["User.Read"], &["User.Read", "Mail.Read"], G, false),
+            // Nothing wanted is covered by anything.
+            (&[], &[], G, true),
+        ];
+        let names = api();
+        for (granted, wanted, unprefixed, expected) in cases {
+            let reading = Reading {
+                unprefixed: *unprefixed,
+                this_api: &names,
+            };
+            assert_eq!(
+                reading.covers(granted, wanted),
+                *expected,
+                "granted {granted:?}, wanted {wanted:?}, unprefixed {unprefixed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_request_names_one_resource() {
+        let names = api();
+        let reading = Reading::token_request(&names);
+        assert_eq!(
+            reading.single_resource(&["User.Read", "Mail.Read", "openid"]),
+            Ok(Some(Resource::Graph))
+        );
+        assert_eq!(
+            reading.single_resource(&["https://graph.microsoft.com/User.Read", "Mail.Read"]),
+            Ok(Some(Resource::Graph))
+        );
+        assert_eq!(
+            reading.single_resource(&["api://a/Read", "api://a/Write"]),
+            Ok(Some(Resource::Other("api://a")))
+        );
+        assert_eq!(
+            reading.single_resource(&["User.Read", "api://a/Read"]),
+            Err(("User.Read", "api://a/Read"))
+        );
+        assert_eq!(reading.single_resource(&["openid"]), Ok(None));
+    }
+}
