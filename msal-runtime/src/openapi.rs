@@ -60,12 +60,14 @@ const REDIRECT_PAGE: &str = "/docs/oauth2-redirect.html";
 /// How long Swagger has to redeem its code.
 const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// This API's `.default` scope (everything consented to it), under its App ID URI.
+/// This API's `.default` scope (everything consented to it), under one of its names: its
+/// App ID URI where one is configured, else its first audience.
 fn default_scope(config: &MsalConfig) -> String {
     let api = config
         .audiences
         .iter()
         .find(|a| a.starts_with("api://"))
+        .or(config.audiences.first())
         .cloned()
         .unwrap_or_else(|| format!("api://{}", config.client_id));
     format!("{}/.default", api.trim_end_matches('/'))

@@ -135,6 +135,7 @@ async fn a_person_signs_in_is_refused_admin_signs_out_and_bob_gets_in() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_with_msal(
         &idp,
+        |c| c,
         msal_examples::demo::router(),
         msal_examples::demo::docs,
     )

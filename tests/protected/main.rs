@@ -6,3 +6,4 @@ mod app;
 mod demo;
 mod forms;
 mod openapi;
+mod overage;

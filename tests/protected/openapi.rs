@@ -1,13 +1,22 @@
 //! OpenAPI and Swagger UI sign-in on the demo: the document, the Swagger flow over HTTP,
 //! and Swagger UI's assets.
 
+use msal_runtime::config::MsalConfigBuilder;
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
 use msal_tests::{Pkce, TestApp, location, param};
 use serde_json::Value;
 
 async fn demo_with_docs(idp: &TestIdp) -> TestApp {
+    demo_with_docs_and(idp, |c| c).await
+}
+
+async fn demo_with_docs_and(
+    idp: &TestIdp,
+    tweak: impl FnOnce(MsalConfigBuilder) -> MsalConfigBuilder,
+) -> TestApp {
     TestApp::start_with_msal(
         idp,
+        tweak,
         msal_examples::demo::router(),
         msal_examples::demo::docs,
     )
@@ -94,25 +103,38 @@ async fn docs_serve_swagger_ui_and_its_assets() {
     );
 }
 
-/// Swagger UI's flow, as its popup and its JavaScript would drive it.
-async fn swagger_sign_in(app: &TestApp, username: &str, pkce: &Pkce) -> (reqwest::Client, String) {
-    let browser = msal_tests::browser();
+/// Swagger's authorize request for `scope`, as its popup sends it.
+async fn swagger_authorize(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    username: &str,
+    pkce: &Pkce,
+    scope: &str,
+) -> reqwest::Response {
     let redirect = app.url("/docs/oauth2-redirect.html");
-    let authorize = browser
+    browser
         .get(app.url("/auth/swagger/authorize"))
         .query(&[
             ("response_type", "code"),
             ("client_id", DEFAULT_CLIENT_ID),
             ("redirect_uri", redirect.as_str()),
-            ("scope", ""),
+            ("scope", scope),
             ("state", "swagger-state"),
             ("code_challenge", pkce.challenge.as_str()),
             ("code_challenge_method", "S256"),
             ("login_hint", username),
         ])
+        .header("accept", "application/json")
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Swagger UI's flow, as its popup and its JavaScript would drive it.
+async fn swagger_sign_in(app: &TestApp, username: &str, pkce: &Pkce) -> (reqwest::Client, String) {
+    let browser = msal_tests::browser();
+    let redirect = app.url("/docs/oauth2-redirect.html");
+    let authorize = swagger_authorize(&browser, app, username, pkce, "").await;
     assert_eq!(authorize.status(), 302, "{:?}", authorize.text().await);
     let at_idp = browser.get(location(&authorize)).send().await.unwrap();
     let callback = browser.get(location(&at_idp)).send().await.unwrap();
@@ -238,4 +260,157 @@ async fn swagger_authorize_checks_its_request() {
     let no_pkce = ask(app.url("/docs/oauth2-redirect.html"), None).await;
     assert_eq!(no_pkce.status(), 400);
     assert!(no_pkce.text().await.unwrap().contains("PKCE"));
+}
+
+#[tokio::test]
+async fn swagger_asks_only_for_this_apis_scopes() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let pkce = Pkce::new();
+    let browser = msal_tests::browser();
+    // `User.Read` is what /graph/me calls Graph with: a Graph scope, never Swagger's.
+    for foreign in [
+        "User.Read",
+        "https://graph.microsoft.com/User.Read",
+        "api://orders/Orders.Read",
+        &format!("api://{DEFAULT_CLIENT_ID}/Tasks.Read User.Read"),
+    ] {
+        let refused = swagger_authorize(&browser, &app, "alice@contoso.test", &pkce, foreign).await;
+        assert_eq!(refused.status(), 400, "{foreign}");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("this API only"), "{foreign}: {text}");
+    }
+    let own = format!("api://{DEFAULT_CLIENT_ID}/Tasks.Read");
+    assert_eq!(
+        swagger_authorize(&browser, &app, "alice@contoso.test", &pkce, &own)
+            .await
+            .status(),
+        302
+    );
+}
+
+#[tokio::test]
+async fn swagger_is_handed_only_tokens_this_api_accepts() {
+    // This API accepts only `api://…` audiences, and TestIdp's v2 tokens say the client
+    // id: the identity provider's token is not one for this API, so Swagger gets none.
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs_and(&idp, |c| c.audience(format!("api://{DEFAULT_CLIENT_ID}"))).await;
+    let browser = msal_tests::browser();
+    let pkce = Pkce::new();
+    let authorize = swagger_authorize(&browser, &app, "alice@contoso.test", &pkce, "").await;
+    assert_eq!(authorize.status(), 302);
+    let at_idp = browser.get(location(&authorize)).send().await.unwrap();
+    let callback = browser.get(location(&at_idp)).send().await.unwrap();
+    assert_eq!(callback.status(), 400);
+    let text = callback.text().await.unwrap();
+    assert!(text.contains("not one this API accepts"), "{text}");
+}
+
+#[tokio::test]
+async fn swagger_routes_exist_only_where_swagger_ui_is_merged() {
+    let idp = TestIdp::start().await.unwrap();
+    let without_docs = TestApp::start_routes(&idp, |c| c, msal_examples::demo::router()).await;
+    for path in ["/auth/swagger/authorize", "/auth/swagger/token"] {
+        let response = reqwest::Client::new()
+            .post(without_docs.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}
+
+/// Eight redemptions of one code at once: exactly one token.
+async fn eight_redemptions_at_once(app: &TestApp) {
+    let pkce = Pkce::new();
+    let (_, code) = swagger_sign_in(app, "alice@contoso.test", &pkce).await;
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (url, code, verifier) = (
+            app.url("/auth/swagger/token"),
+            code.clone(),
+            pkce.verifier.clone(),
+        );
+        let redirect = app.url("/docs/oauth2-redirect.html");
+        all.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("client_id", DEFAULT_CLIENT_ID),
+                    ("redirect_uri", redirect.as_str()),
+                    ("code_verifier", verifier.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = all.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 400, 400, 400, 400, 400, 400, 400],
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_redemptions_of_one_swagger_code_succeed_once_in_memory() {
+    let idp = TestIdp::start().await.unwrap();
+    eight_redemptions_at_once(&demo_with_docs(&idp).await).await;
+}
+
+#[tokio::test]
+async fn concurrent_redemptions_of_one_swagger_code_succeed_once_in_redis() {
+    let Some(redis) = msal_tests::redis_url().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs_and(&idp, move |c| c.session_store(redis)).await;
+    eight_redemptions_at_once(&app).await;
+}
+
+#[tokio::test]
+async fn with_a_session_key_a_waiting_swagger_code_holds_no_readable_token() {
+    let Some(redis) = msal_tests::redis_url().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let r = redis.clone();
+    let app = demo_with_docs_and(&idp, move |c| {
+        c.session_store(r)
+            .session_key("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+    })
+    .await;
+    let pkce = Pkce::new();
+    let (_, code) = swagger_sign_in(&app, "alice@contoso.test", &pkce).await;
+    // The record a code names, found the way the store names it: by a digest, never the code.
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update("swagger")
+        .chain_update([0])
+        .chain_update(&code)
+        .finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let key = format!("msal:{DEFAULT_CLIENT_ID}:swagger:{hex}");
+    let held = String::from_utf8(
+        msal_tests::redis_command(&redis, &["GET", &key])
+            .await
+            .concat(),
+    )
+    .unwrap();
+    assert!(!held.is_empty(), "the grant waits under {key}");
+    assert!(
+        !held.contains("eyJ") && !held.contains("access_token"),
+        "sealed: {held}"
+    );
+    // And it still redeems.
+    assert_eq!(redeem(&app, &code, &pkce.verifier).await.status(), 200);
 }

@@ -215,3 +215,81 @@ async fn debug_of_every_public_type_holding_a_secret_shows_none() {
         assert_shows_none(what, &text, &secrets);
     }
 }
+
+#[tokio::test]
+async fn debug_of_a_rejection_shows_no_code_or_state_from_the_query() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_routes(&idp, |c| c, routes()).await;
+    let shown = reqwest::Client::new()
+        .get(app.url("/denied-debug?code=the-authorization-code-secret&state=the-state-secret"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("AuthRejection"), "{shown}");
+    assert!(
+        shown.contains("/denied-debug"),
+        "the path is shown: {shown}"
+    );
+    assert_shows_none(
+        "Debug of AuthRejection",
+        &shown,
+        &[
+            "the-authorization-code-secret".to_owned(),
+            "the-state-secret".to_owned(),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn untrusted_text_cannot_forge_a_log_line() {
+    let captured = captured();
+    let idp = TestIdp::start().await.unwrap();
+    // A token whose `kid` carries a line break, and a callback whose error description does.
+    let api = TestApp::start_api(&idp, |c| c, routes()).await;
+    let claims = idp
+        .access_token_claims(ALICE, DEFAULT_CLIENT_ID, &["Tasks.Read"])
+        .unwrap();
+    let forged_kid = idp
+        .mint(&Mint::new(claims).header("kid", "x\nFORGED-BY-KID level=INFO admin=true"))
+        .unwrap();
+    let refused = reqwest::Client::new()
+        .get(api.url("/who"))
+        .bearer_auth(&forged_kid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let app = TestApp::start_routes(&idp, |c| c, routes()).await;
+    let browser = browser();
+    let callback = app_callback_url(&browser, &app, ALICE, "/").await;
+    let state = param(&callback, "state").unwrap();
+    let page = browser
+        .get(app.url("/auth/callback"))
+        .query(&[
+            ("error", "access_denied\nFORGED-BY-ERROR"),
+            (
+                "error_description",
+                "AADSTS1: no\nFORGED-BY-DESCRIPTION level=ERROR",
+            ),
+            ("state", state.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    let logs = captured.text();
+    assert!(
+        logs.contains("FORGED-BY-KID"),
+        "the kid was logged (escaped):\n{logs}"
+    );
+    assert!(
+        logs.contains("FORGED-BY-DESCRIPTION"),
+        "the description was logged (escaped)"
+    );
+    for line in logs.lines() {
+        assert!(!line.starts_with("FORGED"), "a forged log line: {line}");
+    }
+}

@@ -230,3 +230,43 @@ async fn any_openid_connect_issuer_works_as_the_authority() {
     );
     assert_eq!(app.who(&browser).await, "Bob Admin");
 }
+
+#[tokio::test]
+async fn a_non_bearer_authorization_header_never_hides_the_session() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start(&idp).await;
+    let browser = browser();
+    assert_eq!(
+        app_sign_in(&browser, &app, "alice@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    // A proxy in front adds Basic authentication of its own: the session still counts.
+    let with = |header: &'static str, path: &'static str| {
+        let (browser, url) = (browser.clone(), app.url(path));
+        async move {
+            let response = browser
+                .get(url)
+                .header("authorization", header)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        with("Basic dXNlcjpwYXNz", "/").await,
+        (200, "Alice Example".into())
+    );
+    assert_eq!(with("Basic dXNlcjpwYXNz", "/me").await.0, 200);
+    // An unusable bearer token is judged alone (never rescued by the cookie)...
+    assert_eq!(with("Bearer not-a-token", "/me").await.0, 401);
+    // ...yet `Option<User>` never rejects: nobody, not a 401.
+    assert_eq!(
+        with("Bearer not-a-token", "/").await,
+        (200, "anonymous".into())
+    );
+    assert_eq!(with("Bearer", "/").await, (200, "anonymous".into()));
+}

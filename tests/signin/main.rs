@@ -4,6 +4,7 @@
 mod concurrency;
 mod features;
 mod flow;
+mod isolation;
 mod outages;
 mod redis;
 mod rejections;

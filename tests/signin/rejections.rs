@@ -326,3 +326,83 @@ async fn a_foreign_tenant_is_refused_when_an_allow_list_is_set() {
     assert_eq!(me["tid"], fabrikam);
     assert_eq!(me["iss"], idp.issuer_for(fabrikam));
 }
+
+/// A listener that counts who connects to it: where a lying discovery document would send
+/// the client secret.
+async fn evil_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn an_entra_authoritys_secrets_go_only_to_its_own_host() {
+    let (evil, hits) = evil_endpoint().await;
+    for field in [
+        "token_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+        "authorization_endpoint",
+    ] {
+        let idp = TestIdp::start().await.unwrap();
+        idp.override_discovery_field(field, Some(format!("{evil}/steal").into()));
+        let app = TestApp::start(&idp).await;
+        let login = browser()
+            .get(app.url("/auth/login"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_refused(login, 401, "not on the authority&#39;s host").await;
+    }
+    // A look-alike host too.
+    let idp = TestIdp::start().await.unwrap();
+    let look_alike = idp.token_endpoint().replace("127.0.0.1", "localhost");
+    idp.override_discovery_field("token_endpoint", Some(look_alike.into()));
+    let app = TestApp::start(&idp).await;
+    let login = get_html(&browser(), app.url("/auth/login")).await;
+    assert_eq!(login.status(), 401);
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was sent there"
+    );
+}
+
+#[tokio::test]
+async fn a_generic_issuers_token_endpoint_may_live_on_another_host() {
+    // Generic OpenID Connect providers do this (a token endpoint on an API host): allowed,
+    // over loopback http here, https anywhere else.
+    let idp = TestIdp::start().await.unwrap();
+    idp.override_discovery_field(
+        "token_endpoint",
+        Some(
+            idp.token_endpoint()
+                .replace("127.0.0.1", "localhost")
+                .into(),
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = msal_runtime::MsalConfig::builder()
+        .client_id(msal_runtime::testing::DEFAULT_CLIENT_ID)
+        .client_secret(msal_runtime::testing::DEFAULT_CLIENT_SECRET)
+        .authority(idp.issuer())
+        .public_url(&base_url)
+        .build()
+        .unwrap();
+    let app = TestApp::serve(listener, base_url, config).await;
+    assert_eq!(
+        app_sign_in(&browser(), &app, "bob@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+}

@@ -446,11 +446,14 @@ impl TestApp {
     /// Like [`start_routes`](Self::start_routes), with routes that need the `Msal` (Swagger UI).
     pub async fn start_with_msal(
         idp: &TestIdp,
+        tweak: impl FnOnce(
+            msal_runtime::config::MsalConfigBuilder,
+        ) -> msal_runtime::config::MsalConfigBuilder,
         routes: axum::Router,
         more: impl FnOnce(&msal_runtime::Msal) -> axum::Router,
     ) -> Self {
         let (listener, base_url) = Self::bind().await;
-        let config = app_config(idp, &base_url).build().unwrap();
+        let config = tweak(app_config(idp, &base_url)).build().unwrap();
         let msal = msal_runtime::Msal::new(config).await.unwrap();
         let routes = routes.merge(more(&msal));
         Self::serve_msal(listener, base_url, msal, routes)
@@ -618,4 +621,79 @@ pub async fn redis_url() -> Option<String> {
             None
         }
     }
+}
+
+/// Sends one Redis command (RESP, over a fresh connection) and returns the reply's bulk
+/// strings: the value of a `GET`, the names of `KEYS`. Tests use it to see what Redis holds,
+/// bypassing the library under test.
+pub async fn redis_command(url: &str, args: &[&str]) -> Vec<Vec<u8>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let parsed = Url::parse(url).unwrap();
+    let stream = tokio::net::TcpStream::connect(format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(6379)
+    ))
+    .await
+    .unwrap();
+    let mut stream = BufReader::new(stream);
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    stream
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .unwrap();
+    let mut line = String::new();
+    stream.read_line(&mut line).await.unwrap();
+    match line.as_bytes().first() {
+        Some(b'$') => {
+            let len: i64 = line[1..].trim().parse().unwrap();
+            read_bulk(&mut stream, len).await.into_iter().collect()
+        }
+        Some(b'*') => {
+            let count: i64 = line[1..].trim().parse().unwrap();
+            let mut out = Vec::new();
+            for _ in 0..count.max(0) {
+                let mut header = String::new();
+                stream.read_line(&mut header).await.unwrap();
+                let len: i64 = header[1..].trim().parse().unwrap();
+                out.extend(read_bulk(&mut stream, len).await);
+            }
+            out
+        }
+        Some(b':') | Some(b'+') => vec![line[1..].trim().as_bytes().to_vec()],
+        _ => panic!("Redis answered {line:?}"),
+    }
+}
+
+/// A RESP bulk string's bytes after its `$len` line; `None` for a null (`$-1`).
+async fn read_bulk(
+    stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    len: i64,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let len = usize::try_from(len).ok()?;
+    let mut value = vec![0u8; len + 2];
+    stream.read_exact(&mut value).await.unwrap();
+    value.truncate(len);
+    Some(value)
+}
+
+/// Every value Redis holds under `pattern` (`KEYS` then `GET`), as text.
+pub async fn redis_values(url: &str, pattern: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for key in redis_command(url, &["KEYS", pattern]).await {
+        let key = String::from_utf8(key).unwrap();
+        let kind = redis_command(url, &["TYPE", &key]).await;
+        let value = if kind.first().map(Vec::as_slice) == Some(b"set".as_slice()) {
+            redis_command(url, &["SMEMBERS", &key]).await.concat()
+        } else {
+            redis_command(url, &["GET", &key]).await.concat()
+        };
+        out.push((key, String::from_utf8_lossy(&value).into_owned()));
+    }
+    out
 }

@@ -87,8 +87,25 @@ async fn app_token(tokens: Tokens) -> Result<String, AuthRejection> {
         .to_owned())
 }
 
+/// The sign-out form's token.
+async fn csrf(csrf: msal_runtime::CsrfToken) -> String {
+    csrf.as_str().to_owned()
+}
+
+/// A refusal's `Debug`, as an `on_denied` builder might log it.
+fn show_rejection(rejection: AuthRejection) -> String {
+    format!("{rejection:?}")
+}
+
+#[msal_protected(roles = "Nobody", on_denied = show_rejection)]
+async fn denied_debug() -> &'static str {
+    "never"
+}
+
 pub fn routes() -> Router {
     Router::new()
+        .route("/csrf", get(csrf))
+        .route("/denied-debug", get(denied_debug))
         .route("/incoming", get(incoming))
         .route("/app-token", get(app_token))
         .route("/token", get(token))

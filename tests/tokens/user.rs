@@ -203,3 +203,72 @@ async fn a_refreshed_id_token_for_another_user_is_refused() {
             .contains("another user")
     );
 }
+
+/// A token refresh that takes a second, with a sign-out in the middle of it: the refresh's
+/// late save must not bring the ended session back.
+async fn sign_out_during_a_slow_refresh(app: &TestApp, idp: &TestIdp) {
+    let browser = browser();
+    assert_eq!(
+        app_sign_in(&browser, app, "alice@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    let csrf = get(&browser, app, "/csrf").await.text().await.unwrap();
+    assert_eq!(get(&browser, app, "/who").await.status(), 200);
+    // Tokens shorter-lived than the five-minute margin are always refreshed.
+    idp.set_fault(
+        Endpoint::Token,
+        msal_runtime::testing::Fault::delay(Duration::from_secs(1)),
+    );
+    let refresh = {
+        let (browser, url) = (browser.clone(), app.url("/token"));
+        tokio::spawn(async move {
+            browser
+                .get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = browser
+        .post(app.url("/auth/logout"))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    // Whatever the refresh answers, it finishes after the sign-out...
+    let _ = refresh.await.unwrap();
+    idp.clear_faults();
+    // ...and the session stays ended.
+    assert_eq!(get(&browser, app, "/who").await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_slow_refresh_beside_sign_out_does_not_bring_the_session_back_in_memory() {
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, |c| c).await;
+    sign_out_during_a_slow_refresh(&app, &idp).await;
+}
+
+#[tokio::test]
+async fn a_slow_refresh_beside_sign_out_does_not_bring_the_session_back_in_redis() {
+    let Some(redis) = msal_tests::redis_url().await else {
+        return;
+    };
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, move |c| c.session_store(redis)).await;
+    sign_out_during_a_slow_refresh(&app, &idp).await;
+}

@@ -7,7 +7,8 @@
 //!
 //! A record that was deleted is never brought back by a late save: saves only replace a
 //! record that still exists (Redis `SET … XX`), so a slow request finishing after sign-out
-//! cannot sign the user in again.
+//! cannot sign the user in again. Keys name sessions by a digest of their id, never the id
+//! itself: whoever can read the store cannot make a session cookie from what they read.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -71,20 +72,35 @@ fn derived(kind: &str, value: &str) -> String {
     format!("{kind}:{hex}")
 }
 
-/// A member of the front-channel index: the session, and the issuer it was signed in by.
-fn member(iss: &str, session: Id) -> String {
-    format!("{session} {iss}")
+/// The store's name for a session: a digest of its id (the cookie's value), so the id
+/// itself is nowhere in the store.
+fn session_name(id: &Id) -> String {
+    derived("session", &id.to_string())
 }
 
-fn parse_member(member: &str) -> Option<(Id, &str)> {
-    let (id, iss) = member.split_once(' ')?;
-    Some((id.parse().ok()?, iss))
+/// A member of the front-channel index: the session's name, and the issuer it was signed
+/// in by.
+fn member(iss: &str, session: &Id) -> String {
+    format!("{} {iss}", session_name(session))
+}
+
+fn parse_member(member: &str) -> Option<(&str, &str)> {
+    member.split_once(' ')
+}
+
+/// The session names of index members.
+fn session_names(members: &[String]) -> Vec<String> {
+    members
+        .iter()
+        .filter_map(|m| parse_member(m))
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 /// Sessions, single-use records and the index, in this process.
 #[derive(Default)]
 struct Memory {
-    sessions: Mutex<HashMap<Id, Record>>,
+    sessions: Mutex<HashMap<String, Record>>,
     once: Mutex<HashMap<String, (String, OffsetDateTime)>>,
     sids: Mutex<HashMap<String, (Vec<String>, OffsetDateTime)>>,
 }
@@ -116,7 +132,7 @@ impl Redis {
     }
 
     fn session_key(&self, id: &Id) -> String {
-        self.key(&format!("session:{id}"))
+        self.key(&session_name(id))
     }
 
     async fn set_record(&self, record: &Record, options: SetOptions) -> Result<bool, String> {
@@ -293,7 +309,7 @@ impl MsalStore {
                 if entry.1 <= at {
                     entry.0.clear();
                 }
-                entry.0.push(member(iss, session));
+                entry.0.push(member(iss, &session));
                 entry.1 = entry.1.max(until);
                 Ok(())
             }
@@ -301,7 +317,7 @@ impl MsalStore {
                 let key = r.key(&name);
                 let _: i64 = r
                     .commands
-                    .sadd(&key, member(iss, session))
+                    .sadd(&key, member(iss, &session))
                     .await
                     .map_err(unavailable)?;
                 let _: i64 = r
@@ -319,7 +335,7 @@ impl MsalStore {
     pub(crate) async fn end_sid(&self, sid: &str, iss: Option<&str>) -> Result<usize, AuthError> {
         let name = derived("sid", sid);
         let fits = |m: &str| parse_member(m).is_some_and(|(_, i)| iss.is_none_or(|iss| iss == i));
-        let ended: Vec<Id> = match &*self.0 {
+        let ended: Vec<String> = match &*self.0 {
             Backend::Memory(m) => {
                 let mut sids = locked(&m.sids);
                 let Some((members, until)) = sids.remove(&name) else {
@@ -335,15 +351,11 @@ impl MsalStore {
                 }
                 drop(sids);
                 let mut sessions = locked(&m.sessions);
-                let ids: Vec<Id> = ended
-                    .iter()
-                    .filter_map(|m| parse_member(m))
-                    .map(|(id, _)| id)
-                    .collect();
-                for id in &ids {
-                    sessions.remove(id);
+                let names = session_names(&ended);
+                for name in &names {
+                    sessions.remove(name);
                 }
-                ids
+                names
             }
             Backend::Redis(r) => {
                 let key = r.key(&name);
@@ -366,19 +378,11 @@ impl MsalStore {
                         .await
                         .map_err(unavailable)?;
                 }
-                let ids: Vec<Id> = ended
-                    .iter()
-                    .filter_map(|m| parse_member(m))
-                    .map(|(id, _)| id)
-                    .collect();
-                for id in &ids {
-                    let _: i64 = r
-                        .commands
-                        .del(r.session_key(id))
-                        .await
-                        .map_err(unavailable)?;
+                let names = session_names(&ended);
+                for name in &names {
+                    let _: i64 = r.commands.del(r.key(name)).await.map_err(unavailable)?;
                 }
-                ids
+                names
             }
         };
         Ok(ended.len())
@@ -395,10 +399,10 @@ impl SessionStore for MsalStore {
         match &*self.0 {
             Backend::Memory(m) => {
                 let mut sessions = locked(&m.sessions);
-                while sessions.contains_key(&record.id) {
+                while sessions.contains_key(&session_name(&record.id)) {
                     record.id = Id::default();
                 }
-                sessions.insert(record.id, record.clone());
+                sessions.insert(session_name(&record.id), record.clone());
                 drop(sessions);
                 m.touch_sid(record);
             }
@@ -421,7 +425,7 @@ impl SessionStore for MsalStore {
         match &*self.0 {
             Backend::Memory(m) => {
                 let mut sessions = locked(&m.sessions);
-                if let Some(existing) = sessions.get_mut(&record.id)
+                if let Some(existing) = sessions.get_mut(&session_name(&record.id))
                     && existing.expiry_date > now()
                 {
                     *existing = record.clone();
@@ -444,7 +448,7 @@ impl SessionStore for MsalStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match &*self.0 {
             Backend::Memory(m) => Ok(locked(&m.sessions)
-                .get(id)
+                .get(&session_name(id))
                 .filter(|r| r.expiry_date > now())
                 .cloned()),
             Backend::Redis(r) => {
@@ -463,7 +467,7 @@ impl SessionStore for MsalStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match &*self.0 {
             Backend::Memory(m) => {
-                locked(&m.sessions).remove(id);
+                locked(&m.sessions).remove(&session_name(id));
             }
             Backend::Redis(r) => {
                 let _: i64 = r.commands.del(r.session_key(id)).await.map_err(backend)?;

@@ -33,7 +33,9 @@ impl<T> TokenCache<T> {
     pub(crate) fn get(&self, key: &[u8; 32], skew: Duration) -> Option<Arc<T>> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let (value, exp) = entries.get(key)?;
-        (*exp + skew.as_secs() as i64 >= now()).then(|| value.clone())
+        // Saturating: a token whose `exp` is near i64::MAX is kept, not wrapped to the past.
+        let skew = i64::try_from(skew.as_secs()).unwrap_or(i64::MAX);
+        (exp.saturating_add(skew) >= now()).then(|| value.clone())
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], value: Arc<T>, exp: i64) {
@@ -46,5 +48,21 @@ impl<T> TokenCache<T> {
             }
         }
         entries.insert(key, (value, exp));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expiry_at_the_end_of_time_neither_overflows_nor_expires() {
+        let cache = TokenCache::new(4);
+        let key = TokenCache::<u8>::key("t");
+        cache.insert(key, Arc::new(1u8), i64::MAX);
+        assert!(cache.get(&key, Duration::from_secs(u64::MAX)).is_some());
+        cache.insert(key, Arc::new(2u8), now() - 600);
+        assert!(cache.get(&key, Duration::from_secs(300)).is_none());
+        assert!(cache.get(&key, Duration::from_secs(900)).is_some());
     }
 }
