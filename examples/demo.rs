@@ -22,7 +22,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (listener, base_url) = msal_examples::listen(5000).await?;
 
     // The embedded provider lives as long as the app.
-    let (msal, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
+    // Configured the way `MsalConfig::from_env` reads it: environment, `.env`, secrets dir.
+    let configured = MsalConfig::builder()
+        .with_env()
+        .source_of("MSAL_CLIENT_ID")
+        .is_some();
+    let (msal, _idp) = if configured {
         (Msal::from_env().await?, None)
     } else {
         let idp = TestIdp::start().await?;

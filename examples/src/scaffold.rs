@@ -1,5 +1,8 @@
 //! The files `msal-new` writes: a small app with a public route, a signed-in route and a
-//! role-protected route, running against the embedded TestIdp until `MSAL_*` is set.
+//! role-protected route. It signs in against the provider its configuration names
+//! (environment, `.env`, secrets directory, as `MsalConfig::from_env` reads them); the
+//! embedded test provider, which lets anyone sign in as anyone, runs only when asked for
+//! (`cargo run --features dev`, or `MSAL_USE_TEST_IDP=1` in a dev build), and says so.
 
 use std::path::{Path, PathBuf};
 
@@ -74,19 +77,24 @@ publish = false
 {dependency}
 axum = "0.8"
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "signal"] }}
+
+[features]
+# The embedded test identity provider: `cargo run --features dev`. Anyone can sign in as
+# anyone there, without a password: never build a deployed app with it.
+dev = ["msal-runtime/testing"]
 "#
     )
 }
 
 const MAIN_RS: &str = r#"//! An axum app with Microsoft identity platform sign-in (msal-axum).
 //!
-//! `cargo run` signs in against an embedded test identity provider (users
-//! alice@contoso.test and bob@contoso.test, Bob holds the role Admin). Set the MSAL_* variables
-//! (see .env.example) to use your Entra ID tenant instead.
+//! `cargo run` signs in against the provider the MSAL_* variables name (environment, `.env`,
+//! or the secrets directory; see .env.example). `cargo run --features dev` with none of them
+//! set runs an embedded test identity provider instead (users alice@contoso.test and
+//! bob@contoso.test, Bob holds the role Admin), where anyone can sign in as anyone.
 
 use axum::routing::get;
 use axum::{Json, Router};
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
 use msal_runtime::{Msal, MsalConfig, User, msal_protected};
 
 /// Anyone.
@@ -111,21 +119,16 @@ async fn admin() -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| format!("PORT={port:?} is not a port number"))?,
+        Err(_) => 3000,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    let (msal, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
-        (Msal::from_env().await?, None)
+    let (msal, _test_idp) = if test_idp::wanted() {
+        test_idp::start(&base_url).await?
     } else {
-        let idp = TestIdp::start().await?;
-        println!("No MSAL_CLIENT_ID: signing in against a test identity provider ({})", idp.authority());
-        let config = MsalConfig::builder()
-            .client_id(DEFAULT_CLIENT_ID)
-            .client_secret(DEFAULT_CLIENT_SECRET)
-            .instance(idp.base_url())
-            .tenant_id(idp.tenant().id)
-            .public_url(&base_url)
-            .build()?;
-        (Msal::new(config).await?, Some(idp))
+        (Msal::from_env().await?, None)
     };
     let app = Router::new()
         .route("/", get(home))
@@ -137,12 +140,68 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app).await?;
     Ok(())
 }
+
+/// Whether to sign in against the embedded test provider: only when asked for, never when
+/// the app is configured for a real one, and never in a release build unless asked for by
+/// `MSAL_USE_TEST_IDP=1`.
+fn asked_for_test_idp(dev_feature: bool) -> bool {
+    let forced = std::env::var("MSAL_USE_TEST_IDP").is_ok_and(|v| v == "1");
+    // The same sources as `MsalConfig::from_env`: the environment, `.env`, the secrets dir.
+    let configured = MsalConfig::builder()
+        .with_env()
+        .source_of("MSAL_CLIENT_ID")
+        .is_some();
+    forced || (dev_feature && cfg!(debug_assertions) && !configured)
+}
+
+#[cfg(feature = "dev")]
+mod test_idp {
+    use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
+    use msal_runtime::{Msal, MsalConfig};
+
+    pub fn wanted() -> bool {
+        super::asked_for_test_idp(true)
+    }
+
+    pub async fn start(
+        base_url: &str,
+    ) -> Result<(Msal, Option<TestIdp>), Box<dyn std::error::Error>> {
+        let idp = TestIdp::start().await?;
+        eprintln!("!!! TEST IDENTITY PROVIDER at {} !!!", idp.authority());
+        eprintln!("!!! Anyone can sign in here as any user, Bob (Admin) included, without a password.");
+        eprintln!("!!! Never expose this app. Set MSAL_CLIENT_ID (see .env.example) for a real tenant.");
+        let config = MsalConfig::builder()
+            .client_id(DEFAULT_CLIENT_ID)
+            .client_secret(DEFAULT_CLIENT_SECRET)
+            .instance(idp.base_url())
+            .tenant_id(idp.tenant().id)
+            .public_url(base_url)
+            .graph_url(idp.graph_base_url())
+            .build()?;
+        Ok((Msal::new(config).await?, Some(idp)))
+    }
+}
+
+#[cfg(not(feature = "dev"))]
+mod test_idp {
+    use msal_runtime::Msal;
+
+    pub fn wanted() -> bool {
+        super::asked_for_test_idp(false)
+    }
+
+    pub async fn start(_: &str) -> Result<(Msal, Option<()>), Box<dyn std::error::Error>> {
+        Err("MSAL_USE_TEST_IDP=1 needs the embedded test provider: run `cargo run --features dev`".into())
+    }
+}
 "#;
 
-const ENV_EXAMPLE: &str = r#"# Copy to .env and fill in to sign in with your Entra ID tenant instead of the test provider.
+const ENV_EXAMPLE: &str = r#"# Copy to .env and fill in: the app signs in with the tenant these name.
 # Precedence: code > environment > .env > secrets dir (/run/secrets/msal_client_secret, ...).
 
-# The Application (client) ID of your app registration (required).
+# The Application (client) ID of your app registration (required). While it is unset, a
+# `cargo run --features dev` build uses the embedded test provider; MSAL_USE_TEST_IDP=1 (in
+# the environment) forces that in a dev build even when it is set.
 # MSAL_CLIENT_ID=00000000-0000-0000-0000-000000000000
 # A client secret of the registration (or MSAL_CLIENT_CERTIFICATE, a PEM with cert and key).
 # MSAL_CLIENT_SECRET=
@@ -186,13 +245,20 @@ const README: &str = r#"# {name}
 An axum app with Microsoft identity platform sign-in, made with msal-axum's `msal-new`.
 
 ```sh
-cargo run      # http://127.0.0.1:3000, signing in against an embedded test identity provider
+cargo run --features dev   # http://127.0.0.1:3000, against an embedded test identity provider
+cargo run                  # against the tenant your MSAL_* settings (.env) name
 ```
 
 Routes: `/` (anyone), `/me` (any signed-in user), `/admin` (app role `Admin`), and the sign-in
-routes under `/auth`. With the test provider, sign in as `alice@contoso.test` or as
+routes under `/auth`. `PORT` changes the port.
+
+With `--features dev` and no `MSAL_CLIENT_ID` configured, the app starts an embedded test
+identity provider and says so loudly: sign in as `alice@contoso.test` or as
 `bob@contoso.test` (who holds `Admin`):
-`http://127.0.0.1:3000/auth/login?login_hint=bob@contoso.test&next=/admin`.
+`http://127.0.0.1:3000/auth/login?login_hint=bob@contoso.test&next=/admin`. Anyone who can
+reach the app can do the same without a password, so never deploy a build with `dev`. As soon
+as `MSAL_CLIENT_ID` is set (environment, `.env` or the secrets directory), the real provider is
+used; `MSAL_USE_TEST_IDP=1` forces the test provider (in a `dev` build only).
 
 ## Using your Entra ID tenant
 

@@ -170,3 +170,120 @@ async fn a_person_signs_in_is_refused_admin_signs_out_and_bob_gets_in() {
 
     client.close().await.unwrap();
 }
+
+/// Waits for an element and clicks it.
+async fn click(client: &Client, locator: Locator<'_>) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(locator)
+        .await
+        .unwrap_or_else(|e| panic!("no {locator:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn swagger_ui_signs_in_for_this_api_and_tries_a_protected_route() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_with_msal(
+        &idp,
+        |c| c,
+        msal_examples::demo::router(),
+        msal_examples::demo::docs,
+    )
+    .await;
+    let client = browser(&driver).await;
+    client.goto(&app.url("/docs/")).await.unwrap();
+    let main = client.window().await.unwrap();
+
+    // Authorize, with every scope the scheme lists selected.
+    click(&client, Locator::Css("button.authorize")).await;
+    let boxes = client
+        .wait()
+        .for_element(Locator::Css(".auth-container input[type='checkbox']"))
+        .await
+        .map(|_| ())
+        .ok();
+    assert!(boxes.is_some(), "the scheme lists this API's scope");
+    let listed: Vec<String> = {
+        let mut names = Vec::new();
+        for label in client
+            .find_all(Locator::Css(".auth-container .scopes label"))
+            .await
+            .unwrap()
+        {
+            names.push(label.text().await.unwrap_or_default());
+        }
+        names
+    };
+    assert!(
+        listed.iter().all(|s| !s.contains("User.Read")),
+        "only this API's scopes: {listed:?}"
+    );
+    for checkbox in client
+        .find_all(Locator::Css(".auth-container input[type='checkbox']"))
+        .await
+        .unwrap()
+    {
+        if !checkbox.is_selected().await.unwrap() {
+            // Swagger UI draws its own box over the input: click its label.
+            let id = checkbox.attr("id").await.unwrap().unwrap_or_default();
+            click(&client, Locator::Css(&format!("label[for='{id}']"))).await;
+        }
+    }
+    click(&client, Locator::Css(".auth-btn-wrapper button.authorize")).await;
+
+    // The sign-in opens in a popup: pick Alice on the provider's page.
+    let mut popup = None;
+    for _ in 0..50 {
+        let windows = client.windows().await.unwrap();
+        if let Some(w) = windows.into_iter().find(|w| *w != main) {
+            popup = Some(w);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client
+        .switch_to_window(popup.expect("Swagger UI opens its sign-in window"))
+        .await
+        .unwrap();
+    click(
+        &client,
+        Locator::XPath("//button[contains(., 'Alice Example')]"),
+    )
+    .await;
+    // The popup hands the code to Swagger UI and closes itself.
+    for _ in 0..50 {
+        if client.windows().await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.switch_to_window(main).await.unwrap();
+    wait_for_text(&client, "Logout").await;
+    click(&client, Locator::Css(".auth-btn-wrapper button.btn-done")).await;
+
+    // Try it out: GET /me with the token Swagger now holds.
+    click(&client, Locator::Css("[data-path='/me']")).await;
+    click(&client, Locator::Css("button.try-out__btn")).await;
+    click(&client, Locator::Css("button.execute")).await;
+    let answered = wait_for_text(&client, "alice@contoso.test").await;
+    assert!(answered.contains("Alice Example"), "{answered}");
+    let status = client
+        .wait()
+        .for_element(Locator::Css(
+            ".live-responses-table .response .response-col_status",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.starts_with("200"), "{status}");
+    client.close().await.unwrap();
+}

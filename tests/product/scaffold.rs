@@ -1,8 +1,14 @@
-//! `msal-new`: the generated app compiles against this repository's crates, and an existing
-//! directory is never overwritten.
+//! `msal-new`: the generated app builds against this repository's crates, follows its own
+//! README (a `.env` naming a tenant is used, never the embedded test provider), and an
+//! existing directory is never overwritten.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
+use msal_tests::{browser, location};
 
 fn temp_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
@@ -12,20 +18,113 @@ fn temp_dir(name: &str) -> PathBuf {
     ))
 }
 
-#[test]
-fn the_generated_app_compiles_offline() {
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The host's target triple: the UI tests (trybuild) build for it explicitly, and building
+/// the same way shares their compiled dependencies.
+fn host() -> String {
+    let out = Command::new("rustc").arg("-vV").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .unwrap()
+}
+
+/// `cargo <args>` in the generated app, offline, in the UI tests' target directory.
+fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    let target = workspace().join("target/tests/trybuild");
+    Command::new(env!("CARGO"))
+        .args(args)
+        .args(["--offline", "--quiet", "--target", &host()])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap()
+}
+
+/// Scaffolds an app into a fresh directory, with this workspace's lock file so it resolves
+/// the versions already built.
+fn scaffold() -> PathBuf {
     let dir = temp_dir("app").join("my app");
     let dependency = format!(
-        "msal-runtime = {{ path = {:?}, features = [\"testing\"] }}",
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../msal-runtime")
-            .canonicalize()
-            .unwrap()
-            .display()
-            .to_string()
+        "msal-runtime = {{ path = {:?} }}",
+        workspace().join("msal-runtime").display().to_string()
     );
     let files = msal_examples::scaffold::create(&dir, &dependency).unwrap();
     assert_eq!(files.len(), 5);
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    dir
+}
+
+/// The built app's binary.
+fn binary(dir: &Path) -> PathBuf {
+    workspace()
+        .join("target/tests/trybuild")
+        .join(host())
+        .join("debug/my-app")
+}
+
+/// Runs the built app with no `MSAL_*` from this process and these variables; returns it
+/// and the URL it listens on (read from its first line of output), or its stderr if it
+/// exited instead.
+fn run(dir: &Path, vars: &[(&str, &str)]) -> Result<(KillOnDrop, String), String> {
+    let mut command = Command::new(binary(dir));
+    command
+        .current_dir(dir)
+        .env("PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("MSAL_")) {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().copied());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    match line.trim().strip_prefix("Listening on ") {
+        Some(url) => Ok((KillOnDrop(child), url.to_owned())),
+        None => {
+            let out = child.wait_with_output().unwrap();
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_generated_app_signs_in_against_the_tenant_its_env_file_names() {
+    let dir = scaffold();
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let dependencies = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("[features]")
+        .next()
+        .unwrap();
+    assert!(
+        !dependencies.contains("testing"),
+        "the test provider is not a normal dependency: {manifest}"
+    );
+    assert!(
+        manifest.contains(r#"dev = ["msal-runtime/testing"]"#),
+        "{manifest}"
+    );
     let env = std::fs::read_to_string(dir.join(".env.example")).unwrap();
     for variable in [
         "MSAL_CLIENT_ID",
@@ -37,24 +136,88 @@ fn the_generated_app_compiles_offline() {
     ] {
         assert!(env.contains(variable), "{variable} in .env.example");
     }
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("App registrations") && readme.contains("--features dev"));
+
+    // The dev build's code path compiles too.
+    let checked = cargo(&dir, &["check", "--features", "dev"]);
     assert!(
-        std::fs::read_to_string(dir.join("README.md"))
-            .unwrap()
-            .contains("App registrations")
+        checked.status.success(),
+        "the dev build does not compile:\n{}",
+        String::from_utf8_lossy(&checked.stderr)
     );
-    // Shares the UI tests' target directory, so the dependencies are built once.
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tests/trybuild");
-    let output = Command::new(env!("CARGO"))
-        .args(["check", "--offline", "--quiet"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
+    let built = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || cargo(&dir, &["build"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        built.status.success(),
+        "the generated app does not build:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+
+    // Unconfigured, a normal build refuses to start and says what to set; it never falls
+    // back to the test provider.
+    let refused = run(&dir, &[])
+        .err()
+        .expect("an unconfigured app does not start");
+    assert!(refused.contains("MSAL_CLIENT_ID"), "{refused}");
+    let forced = run(&dir, &[("MSAL_USE_TEST_IDP", "1")])
+        .err()
+        .expect("no test provider in a build without `dev`");
+    assert!(forced.contains("--features dev"), "{forced}");
+
+    // Following its README: the tenant goes into `.env`. Here the "tenant" is a TestIdp
+    // started by this test, standing in for Entra; the app must use it.
+    let idp = TestIdp::start().await.unwrap();
+    std::fs::write(
+        dir.join(".env"),
+        format!(
+            "MSAL_CLIENT_ID={DEFAULT_CLIENT_ID}\nMSAL_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\nMSAL_INSTANCE={}\nMSAL_TENANT_ID={}\n",
+            idp.base_url(),
+            idp.tenant().id
+        ),
+    )
+    .unwrap();
+    let (_app, url) = run(&dir, &[]).unwrap();
+    let browser = browser();
+    let login = browser
+        .get(format!("{url}/auth/login"))
+        .query(&[("login_hint", "alice@contoso.test"), ("next", "/me")])
+        .send()
+        .await
         .unwrap();
+    assert_eq!(login.status(), 302);
+    let at_idp = location(&login);
     assert!(
-        output.status.success(),
-        "the generated app does not compile:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        at_idp.as_str().starts_with(&idp.authorize_endpoint()),
+        "the configured provider, not an embedded one: {at_idp}"
     );
+    let back = browser.get(at_idp).send().await.unwrap();
+    let done = browser.get(location(&back)).send().await.unwrap();
+    assert_eq!(done.status(), 303);
+    let me: serde_json::Value = browser
+        .get(format!("{url}/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["preferred_username"], "alice@contoso.test");
+    assert_eq!(me["iss"], idp.issuer());
+    // Bob, who is Admin at the test provider, cannot be picked without that provider: the
+    // app's admin page needs a real sign-in as him.
+    let anonymous = reqwest::Client::new()
+        .get(format!("{url}/admin"))
+        .header("accept", "application/json")
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 

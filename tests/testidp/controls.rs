@@ -548,3 +548,92 @@ fn debug_of_a_client_never_shows_its_secret() {
     assert!(!debug.contains("super-secret-value"), "{debug}");
     assert!(debug.contains("[redacted]"));
 }
+
+/// The moduli (`n`, base64url) of the RSA keys committed in the repository.
+fn committed_moduli() -> Vec<String> {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    [
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-1.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-2.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-3.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-4.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-5.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-6.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-7.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-8.pem"),
+        include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-9.pem"),
+    ]
+    .iter()
+    .map(|pem| {
+        let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
+        URL_SAFE_NO_PAD.encode(key.n().to_bytes_be())
+    })
+    .collect()
+}
+
+async fn published_moduli(idp: &TestIdp) -> Vec<String> {
+    let jwks: serde_json::Value = reqwest::get(idp.jwks_uri())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["n"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_testidp_signs_with_keys_nobody_else_has_unless_a_test_asks_for_the_committed_ones() {
+    let committed = committed_moduli();
+    let idp = TestIdp::start().await.unwrap();
+    idp.rotate_keys(KeyRotation::KeepOld).unwrap();
+    idp.rotate_keys(KeyRotation::KeepOld).unwrap();
+    for n in published_moduli(&idp).await {
+        assert!(!committed.contains(&n), "a committed key is published");
+    }
+    // A token signed with a committed key (anyone can, from the repository) is refused by
+    // an app trusting a default TestIdp, with the current kid or none at all.
+    let pem = include_str!("../../msal-runtime/src/testing/keys/test-only-rsa-1.pem");
+    let forger = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+    let lone = TestIdp::start().await.unwrap(); // exactly one published key
+    let app = msal_tests::TestApp::start_api(&lone, |c| c, msal_examples::api::router()).await;
+    let claims_for_lone = lone
+        .access_token_claims("bob@contoso.test", DEFAULT_CLIENT_ID, &["Tasks.Read"])
+        .unwrap();
+    for header in [jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        h.kid = Some(lone.current_kid().unwrap());
+        h
+    }] {
+        let forged = jsonwebtoken::encode(&header, &claims_for_lone, &forger).unwrap();
+        let response = reqwest::Client::new()
+            .get(app.url("/api/hello"))
+            .bearer_auth(forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            401,
+            "a forged token with kid {:?}",
+            header.kid
+        );
+    }
+    // Asked for by name, the committed pool signs (fixed material across runs).
+    let fixed = TestIdp::builder()
+        .committed_test_keys()
+        .start()
+        .await
+        .unwrap();
+    let published = published_moduli(&fixed).await;
+    assert!(published.iter().all(|n| committed.contains(n)));
+    assert!(
+        !published.contains(committed.last().unwrap()),
+        "the foreign key is never published"
+    );
+}

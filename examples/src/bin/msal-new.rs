@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run -p msal-examples --bin msal-new -- ./myapp
-//! cd myapp && cargo run        # signs in against the embedded TestIdp; set MSAL_* for Entra
+//! cd myapp && cargo run --features dev   # the embedded test provider; `cargo run` with
+//!                                       # MSAL_* (.env) for your tenant
 //! ```
 //!
 //! It refuses to write into a directory that is not empty.
@@ -22,7 +23,10 @@ fn main() -> ExitCode {
             for f in files {
                 println!("  {}", f.display());
             }
-            println!("Next: cd {dir} && cargo run   (then open http://127.0.0.1:3000)");
+            println!(
+                "Next: cd {dir} && cargo run --features dev   (a test identity provider; then open http://127.0.0.1:3000)"
+            );
+            println!("   or: fill in .env (see .env.example) and cargo run   (your tenant)");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -37,12 +41,9 @@ fn runtime_dependency() -> String {
     let runtime = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../msal-runtime");
     match runtime.canonicalize() {
         Ok(path) => format!(
-            "msal-runtime = {{ path = {:?}, features = [\"testing\"] }}",
+            "msal-runtime = {{ path = {:?} }}",
             path.display().to_string()
         ),
-        Err(_) => format!(
-            "msal-runtime = {{ version = \"{}\", features = [\"testing\"] }}",
-            env!("CARGO_PKG_VERSION")
-        ),
+        Err(_) => format!("msal-runtime = \"{}\"", env!("CARGO_PKG_VERSION")),
     }
 }

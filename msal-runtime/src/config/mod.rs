@@ -610,6 +610,24 @@ impl MsalConfigBuilder {
         self
     }
 
+    /// Where `variable`'s value comes from (code, the environment, `.env`, the secrets
+    /// directory), or `None` when no source sets it: the same sources
+    /// [`MsalConfig::from_env`] reads, so an app can tell "configured" from "not configured"
+    /// exactly as the configuration will.
+    ///
+    /// ```
+    /// use msal_runtime::MsalConfig;
+    /// let builder = MsalConfig::builder().client_id("11111111-2222-4333-8444-555555555555");
+    /// assert!(builder.source_of("MSAL_CLIENT_ID").is_some());
+    /// assert!(builder.source_of("MSAL_CLIENT_SECRET").is_none());
+    /// ```
+    pub fn source_of(&self, variable: &str) -> Option<Source> {
+        self.values
+            .get(variable)
+            .filter(|(value, _)| !value.trim().is_empty())
+            .map(|(_, source)| *source)
+    }
+
     /// Validates everything and reports every problem at once.
     pub fn build(self) -> Result<MsalConfig, ConfigError> {
         Validator {

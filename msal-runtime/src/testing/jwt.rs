@@ -144,7 +144,7 @@ impl Mint {
                     .ok_or_else(|| TestIdpError::UnknownKid(kid.clone()))?;
                 alg.sign(key.key, &signing_input)?
             }
-            MintKey::Foreign => alg.sign(foreign_key()?, &signing_input)?,
+            MintKey::Foreign => alg.sign(foreign_key(keys.source)?, &signing_input)?,
             MintKey::Es256 => {
                 let sig: p256::ecdsa::Signature = keys.ec.key.sign(signing_input.as_bytes());
                 sig.to_bytes().to_vec()

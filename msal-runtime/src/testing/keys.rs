@@ -1,4 +1,10 @@
-//! Signing keys of a TestIdp: the committed test-only RSA pool, rotation, and the JWKS.
+//! Signing keys of a TestIdp: RSA keys generated once per process (or, when a test asks by
+//! name, the committed test-only pool), rotation, and the JWKS.
+//!
+//! The committed keys' private halves are in this repository for anyone to read: an app
+//! whose TestIdp signed with them would accept tokens anyone can forge. So a TestIdp signs
+//! with keys generated when the first one starts, unless its builder asks for
+//! [`committed_test_keys`](super::TestIdpBuilder::committed_test_keys).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +19,7 @@ use serde_json::{Value, json};
 use super::TestIdpError;
 
 /// The committed test-only pool (see `keys/README.md`). The last one is the "foreign" key.
+/// Used only by a builder that asks for [`KeySource::Committed`].
 const POOL_PEM: [&str; 9] = [
     include_str!("keys/test-only-rsa-1.pem"),
     include_str!("keys/test-only-rsa-2.pem"),
@@ -24,27 +31,70 @@ const POOL_PEM: [&str; 9] = [
     include_str!("keys/test-only-rsa-8.pem"),
     include_str!("keys/test-only-rsa-9.pem"),
 ];
-const SIGNING_POOL: usize = POOL_PEM.len() - 1;
+/// How many RSA keys are generated per process: three to sign and rotate through, and one
+/// that no TestIdp publishes (the "foreign" key). Generating 2048-bit keys takes a moment, so
+/// it happens once, on two threads.
+const GENERATED: usize = 4;
+
+/// Where a TestIdp's RSA keys come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum KeySource {
+    /// Generated in this process: nobody else has them.
+    #[default]
+    Generated,
+    /// The committed test-only pool, whose private halves anyone can read.
+    Committed,
+}
 
 /// Spreads instances over the pool, so two TestIdps in one process start on different keys.
 static NEXT_START: AtomicUsize = AtomicUsize::new(0);
 
-fn pool() -> Result<&'static [RsaPrivateKey], TestIdpError> {
-    static POOL: OnceLock<Result<Vec<RsaPrivateKey>, String>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        POOL_PEM
-            .iter()
-            .map(|pem| RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| e.to_string()))
-            .collect()
-    })
-    .as_ref()
-    .map(Vec::as_slice)
-    .map_err(|e| TestIdpError::Keys(e.clone()))
+fn pool(source: KeySource) -> Result<&'static [RsaPrivateKey], TestIdpError> {
+    static GENERATED_POOL: OnceLock<Result<Vec<RsaPrivateKey>, String>> = OnceLock::new();
+    static COMMITTED_POOL: OnceLock<Result<Vec<RsaPrivateKey>, String>> = OnceLock::new();
+    let pool = match source {
+        KeySource::Generated => GENERATED_POOL.get_or_init(generate),
+        KeySource::Committed => COMMITTED_POOL.get_or_init(|| {
+            POOL_PEM
+                .iter()
+                .map(|pem| RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| e.to_string()))
+                .collect()
+        }),
+    };
+    pool.as_ref()
+        .map(Vec::as_slice)
+        .map_err(|e| TestIdpError::Keys(e.clone()))
 }
 
-/// The RSA key no TestIdp ever publishes.
-pub(crate) fn foreign_key() -> Result<&'static RsaPrivateKey, TestIdpError> {
-    pool()?
+/// [`GENERATED`] fresh 2048-bit RSA keys, made on two threads.
+fn generate() -> Result<Vec<RsaPrivateKey>, String> {
+    std::thread::scope(|scope| {
+        let halves: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..GENERATED / 2)
+                        .map(|_| {
+                            RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                                .map_err(|e| e.to_string())
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut keys = Vec::with_capacity(GENERATED);
+        for half in halves {
+            keys.extend(
+                half.join()
+                    .map_err(|_| "generating test keys panicked".to_owned())??,
+            );
+        }
+        Ok(keys)
+    })
+}
+
+/// The RSA key no TestIdp with this source ever publishes.
+pub(crate) fn foreign_key(source: KeySource) -> Result<&'static RsaPrivateKey, TestIdpError> {
+    pool(source)?
         .last()
         .ok_or_else(|| TestIdpError::Keys("empty key pool".into()))
 }
@@ -67,6 +117,7 @@ pub(crate) struct EcKey {
 pub(crate) struct KeySet {
     pub(crate) rsa: Vec<RsaKey>,
     pub(crate) ec: EcKey,
+    pub(crate) source: KeySource,
     pool_start: usize,
 }
 
@@ -82,8 +133,8 @@ pub enum KeyRotation {
 }
 
 impl KeySet {
-    pub(crate) fn new(publish_ec: bool) -> Result<Self, TestIdpError> {
-        let pool_start = NEXT_START.fetch_add(1, Ordering::Relaxed) % SIGNING_POOL;
+    pub(crate) fn new(publish_ec: bool, source: KeySource) -> Result<Self, TestIdpError> {
+        let pool_start = NEXT_START.fetch_add(1, Ordering::Relaxed);
         let mut set = Self {
             rsa: Vec::new(),
             ec: EcKey {
@@ -91,6 +142,7 @@ impl KeySet {
                 key: p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng),
                 published: publish_ec,
             },
+            source,
             pool_start,
         };
         set.add_rsa()?;
@@ -98,8 +150,11 @@ impl KeySet {
     }
 
     fn add_rsa(&mut self) -> Result<&RsaKey, TestIdpError> {
-        let index = (self.pool_start + self.rsa.len()) % SIGNING_POOL;
-        let key = pool()?
+        let pool = pool(self.source)?;
+        // The last key of the pool is the foreign one: never published.
+        let signing = pool.len().saturating_sub(1).max(1);
+        let index = (self.pool_start + self.rsa.len()) % signing;
+        let key = pool
             .get(index)
             .ok_or_else(|| TestIdpError::Keys("key pool index out of range".into()))?;
         self.rsa.push(RsaKey {

@@ -108,6 +108,7 @@ pub struct TestIdpBuilder {
     users: Vec<TestUser>,
     settings: Settings,
     publish_ec_key: bool,
+    key_source: keys::KeySource,
     addr: SocketAddr,
 }
 
@@ -124,6 +125,7 @@ impl Default for TestIdpBuilder {
                 group_overage_limit: 200,
             },
             publish_ec_key: false,
+            key_source: keys::KeySource::Generated,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
@@ -177,6 +179,14 @@ impl TestIdpBuilder {
     /// Off by default: Entra publishes RSA keys only.
     pub fn publish_ec_key(mut self) -> Self {
         self.publish_ec_key = true;
+        self
+    }
+    /// Signs with the RSA keys committed in this crate (`src/testing/keys`) instead of keys
+    /// generated in this process. Their private halves are public, so anyone can forge the
+    /// tokens such an IdP signs: only for tests that need the same key material on every
+    /// run. Never for an app that anyone else can reach.
+    pub fn committed_test_keys(mut self) -> Self {
+        self.key_source = keys::KeySource::Committed;
         self
     }
     /// Listens here instead of `127.0.0.1:0`.
@@ -250,8 +260,9 @@ impl TestIdpBuilder {
     pub async fn start(self) -> Result<TestIdp, TestIdpError> {
         let addr = self.addr;
         let publish_ec = self.publish_ec_key;
+        let key_source = self.key_source;
         let (registry, settings) = self.registry()?;
-        let keys = keys::KeySet::new(publish_ec)?;
+        let keys = keys::KeySet::new(publish_ec, key_source)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| TestIdpError::Bind { addr, source })?;
