@@ -62,8 +62,8 @@ fn scaffold() -> PathBuf {
     dir
 }
 
-/// The built app's binary.
-fn binary(dir: &Path) -> PathBuf {
+/// The built app's binary (the package of `my app` is `my-app`).
+fn binary() -> PathBuf {
     workspace()
         .join("target/tests/trybuild")
         .join(host())
@@ -74,7 +74,7 @@ fn binary(dir: &Path) -> PathBuf {
 /// and the URL it listens on (read from its first line of output), or its stderr if it
 /// exited instead.
 fn run(dir: &Path, vars: &[(&str, &str)]) -> Result<(KillOnDrop, String), String> {
-    let mut command = Command::new(binary(dir));
+    let mut command = Command::new(binary());
     command
         .current_dir(dir)
         .env("PORT", "0")
