@@ -421,7 +421,7 @@ pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>
             asker: Asker::new(&parts.method, &parts.uri, &parts.headers, "/auth"),
         });
     };
-    let found = bearer_header(&parts.headers).map_err(|error| AuthRejection {
+    let refuse = |parts: &Parts, error: AuthError| AuthRejection {
         error,
         asker: Asker::new(
             &parts.method,
@@ -429,21 +429,12 @@ pub(crate) async fn principal(parts: &mut Parts) -> Result<Option<Arc<Principal>
             &parts.headers,
             &ctx.0.config.route_prefix,
         ),
-    })?;
+    };
+    let found = bearer_header(&parts.headers).map_err(|error| refuse(parts, error))?;
     let p = if let Some(value) = found {
         match bearer(&ctx, value).await {
             Ok(p) => p,
-            Err(error) => {
-                return Err(AuthRejection {
-                    error,
-                    asker: Asker::new(
-                        &parts.method,
-                        &parts.uri,
-                        &parts.headers,
-                        &ctx.0.config.route_prefix,
-                    ),
-                });
-            }
+            Err(error) => return Err(refuse(parts, error)),
         }
     } else if ctx.0.api_only {
         return Ok(None);

@@ -226,27 +226,17 @@ async fn with_no_keys_known_fetches_are_single_flight_with_backoff() {
     idp.set_fault(Endpoint::Jwks, Fault::status(503));
     let app = api(&idp, |c| c).await;
     idp.reset_counts();
-    let tokens: Vec<String> = (0..50).map(|i| random_kid_token(&idp, i)).collect();
     let client = reqwest::Client::new();
     let mut requests = tokio::task::JoinSet::new();
-    for token in tokens {
-        let (client, url) = (client.clone(), app.url("/api/hello"));
-        requests.spawn(async move {
-            client
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-        });
+    for i in 0..50 {
+        let token = random_kid_token(&idp, i);
+        requests.spawn(client.get(app.url("/api/hello")).bearer_auth(token).send());
     }
-    while let Some(status) = requests.join_next().await {
-        assert_eq!(
-            status.unwrap().unwrap(),
-            503,
-            "keys unavailable, not the token's fault"
-        );
-    }
+    let statuses = msal_tests::statuses_of(requests).await;
+    assert_eq!(
+        statuses, [503; 50],
+        "keys unavailable, not the token's fault"
+    );
     assert_eq!(idp.requests(Endpoint::Jwks), 1, "fifty requests, one fetch");
     // Within the backoff nothing is fetched; after it, one fetch, which now succeeds.
     assert_eq!(

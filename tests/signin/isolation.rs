@@ -8,20 +8,11 @@ use std::time::Duration;
 use msal_runtime::testing::{DEFAULT_TENANT_ID, TestClient, TestIdp, TestTenant, TestUser};
 use msal_tests::{
     TestApp, app_callback_url, app_sign_in, browser, get_with_cookie, redis_url, redis_values,
-    set_cookie,
+    session_cookie,
 };
 
 const OTHER_APP: &str = "22222222-0000-4000-8000-00000000000b";
 const FABRIKAM: &str = "0ddba11a-0000-4000-8000-000000000001";
-
-fn cookie_of(response: &reqwest::Response) -> String {
-    set_cookie(response, "msal_session")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 /// What `/me` answers to a request carrying exactly this cookie.
 async fn me_status(app: &TestApp, cookie: &str) -> u16 {
@@ -55,7 +46,7 @@ async fn two_apps_with_different_client_ids_on_one_redis_never_share_a_session()
     .await;
     let signed_in = app_sign_in(&browser(), &a, "alice@contoso.test", "/").await;
     assert_eq!(signed_in.status(), 303);
-    let cookie = cookie_of(&signed_in);
+    let cookie = session_cookie(&signed_in);
     assert_eq!(me_status(&a, &cookie).await, 200);
     // App B reads the same Redis and the same cookie: Alice is nobody there.
     assert_eq!(me_status(&b, &cookie).await, 401);
@@ -76,7 +67,7 @@ async fn staging_and_production_behind_one_client_id_never_share_a_session() {
     let stage = TestApp::start_with(&staging, move |c| c.session_store(redis)).await;
     let signed_in = app_sign_in(&browser(), &stage, "bob@contoso.test", "/").await;
     assert_eq!(signed_in.status(), 303);
-    let cookie = cookie_of(&signed_in);
+    let cookie = session_cookie(&signed_in);
     assert_eq!(me_status(&stage, &cookie).await, 200);
     assert_eq!(
         me_status(&prod, &cookie).await,
@@ -106,7 +97,7 @@ async fn a_session_of_a_tenant_no_longer_allowed_reads_as_signed_out() {
     .await;
     let signed_in = app_sign_in(&browser(), &before, "dave@fabrikam.test", "/").await;
     assert_eq!(signed_in.status(), 303);
-    let cookie = cookie_of(&signed_in);
+    let cookie = session_cookie(&signed_in);
     assert_eq!(me_status(&before, &cookie).await, 200);
     // The same app, redeployed trusting Contoso only: Dave's session is over.
     let after = TestApp::start_with(&idp, move |c| {
@@ -204,7 +195,7 @@ async fn with_a_session_key_redis_holds_no_verifier_nonce_session_id_or_token() 
     }
     let signed_in = browser.get(callback).send().await.unwrap();
     assert_eq!(signed_in.status(), 303);
-    let cookie = cookie_of(&signed_in);
+    let cookie = session_cookie(&signed_in);
     let session_id = cookie.split_once('=').unwrap().1.to_owned();
     let held = redis_values(&redis, &namespace).await;
     assert!(!held.is_empty());

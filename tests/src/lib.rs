@@ -581,6 +581,28 @@ pub async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// `msal_session=<id>`: the session cookie a response sets, as a `Cookie` header carries it.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    set_cookie(response, "msal_session")
+        .expect("the response sets the session cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The statuses of concurrent requests, sorted: what a test of "exactly one succeeds" checks.
+pub async fn statuses_of(
+    mut requests: tokio::task::JoinSet<reqwest::Result<reqwest::Response>>,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    while let Some(done) = requests.join_next().await {
+        statuses.push(done.unwrap().unwrap().status().as_u16());
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
 /// The value of a cookie the response sets.
 pub fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response
