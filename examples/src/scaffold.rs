@@ -125,7 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    let (msal, _test_idp) = if test_idp::wanted() {
+    let (msal, _test_idp) = if test_idp::wanted()? {
         test_idp::start(&base_url).await?
     } else {
         (Msal::from_env().await?, None)
@@ -143,15 +143,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Whether to sign in against the embedded test provider: only when asked for, never when
 /// the app is configured for a real one, and never in a release build unless asked for by
-/// `MSAL_USE_TEST_IDP=1`.
-fn asked_for_test_idp(dev_feature: bool) -> bool {
+/// `MSAL_USE_TEST_IDP=1`. Asked for while a real one is configured, it refuses to guess.
+fn asked_for_test_idp(dev_feature: bool) -> Result<bool, String> {
     let forced = std::env::var("MSAL_USE_TEST_IDP").is_ok_and(|v| v == "1");
     // The same sources as `MsalConfig::from_env`: the environment, `.env`, the secrets dir.
     let configured = MsalConfig::builder()
         .with_env()
         .source_of("MSAL_CLIENT_ID")
         .is_some();
-    forced || (dev_feature && cfg!(debug_assertions) && !configured)
+    if forced && configured {
+        return Err(
+            "MSAL_USE_TEST_IDP=1 asks for the test provider while MSAL_CLIENT_ID names a real one: unset one of them".into(),
+        );
+    }
+    Ok(forced || (dev_feature && cfg!(debug_assertions) && !configured))
 }
 
 #[cfg(feature = "dev")]
@@ -159,7 +164,7 @@ mod test_idp {
     use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
     use msal_runtime::{Msal, MsalConfig};
 
-    pub fn wanted() -> bool {
+    pub fn wanted() -> Result<bool, String> {
         super::asked_for_test_idp(true)
     }
 
@@ -186,7 +191,7 @@ mod test_idp {
 mod test_idp {
     use msal_runtime::Msal;
 
-    pub fn wanted() -> bool {
+    pub fn wanted() -> Result<bool, String> {
         super::asked_for_test_idp(false)
     }
 

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{MsalConfig, TokenAuthMethod};
+use crate::config::{IssuerRule, MsalConfig, TokenAuthMethod};
 use crate::error::untrusted;
 use crate::validate::{KeyCache, ResolvedIssuer};
 
@@ -115,6 +115,8 @@ pub(crate) struct Hints<'a> {
 pub(crate) struct Provider {
     http: reqwest::Client,
     config: Arc<MsalConfig>,
+    /// Where the issuer discovery confirmed is published (for reading stored sessions).
+    confirmed_issuer: Arc<ArcSwapOption<IssuerRule>>,
     discovered: ArcSwapOption<Discovered>,
     fetching: tokio::sync::Mutex<()>,
     /// The last failed discovery, while requests wait out its backoff.
@@ -138,7 +140,10 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 impl Provider {
-    pub(crate) fn new(config: Arc<MsalConfig>) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(
+        config: Arc<MsalConfig>,
+        confirmed_issuer: Arc<ArcSwapOption<IssuerRule>>,
+    ) -> Result<Self, reqwest::Error> {
         // No redirects: a token or metadata endpoint that redirects is a misconfiguration
         // or an attack (SSRF), never something to follow.
         let http = reqwest::Client::builder()
@@ -150,6 +155,7 @@ impl Provider {
         Ok(Self {
             http,
             config,
+            confirmed_issuer,
             discovered: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
             failed: std::sync::Mutex::new(None),
@@ -177,6 +183,13 @@ impl Provider {
         match self.discover().await {
             Ok(d) => {
                 let d = Arc::new(d);
+                let confirmed = match &d.issuer {
+                    ResolvedIssuer::Exact(iss) => IssuerRule::Exact(iss.clone()),
+                    ResolvedIssuer::Template(template) => IssuerRule::TenantTemplate {
+                        template: template.clone(),
+                    },
+                };
+                self.confirmed_issuer.store(Some(Arc::new(confirmed)));
                 self.discovered.store(Some(d.clone()));
                 *self.failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 Ok(d)
@@ -245,7 +258,15 @@ impl Provider {
             .transpose()?;
         if let Some(origin) = self.config.authority.endpoint_origin() {
             // Secrets go only to the authority's own host: a tampered or look-alike
-            // discovery document must not send them (or fetch keys) anywhere else.
+            // discovery document must not send them (or fetch keys) anywhere else. External
+            // ID may also serve them from its issuer's host, `{tenant id}.ciamlogin.com`,
+            // whose shape the issuer rule has just checked.
+            let mut allowed = vec![origin.clone()];
+            if matches!(self.config.authority, crate::config::Authority::Ciam { .. })
+                && let Ok(issuer) = Url::parse(&raw.issuer)
+            {
+                allowed.push(issuer.origin());
+            }
             let named = [
                 ("authorization_endpoint", Some(&authorization_endpoint)),
                 ("token_endpoint", Some(&token_endpoint)),
@@ -254,7 +275,7 @@ impl Provider {
             ];
             for (name, url) in named {
                 if let Some(url) = url
-                    && url.origin() != origin
+                    && !allowed.contains(&url.origin())
                 {
                     return Err(ProviderError::Malformed(format!(
                         "discovery's {name} {} is not on the authority's host {}: refused, so no secret or token goes there",

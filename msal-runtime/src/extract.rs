@@ -618,15 +618,20 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
         };
         let mut verdict = protected.rule.evaluate(&principal);
         if matches!(verdict, Verdict::Unknown(_))
-            && principal.groups_overage
+            && principal.groups_unknown()
             && protected.rule.names_groups()
         {
-            // The token could not carry the groups: ask Graph, then judge again. Whatever
-            // Graph cannot answer stays Unknown, and Unknown is refused.
-            if let Some(resolved) = resolve_groups(parts, &principal).await {
-                principal = resolved;
-                parts.extensions.insert(principal.clone());
-                verdict = protected.rule.evaluate(&principal);
+            // The token did not say which groups (overage, or no claim): ask Graph, then
+            // judge again. An outage is answered as one; whatever Graph cannot answer stays
+            // Unknown, and Unknown is refused.
+            match resolve_groups(parts, &principal).await {
+                Ok(Some(resolved)) => {
+                    principal = resolved;
+                    parts.extensions.insert(principal.clone());
+                    verdict = protected.rule.evaluate(&principal);
+                }
+                Ok(None) => {}
+                Err(error) => return Err(deny(parts, error)),
             }
         }
         match verdict {
@@ -648,45 +653,69 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
     }
 }
 
-/// The caller's group memberships from Microsoft Graph, for a token that carried the overage
-/// marker instead: with the signed-in user's Graph token, or on behalf of a bearer caller
-/// when the app has a credential. The answer is kept with the session (or with the
-/// validated token), so Graph is asked once. `None` when Graph cannot answer: the groups
-/// stay unknown, and so does any rule that needs them.
-async fn resolve_groups(parts: &Parts, principal: &Principal) -> Option<Arc<Principal>> {
-    let ctx = parts.extensions.get::<Ctx>()?;
+/// The caller's group memberships from Microsoft Graph, for a token that did not carry them
+/// (Entra's overage marker, or no `groups` claim): with the signed-in user's Graph token, or
+/// on behalf of a bearer caller when the app has a credential. Only the groups some
+/// requirement names are kept, with the session (or with the validated token), so Graph is
+/// asked once. `Ok(None)` when Graph cannot say (the groups stay unknown, and so does any
+/// rule that needs them); `Err` for an outage or a session that must sign in again, which
+/// are answered as such.
+async fn resolve_groups(
+    parts: &Parts,
+    principal: &Principal,
+) -> Result<Option<Arc<Principal>>, AuthError> {
+    let Some(ctx) = parts.extensions.get::<Ctx>() else {
+        return Ok(None);
+    };
     let inner = &ctx.0;
     let scopes = [crate::graph::MEMBERSHIP_SCOPE.to_owned()];
     let token = match principal.kind {
         crate::PrincipalKind::Session => {
-            let session = parts.extensions.get::<Session>()?;
+            let Some(session) = parts.extensions.get::<Session>() else {
+                return Ok(None);
+            };
             crate::tokens::user_token(inner, session, &scopes, None).await
         }
-        crate::PrincipalKind::BearerUser => {
+        crate::PrincipalKind::BearerUser if inner.config.client_credential.is_some() => {
             crate::tokens::on_behalf_of(inner, principal, &scopes, None).await
         }
-        _ => return None,
+        _ => return Ok(None),
     };
     let token = match token {
         Ok(token) => token,
+        Err(
+            e @ (AuthError::ProviderUnavailable(_)
+            | AuthError::StoreUnavailable(_)
+            | AuthError::ReauthenticationRequired { .. }
+            | AuthError::AppTokenRefused { .. }
+            | AuthError::Misconfigured(_)),
+        ) => return Err(e),
         Err(e) => {
-            tracing::warn!(error = %e, "no Microsoft Graph token to look up group overage; group rules stay undetermined");
-            return None;
+            tracing::warn!(error = %e, "no Microsoft Graph token to look up group memberships; group rules stay undetermined");
+            return Ok(None);
         }
     };
-    let groups = match crate::graph::member_objects(
+    let looked_up = crate::graph::member_objects(
         inner.provider.http(),
         &inner.config.graph_url,
         token.secret(),
     )
-    .await
-    {
+    .await;
+    let mut groups = match looked_up {
         Ok(groups) => groups,
-        Err(e) => {
-            tracing::warn!(error = %e, "Microsoft Graph did not list the group memberships; group rules stay undetermined");
-            return None;
+        Err(crate::graph::MembershipFailure::Outage(why)) => {
+            return Err(AuthError::ProviderUnavailable(why));
+        }
+        Err(crate::graph::MembershipFailure::Refused(why)) => {
+            tracing::warn!(
+                why,
+                "Microsoft Graph did not list the group memberships; group rules stay undetermined"
+            );
+            return Ok(None);
         }
     };
+    let named = crate::principal::named_groups();
+    groups.retain(|g| named.contains(&g.to_ascii_lowercase()));
     let resolved = Arc::new(principal.with_groups(groups.clone()));
     match (&principal.raw, parts.extensions.get::<Session>()) {
         (Some(raw), _) => {
@@ -706,7 +735,7 @@ async fn resolve_groups(parts: &Parts, principal: &Principal) -> Option<Arc<Prin
         }
         (None, None) => {}
     }
-    Some(resolved)
+    Ok(Some(resolved))
 }
 
 /// The refusal of a requirement that could not be decided: what it needs, and what could
@@ -747,11 +776,12 @@ impl Requester {
 impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
     type Rejection = AuthRejection;
 
-    /// The token for the scopes the handler's `#[msal_protected(scopes = …)]` names, read
-    /// as a token request reads them (unprefixed: Microsoft Graph): for a session, the
-    /// signed-in user's, from the cache or a silent refresh; for a bearer request, one
-    /// obtained on behalf of the caller. Never the caller's own token, which is for this
-    /// API only (see [`Tokens::incoming_bearer`]).
+    /// The signed-in user's token for the scopes the handler's
+    /// `#[msal_protected(scopes = …)]` names: from the cache or a silent refresh. A bearer
+    /// request is refused (500, a programming error): there those scopes are this API's
+    /// own, held by the caller's token, which must never be handed on; a handler calls
+    /// [`Tokens::on_behalf_of`] with the downstream API's scopes instead, and reads the
+    /// caller's token, if it must, with [`Tokens::incoming_bearer`].
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let scopes: Vec<String> = parts
             .extensions
@@ -772,20 +802,13 @@ impl<S: Send + Sync> FromRequestParts<S> for crate::AccessToken {
             });
         }
         let tokens = <Tokens as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-        match tokens.principal.kind {
-            crate::PrincipalKind::Session => tokens.user_token(&scopes).await,
-            _ => {
-                let owned = owned(&scopes);
-                let reading = crate::scopes::Reading::token_request(&tokens.inner.config.audiences);
-                if reading.single_resource(&owned) == Ok(Some(crate::scopes::Resource::ThisApi)) {
-                    return Err(tokens.refuse(AuthError::Misconfigured(
-                        "AccessToken is a token for a downstream API; this handler's scopes are this API's own, which the caller's token already holds: use Tokens::incoming_bearer() to read it, never to forward it".into(),
-                    )));
-                }
-                tokens.on_behalf_of(&scopes).await
-            }
+        if tokens.principal.kind != crate::PrincipalKind::Session {
+            return Err(tokens.refuse(AuthError::Misconfigured(
+                "AccessToken holds a browser session's token; on a bearer request this handler's scopes are the caller's scopes for this API, and its token must never be handed on: call Tokens::on_behalf_of(&[\"<downstream API>/<scope>\"]) for a downstream API, or Tokens::incoming_bearer() to read the caller's own token".into(),
+            )));
         }
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        tokens.user_token(&scopes).await
     }
 }
 

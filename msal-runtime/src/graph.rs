@@ -14,14 +14,24 @@ pub(crate) const MEMBERSHIP_SCOPE: &str = "User.Read";
 /// The most group ids taken from one answer: Graph's own limit for `getMemberObjects`.
 const MAX_MEMBERSHIPS: usize = 11_000;
 
+/// Why Graph did not list the memberships.
+#[derive(Debug)]
+pub(crate) enum MembershipFailure {
+    /// Unreachable, timed out or 5xx: try again later (503).
+    Outage(String),
+    /// Graph answered and said no, or something unusable: the memberships stay unknown.
+    Refused(String),
+}
+
 /// The object ids of every group (and directory role) the token's user is a member of,
-/// transitively: `POST {graph}/me/getMemberObjects`. For a token that carried Entra's
-/// group overage marker instead of its groups.
+/// transitively: `POST {graph}/me/getMemberObjects`. For a token that did not carry them
+/// (Entra's group overage, or no `groups` claim).
 pub(crate) async fn member_objects(
     http: &reqwest::Client,
     graph_url: &url::Url,
     token: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, MembershipFailure> {
+    use MembershipFailure::{Outage, Refused};
     let url = format!(
         "{}/me/getMemberObjects",
         graph_url.as_str().trim_end_matches('/')
@@ -32,33 +42,41 @@ pub(crate) async fn member_objects(
         .json(&serde_json::json!({ "securityEnabledOnly": false }))
         .send()
         .await
-        .map_err(|e| format!("Microsoft Graph unreachable: {e}"))?;
+        .map_err(|e| Outage(format!("Microsoft Graph unreachable: {e}")))?;
     let status = response.status();
+    if status.is_server_error() {
+        return Err(Outage(format!("Microsoft Graph answered {status}")));
+    }
     let body: Value = response.json().await.map_err(|e| {
-        format!("Microsoft Graph answered {status} with something that is not JSON: {e}")
+        Refused(format!(
+            "Microsoft Graph answered {status} with something that is not JSON: {e}"
+        ))
     })?;
     if !status.is_success() {
         let message = body
             .pointer("/error/message")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        return Err(format!(
+        return Err(Refused(format!(
             "Microsoft Graph answered {status}: {}",
             untrusted(message)
-        ));
+        )));
     }
     let ids = body
         .get("value")
         .and_then(Value::as_array)
-        .ok_or("Microsoft Graph's answer has no 'value' list")?;
+        .ok_or_else(|| Refused("Microsoft Graph's answer has no 'value' list".into()))?;
     if ids.len() > MAX_MEMBERSHIPS {
-        return Err(format!("Microsoft Graph listed {} memberships", ids.len()));
+        return Err(Refused(format!(
+            "Microsoft Graph listed {} memberships",
+            ids.len()
+        )));
     }
     ids.iter()
         .map(|id| {
-            id.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| "Microsoft Graph listed a membership that is not an id".to_owned())
+            id.as_str().map(str::to_owned).ok_or_else(|| {
+                Refused("Microsoft Graph listed a membership that is not an id".into())
+            })
         })
         .collect()
 }

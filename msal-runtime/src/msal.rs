@@ -125,11 +125,12 @@ impl Msal {
         let store = MsalStore::open(&config.session_store, &namespace)
             .await
             .map_err(Error::SessionStore)?;
-        let provider = Provider::new(config.clone())
+        let app = AppBinding::of(&config);
+        let provider = Provider::new(config.clone(), app.confirmed_issuer())
             .map_err(|e| Error::Io(std::io::Error::other(format!("HTTP client: {e}"))))?;
         let msal = Self {
             inner: Arc::new(Inner {
-                app: AppBinding::of(&config),
+                app,
                 config,
                 provider,
                 store,

@@ -217,6 +217,12 @@ impl Principal {
         }
     }
 
+    /// Whether the token did not say which groups the user is in: group overage, or no
+    /// `groups` claim at all. Microsoft Graph can tell.
+    pub(crate) fn groups_unknown(&self) -> bool {
+        self.groups_overage || self.groups.is_none()
+    }
+
     /// The same principal with its group memberships looked up (group overage resolved).
     pub(crate) fn with_groups(&self, groups: Vec<String>) -> Self {
         let mut resolved = self.clone();
@@ -349,7 +355,7 @@ impl Undetermined {
                 "Your group memberships exceed what a token can carry and could not be looked up in Microsoft Graph, so group membership cannot be determined."
             }
             Undetermined::NoGroupsClaim => {
-                "The token carries no 'groups' claim, so group membership cannot be determined (the app registration must emit groups: groupMembershipClaims)."
+                "The token carries no 'groups' claim and the memberships could not be looked up in Microsoft Graph, so group membership cannot be determined (an app registration emits groups with groupMembershipClaims)."
             }
             Undetermined::NoTenant => {
                 "The token carries no tenant ('tid'), so the tenant cannot be determined."
@@ -478,11 +484,18 @@ impl Rule {
 
     /// Whether the rule names groups anywhere.
     pub(crate) fn names_groups(&self) -> bool {
+        let mut any = false;
+        self.each_group(&mut |_| any = true);
+        any
+    }
+
+    /// Calls `f` with every group id the rule names.
+    fn each_group(&self, f: &mut dyn FnMut(&'static str)) {
         match self {
-            Rule::Groups(_) => true,
-            Rule::All(rules) | Rule::Any(rules) => rules.iter().any(Rule::names_groups),
-            Rule::Not(rule) => rule.names_groups(),
-            _ => false,
+            Rule::Groups(groups) => groups.iter().for_each(|g| f(g)),
+            Rule::All(rules) | Rule::Any(rules) => rules.iter().for_each(|r| r.each_group(f)),
+            Rule::Not(rule) => rule.each_group(f),
+            _ => {}
         }
     }
 
@@ -582,6 +595,22 @@ impl Protected {
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static PROTECTED: [Protected];
+
+/// Every group id a registered requirement names, lower case: the only memberships worth
+/// keeping after a look-up in Microsoft Graph (a user may be in thousands).
+pub(crate) fn named_groups() -> &'static std::collections::HashSet<String> {
+    static NAMED: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMED.get_or_init(|| {
+        let mut named = std::collections::HashSet::new();
+        for protected in PROTECTED.iter() {
+            protected.rule.each_group(&mut |g| {
+                named.insert(g.to_ascii_lowercase());
+            });
+        }
+        named
+    })
+}
 
 /// The registered requirement of a guard id: a binary search in a table sorted once.
 pub(crate) fn registered(id: u64) -> Option<&'static Protected> {

@@ -470,11 +470,15 @@ async fn logout(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let Some((signed_in, vault)) =
-            session::signed_in(&session, &ctx.0.config.session_keys, &ctx.0.app).await?
-        else {
+        let keys = &ctx.0.config.session_keys;
+        // Judged on the record the guards read, so a session whose tokens no longer open
+        // is still one that can be ended.
+        let Some(who) = session::who(&session, keys, &ctx.0.app, &ctx.0.sessions).await? else {
             return Ok("/".to_owned());
         };
+        let id_token_hint = session::signed_in(&session, keys, &ctx.0.app)
+            .await?
+            .map(|(_, vault)| vault.id_token);
         let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
         let sent = form
             .iter()
@@ -482,13 +486,14 @@ async fn logout(
             .map(|(_, v)| v.as_str())
             .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
             .unwrap_or_default();
-        if !constant_time_eq(sent.as_bytes(), signed_in.csrf.as_bytes()) {
+        if !constant_time_eq(sent.as_bytes(), who.csrf.as_bytes()) {
             return Err(AuthError::Forbidden(
                 "Sign-out needs the CSRF token: send the form field 'csrf_token' (or the header X-CSRF-Token) from CsrfToken.".into(),
             ));
         }
         session::sign_out(&session).await?;
-        tracing::info!(oid = ?signed_in.user.oid, "signed out");
+        let oid = who.principal.user().and_then(|u| u.oid.as_deref());
+        tracing::info!(?oid, "signed out");
         // Signed out here whatever the provider's state: its sign-out is a courtesy.
         let end = match ctx.0.provider.discovered().await {
             Ok(d) => d.end_session_endpoint.clone(),
@@ -504,8 +509,10 @@ async fn logout(
             Some(uri) => uri.to_string(),
             None => format!("{}/", public_base(&ctx, &headers)?),
         };
+        if let Some(hint) = id_token_hint.filter(|h| !h.is_empty()) {
+            end.query_pairs_mut().append_pair("id_token_hint", &hint);
+        }
         end.query_pairs_mut()
-            .append_pair("id_token_hint", &vault.id_token)
             .append_pair("post_logout_redirect_uri", &back)
             .append_pair("client_id", &ctx.0.config.client_id);
         Ok(end.to_string())

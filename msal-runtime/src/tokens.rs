@@ -175,6 +175,12 @@ impl From<&CachedToken> for AccessToken {
     }
 }
 
+/// Whether the provider refused the app itself (its secret or certificate), not the user's
+/// grant: nothing a user can fix by signing in again.
+fn app_credential_refused(error: &str) -> bool {
+    matches!(error, "invalid_client" | "unauthorized_client")
+}
+
 fn provider_failure(e: ProviderError) -> AuthError {
     match e {
         ProviderError::Unavailable(why) | ProviderError::Malformed(why) => {
@@ -245,6 +251,15 @@ pub(crate) async fn user_token(
         .await
     {
         Ok(tokens) => tokens,
+        // The app's own credential was refused (an expired secret, say): the user's refresh
+        // token is still good, so it stays.
+        Err(ProviderError::Refused { error, description }) if app_credential_refused(&error) => {
+            return Err(AuthError::AppTokenRefused {
+                scopes: scope_key(scopes).join(" "),
+                error,
+                description,
+            });
+        }
         Err(ProviderError::Refused { error, description }) => {
             // The refresh token is spent or revoked: forget it, so nothing retries it. The
             // provider's description goes to the log, never to the caller.
@@ -385,6 +400,14 @@ pub(crate) async fn on_behalf_of(
         .on_behalf_of(&d, &raw.0, &key, claims)
         .await
         .map_err(|e| match e {
+            // The app's credential, not the caller's token, was refused.
+            ProviderError::Refused { error, description } if app_credential_refused(&error) => {
+                AuthError::AppTokenRefused {
+                    scopes: key.join(" "),
+                    error,
+                    description,
+                }
+            }
             ProviderError::Refused { error, description } => {
                 tracing::info!(%error, %description, "on-behalf-of was refused");
                 AuthError::InvalidToken(format!(

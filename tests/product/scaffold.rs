@@ -181,6 +181,11 @@ async fn the_generated_app_signs_in_against_the_tenant_its_env_file_names() {
         ),
     )
     .unwrap();
+    // Asking for the test provider while a real one is configured: it refuses to guess.
+    let ambiguous = run(&dir, &[("MSAL_USE_TEST_IDP", "1")])
+        .err()
+        .expect("both a test provider and a tenant asked for");
+    assert!(ambiguous.contains("unset one of them"), "{ambiguous}");
     let (_app, url) = run(&dir, &[]).unwrap();
     let browser = browser();
     let login = browser

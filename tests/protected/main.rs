@@ -7,3 +7,4 @@ mod demo;
 mod forms;
 mod openapi;
 mod overage;
+mod stamped;

@@ -361,13 +361,14 @@ async fn eight_redemptions_at_once(app: &TestApp) {
     );
 }
 
-#[tokio::test]
+// Several worker threads, so the eight redemptions really run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_of_one_swagger_code_succeed_once_in_memory() {
     let idp = TestIdp::start().await.unwrap();
     eight_redemptions_at_once(&demo_with_docs(&idp).await).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_of_one_swagger_code_succeed_once_in_redis() {
     let Some(redis) = msal_tests::redis_url().await else {
         return;

@@ -112,18 +112,20 @@ async fn the_overage_marker_is_resolved_through_graph_for_a_session() {
 }
 
 #[tokio::test]
-async fn what_graph_cannot_answer_stays_unknown_and_is_refused() {
+async fn what_graph_cannot_answer_is_refused_never_allowed() {
     let idp = idp().await;
     let app = app(&idp).await;
     let olivia = signed_in(&app, "olivia@contoso.test").await;
     let mallory = signed_in(&app, "mallory@contoso.test").await;
-    idp.set_fault(Endpoint::Graph, Fault::status(503));
-    for (browser, path) in [
+    let cases = [
         (&mallory, "/not-blocked"),
         (&mallory, "/admin-or-not-blocked"),
         (&olivia, "/members"),
         (&olivia, "/not-blocked"),
-    ] {
+    ];
+    // Graph refuses (here: 403, as without the permission): the memberships stay unknown.
+    idp.set_fault(Endpoint::Graph, Fault::status(403));
+    for (browser, path) in cases {
         let (status, body) = fetch(browser, &app, path).await;
         assert_eq!(status, 403, "{path}: {body}");
         let body: Value = serde_json::from_str(&body).unwrap();
@@ -135,6 +137,12 @@ async fn what_graph_cannot_answer_stays_unknown_and_is_refused() {
             "{detail}"
         );
     }
+    // Graph is down: an outage, answered as one (503, try again), and still never a pass.
+    idp.set_fault(Endpoint::Graph, Fault::status(503));
+    for (browser, path) in cases {
+        let (status, body) = fetch(browser, &app, path).await;
+        assert_eq!(status, 503, "{path}: {body}");
+    }
     // Once Graph answers, the same sessions are judged on the facts.
     idp.clear_faults();
     assert_eq!(fetch(&olivia, &app, "/members").await.0, 200);
@@ -142,14 +150,26 @@ async fn what_graph_cannot_answer_stays_unknown_and_is_refused() {
 }
 
 #[tokio::test]
-async fn without_a_groups_claim_a_group_rule_cannot_be_decided() {
+async fn without_a_groups_claim_graph_is_asked_and_otherwise_nothing_is_decided() {
     let idp = idp().await;
     let app = app(&idp).await;
-    // Alice is in no group, so her token has no `groups`: neither in nor out of a group.
+    // Alice is in no group, so her token has no `groups`: Graph says she is in none.
     let alice = signed_in(&app, "alice@contoso.test").await;
-    let (status, body) = fetch(&alice, &app, "/not-blocked").await;
+    idp.reset_counts();
+    assert_eq!(fetch(&alice, &app, "/not-blocked").await.0, 200);
+    assert_eq!(fetch(&alice, &app, "/members").await.0, 403);
+    assert_eq!(
+        idp.requests(Endpoint::Graph),
+        1,
+        "asked once, kept with the session"
+    );
+    // A new session while Graph refuses: neither in nor out of a group.
+    let again = signed_in(&app, "alice@contoso.test").await;
+    idp.set_fault(Endpoint::Graph, Fault::status(403));
+    let (status, body) = fetch(&again, &app, "/not-blocked").await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("no 'groups' claim"), "{body}");
+    idp.clear_faults();
     // Una's token carries her one group: judged without Graph.
     let una = signed_in(&app, "una@contoso.test").await;
     idp.reset_counts();
@@ -199,8 +219,8 @@ async fn a_bearer_tokens_overage_is_resolved_on_behalf_of_its_user_once_per_toke
     assert_eq!(call(mallory.clone(), "/not-blocked").await, 403);
     assert_eq!(call(olivia, "/not-blocked").await, 200);
     assert_eq!(idp.requests(Endpoint::Graph), 2);
-    // A fresh token while Graph is down cannot be decided: refused.
-    idp.set_fault(Endpoint::Graph, Fault::status(500));
+    // A fresh token while Graph refuses cannot be decided: refused.
+    idp.set_fault(Endpoint::Graph, Fault::status(403));
     let again = idp
         .mint(
             &Mint::new(

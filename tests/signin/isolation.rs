@@ -138,14 +138,15 @@ async fn eight_callbacks_at_once(app: &TestApp) {
     );
 }
 
-#[tokio::test]
+// Several worker threads, so the eight callbacks really run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_callbacks_of_one_sign_in_complete_it_once_in_memory() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
     eight_callbacks_at_once(&app).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_callbacks_of_one_sign_in_complete_it_once_in_redis() {
     let Some(redis) = redis_url().await else {
         return;

@@ -71,11 +71,10 @@ fn bearer_for_this_api(idp: &TestIdp, scopes: &[&str]) -> String {
 }
 
 #[tokio::test]
-async fn access_token_on_a_bearer_request_comes_on_behalf_of_the_caller_never_its_own_token() {
+async fn access_token_never_hands_on_a_bearer_callers_own_token() {
     let idp = TestIdp::start().await.unwrap();
     let api = TestApp::start_api(&idp, |c| c, routes()).await;
-    let incoming = bearer_for_this_api(&idp, &["User.Read"]);
-    idp.reset_counts();
+    let incoming = bearer_for_this_api(&idp, &["User.Read", "access_as_user"]);
     let get = |path: &'static str| {
         let (url, incoming) = (api.url(path), incoming.clone());
         async move {
@@ -88,28 +87,103 @@ async fn access_token_on_a_bearer_request_comes_on_behalf_of_the_caller_never_it
         }
     };
     // `/token` takes `AccessToken` under `scopes = "User.Read"`: the caller holds this API's
-    // User.Read; the handler gets Microsoft Graph's, obtained on behalf of the caller.
+    // User.Read, in its own token, which is for this API and must not be handed on.
     let response = get("/token").await;
-    assert_eq!(response.status(), 200);
-    let handed = response.text().await.unwrap();
-    assert_ne!(
-        handed, incoming,
-        "the caller's token for this API is never handed on"
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    assert!(
+        !body.contains(&incoming),
+        "the caller's token is never handed out"
     );
+    assert!(
+        body.contains("on_behalf_of") && body.contains("incoming_bearer"),
+        "{body}"
+    );
+    // A downstream token comes on behalf of the caller, by name...
+    let obo = get("/obo").await;
+    assert_eq!(obo.status(), 200);
+    let handed = obo.text().await.unwrap();
+    assert_ne!(handed, incoming);
     assert_eq!(
-        idp.requests(Endpoint::Token),
-        1,
-        "one on-behalf-of exchange"
+        decode_unverified(&handed).1["aud"],
+        "https://graph.microsoft.com"
     );
-    let me = reqwest::Client::new()
-        .get(format!("{}/me", idp.graph_base_url()))
-        .bearer_auth(&handed)
+    // ...and the caller's own token is there for a handler that asks for it by name.
+    assert_eq!(get("/incoming").await.text().await.unwrap(), incoming);
+}
+
+#[tokio::test]
+async fn a_refused_app_credential_is_the_apps_fault_never_the_callers() {
+    // On-behalf-of with a wrong secret: a 500 about the app, not a 401 about the token.
+    let idp = TestIdp::start().await.unwrap();
+    let api = TestApp::start_api(&idp, |c| c.client_secret("wrong"), routes()).await;
+    let response = reqwest::Client::new()
+        .get(api.url("/obo"))
+        .bearer_auth(bearer_for_this_api(&idp, &["access_as_user"]))
         .send()
         .await
         .unwrap();
-    assert_eq!(me.status(), 200, "a Graph token for the same user");
-    // The caller's own token is there for a handler that asks for it by name.
-    assert_eq!(get("/incoming").await.text().await.unwrap(), incoming);
+    assert_eq!(response.status(), 500);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("invalid_client") && !body.contains("AADSTS"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_app_credential_at_refresh_keeps_the_users_refresh_token() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    // Two instances on one Redis; the second was deployed with a wrong secret.
+    let idp = TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let r = redis.clone();
+    let good = TestApp::start_routes(
+        &idp,
+        move |c| c.session_store(r).scopes("User.Read"),
+        routes(),
+    )
+    .await;
+    let bad = TestApp::start_routes(
+        &idp,
+        move |c| {
+            c.session_store(redis)
+                .scopes("User.Read")
+                .client_secret("wrong")
+        },
+        routes(),
+    )
+    .await;
+    let browser = browser();
+    assert_eq!(
+        app_sign_in(&browser, &good, "alice@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    // Tokens shorter-lived than the five-minute margin are refreshed on every use.
+    let refused = browser
+        .get(bad.url("/token"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        500,
+        "the app's credential, not the user's grant"
+    );
+    let renewed = browser.get(good.url("/token")).send().await.unwrap();
+    assert_eq!(
+        renewed.status(),
+        200,
+        "the refresh token survived the bad instance"
+    );
 }
 
 #[tokio::test]
@@ -133,8 +207,8 @@ async fn on_behalf_of_without_a_client_credential_is_a_clear_misconfiguration() 
     )
     .await;
     let response = reqwest::Client::new()
-        .get(api.url("/token"))
-        .bearer_auth(bearer_for_this_api(&idp, &["User.Read"]))
+        .get(api.url("/obo"))
+        .bearer_auth(bearer_for_this_api(&idp, &["access_as_user"]))
         .send()
         .await
         .unwrap();

@@ -237,9 +237,15 @@ impl Authority {
             Authority::B2c { instance, .. } => IssuerRule::FromDiscovery {
                 prefix: format!("{}/", trim(instance)),
             },
-            // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0,
-            // whatever name the authority used.
-            Authority::Ciam { .. } => IssuerRule::Ciam,
+            // External ID's issuer is https://{tenant id}.ciamlogin.com/{tenant id}/v2.0, or
+            // under the authority's own name: https://{name}.ciamlogin.com/{tenant id}/v2.0.
+            Authority::Ciam { instance, .. } => IssuerRule::Ciam {
+                name: instance
+                    .host_str()
+                    .and_then(|h| h.strip_suffix(".ciamlogin.com"))
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
+            },
             Authority::Issuer(url) => IssuerRule::Exact(trim(url).to_owned()),
         }
     }
@@ -254,9 +260,9 @@ pub(crate) enum IssuerRule {
     TenantTemplate { template: String },
     /// Whatever discovery says, if it starts with this prefix; exact from then on.
     FromDiscovery { prefix: String },
-    /// External ID's shape, `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`; exact from
-    /// then on.
-    Ciam,
+    /// External ID's shape, `https://{tenant id or name}.ciamlogin.com/{tenant id}/v2.0`, with
+    /// the authority's own `name`; exact from then on.
+    Ciam { name: String },
 }
 
 impl IssuerRule {
@@ -269,24 +275,30 @@ impl IssuerRule {
                 tid.is_some_and(|tid| is_guid(tid) && template.replace("{tenantid}", tid) == iss)
             }
             IssuerRule::FromDiscovery { prefix } => iss.starts_with(prefix.as_str()),
-            IssuerRule::Ciam => is_ciam_issuer(iss),
+            IssuerRule::Ciam { name } => is_ciam_issuer(iss, name),
         }
     }
 }
 
-/// `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`: the one shape of External ID's
-/// issuers.
-pub(crate) fn is_ciam_issuer(iss: &str) -> bool {
+/// `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`, or the same under the authority's
+/// own `name` (`https://{name}.ciamlogin.com/{tenant id}/v2.0`): the shapes of External ID's
+/// issuers. Nothing else, whatever a discovery document says.
+pub(crate) fn is_ciam_issuer(iss: &str, name: &str) -> bool {
     let Some(rest) = iss.strip_prefix("https://") else {
         return false;
     };
     let Some((host, path)) = rest.split_once('/') else {
         return false;
     };
-    let Some(tenant) = host.strip_suffix(".ciamlogin.com") else {
+    let Some(sub) = host.strip_suffix(".ciamlogin.com") else {
         return false;
     };
-    is_guid(tenant) && path == format!("{tenant}/v2.0")
+    let Some(tenant) = path.strip_suffix("/v2.0") else {
+        return false;
+    };
+    is_guid(tenant)
+        && (sub.eq_ignore_ascii_case(tenant)
+            || (!name.is_empty() && sub.eq_ignore_ascii_case(name)))
 }
 
 /// The tenant id Entra uses for personal Microsoft accounts.

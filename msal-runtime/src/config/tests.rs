@@ -231,7 +231,12 @@ fn authorities_of_every_kind_parse() {
             .as_str()
             .contains("/c0ffee00-0000-4000-8000-00000000c0de/v2.0/")
     );
-    assert_eq!(ciam.issuer_rule(), IssuerRule::Ciam);
+    assert_eq!(
+        ciam.issuer_rule(),
+        IssuerRule::Ciam {
+            name: "contoso".into()
+        }
+    );
     let common = Authority::parse("https://login.microsoftonline.com/common/v2.0").unwrap();
     assert_eq!(
         common.issuer_rule(),
@@ -379,14 +384,19 @@ fn durations_parse_in_every_unit() {
 #[test]
 fn external_id_issuers_must_have_entras_shape() {
     let tid = "c0ffee00-0000-4000-8000-00000000c0de";
-    let rule = IssuerRule::Ciam;
+    let rule = IssuerRule::Ciam {
+        name: "contoso".into(),
+    };
     assert!(rule.admits(&format!("https://{tid}.ciamlogin.com/{tid}/v2.0"), None));
+    assert!(rule.admits(&format!("https://contoso.ciamlogin.com/{tid}/v2.0"), None));
+    assert!(rule.admits(&format!("https://Contoso.ciamlogin.com/{tid}/v2.0"), None));
     for bad in [
+        format!("https://fabrikam.ciamlogin.com/{tid}/v2.0"),
+        "https://contoso.ciamlogin.com/contoso/v2.0".to_owned(),
         "https://evil.test/v2.0".to_owned(),
         format!("https://{tid}.ciamlogin.com.evil.test/{tid}/v2.0"),
         format!("https://{tid}.ciamlogin.com/0ddba11a-0000-4000-8000-000000000001/v2.0"),
         format!("http://{tid}.ciamlogin.com/{tid}/v2.0"),
-        format!("https://contoso.ciamlogin.com/{tid}/v2.0"),
         format!("https://{tid}.ciamlogin.com/{tid}/v2.0/extra"),
     ] {
         assert!(!rule.admits(&bad, None), "{bad}");

@@ -142,8 +142,14 @@ impl StoredWho {
 #[derive(Clone, Debug)]
 pub(crate) struct AppBinding {
     client_id: String,
+    /// The configured authority's rule, until discovery has confirmed the issuer.
     issuer: IssuerRule,
+    /// The issuer discovery confirmed (exact, or Entra's template), once it has: what a
+    /// record is checked against from then on.
+    confirmed_issuer: Arc<arc_swap::ArcSwapOption<IssuerRule>>,
     allowed_tenants: Vec<String>,
+    /// With a B2C authority, the user flows still accepted (lower case).
+    b2c_policies: Vec<String>,
     /// This API's names (its audiences), which the principals read scopes with.
     this_api: Arc<[String]>,
 }
@@ -153,9 +159,16 @@ impl AppBinding {
         Self {
             client_id: config.client_id.clone(),
             issuer: config.authority.issuer_rule(),
+            confirmed_issuer: Arc::default(),
             allowed_tenants: config.allowed_tenants.clone(),
+            b2c_policies: config.b2c_policies.clone(),
             this_api: Arc::from(config.audiences.clone()),
         }
+    }
+
+    /// Where discovery puts the issuer it confirmed (see [`Provider`](crate::client)).
+    pub(crate) fn confirmed_issuer(&self) -> Arc<arc_swap::ArcSwapOption<IssuerRule>> {
+        self.confirmed_issuer.clone()
     }
 
     /// A binding made up for a test: this client id, issuer rule and allowed tenants.
@@ -164,7 +177,9 @@ impl AppBinding {
         Self {
             client_id: client_id.to_owned(),
             issuer,
+            confirmed_issuer: Arc::default(),
             allowed_tenants: allowed_tenants.iter().map(|t| (*t).to_owned()).collect(),
+            b2c_policies: Vec::new(),
             this_api: Arc::from(vec![format!("api://{client_id}")]),
         }
     }
@@ -186,8 +201,18 @@ impl AppBinding {
         if claim("iss") != Some(made.issuer.as_str()) || claim("tid") != made.tenant.as_deref() {
             return Some("the record's user does not match what it was made for");
         }
-        if !self.issuer.admits(&made.issuer, made.tenant.as_deref()) {
+        let confirmed = self.confirmed_issuer.load();
+        let issuer = confirmed.as_deref().unwrap_or(&self.issuer);
+        if !issuer.admits(&made.issuer, made.tenant.as_deref()) {
             return Some("the record was signed in by another issuer");
+        }
+        if !self.b2c_policies.is_empty() {
+            let policy = claim("tfp")
+                .or_else(|| claim("acr"))
+                .map(str::to_ascii_lowercase);
+            if !policy.is_some_and(|p| self.b2c_policies.contains(&p)) {
+                return Some("the record's user flow is no longer accepted");
+            }
         }
         if !self.allowed_tenants.is_empty() {
             let tenant = made
@@ -313,6 +338,9 @@ pub(crate) async fn signed_in(
 pub(crate) struct Who {
     pub(crate) principal: Arc<Principal>,
     pub(crate) csrf: String,
+    /// When group memberships looked up in Graph stop being trusted (seconds since the
+    /// epoch): a cached entry past it is decoded again, and the groups looked up again.
+    pub(crate) groups_until: Option<i64>,
 }
 
 impl fmt::Debug for Who {
@@ -320,6 +348,7 @@ impl fmt::Debug for Who {
         f.debug_struct("Who")
             .field("principal", &self.principal)
             .field("csrf", &"[REDACTED]")
+            .field("groups_until", &self.groups_until)
             .finish()
     }
 }
@@ -345,7 +374,11 @@ impl WhoCache {
     fn get(&self, id: &Id, text: &str) -> Option<Arc<Who>> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let (seen, who) = entries.get(id)?;
-        (seen == text).then(|| who.clone())
+        // Looked-up groups age out even while the record stays the same.
+        let stale = who
+            .groups_until
+            .is_some_and(|until| crate::validate::now() >= until);
+        (seen == text && !stale).then(|| who.clone())
     }
 
     fn insert(&self, id: Id, text: String, who: Arc<Who>) {
@@ -405,23 +438,29 @@ pub(crate) async fn who(
 /// key not configured.
 pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Option<Who> {
     let signed_in = decode_who(text, keys, app)?.into_signed_in();
-    let fresh_groups = signed_in.groups.as_ref().filter(|g| {
-        crate::validate::now().saturating_sub(g.at) < GROUPS_FRESH_FOR.as_secs() as i64
-    });
+    let fresh_for = i64::try_from(GROUPS_FRESH_FOR.as_secs()).unwrap_or(i64::MAX);
+    let fresh_groups = signed_in
+        .groups
+        .as_ref()
+        .map(|g| (g, g.at.saturating_add(fresh_for)))
+        .filter(|(_, until)| crate::validate::now() < *until);
     let mut principal = Principal::session(
         signed_in.user,
         signed_in.scopes,
         signed_in.declined,
         app.this_api(),
     );
-    if principal.groups_overage
-        && let Some(groups) = fresh_groups
+    let mut groups_until = None;
+    if principal.groups_unknown()
+        && let Some((groups, until)) = fresh_groups
     {
         principal = principal.with_groups(groups.ids.clone());
+        groups_until = Some(until);
     }
     Some(Who {
         principal: Arc::new(principal),
         csrf: signed_in.csrf,
+        groups_until,
     })
 }
 

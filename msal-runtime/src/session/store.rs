@@ -9,6 +9,9 @@
 //! record that still exists (Redis `SET … XX`), so a slow request finishing after sign-out
 //! cannot sign the user in again. Keys name sessions by a digest of their id, never the id
 //! itself: whoever can read the store cannot make a session cookie from what they read.
+//!
+//! The Redis commands are those of Redis 3.2 and later (`SET … EX|PX NX|XX`, `SPOP` with a
+//! count, `EVAL`), so older managed Redis services work too.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +23,10 @@ use fred::clients::WithOptions;
 use fred::interfaces::{ClientLike, KeysInterface, SetsInterface};
 use fred::prelude::{Config as RedisConfig, Pool};
 use fred::types::config::Options as RedisOptions;
-use fred::types::{Builder as RedisBuilder, Expiration, SetOptions};
+use fred::types::{
+    Builder as RedisBuilder, ClusterHash, CustomCommand, Expiration, SetOptions,
+    Value as RedisValue,
+};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -120,6 +126,20 @@ impl Memory {
     }
 }
 
+/// Takes a key's value and deletes it in one step (what `GETDEL` does on Redis 6.2+).
+const TAKE_SCRIPT: &str =
+    "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
+
+/// Lengthens a key's time to live to ARGV[1] seconds, never shortens it (what `EXPIRE … GT`
+/// does on Redis 7+); a missing key stays missing.
+const EXTEND_SCRIPT: &str = "local t = redis.call('TTL', KEYS[1]) if t == -2 then return 0 end \
+     if t < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return 1";
+
+/// Seconds from now until `until`, at least one (Redis refuses a zero time to live).
+fn seconds_until(until: OffsetDateTime) -> i64 {
+    (until - now()).whole_seconds().max(1)
+}
+
 /// Sessions, single-use records and the index in Redis, under the app's namespace.
 struct Redis {
     commands: WithOptions<Pool>,
@@ -142,7 +162,7 @@ impl Redis {
             .set(
                 self.session_key(&record.id),
                 bytes.as_slice(),
-                Some(Expiration::EXAT(record.expiry_date.unix_timestamp())),
+                Some(Expiration::EX(seconds_until(record.expiry_date))),
                 Some(options),
                 false,
             )
@@ -151,22 +171,46 @@ impl Redis {
         Ok(stored.is_some())
     }
 
+    /// Runs a script over one key (hashed by that key in a cluster).
+    async fn eval<R: fred::types::FromValue>(
+        &self,
+        script: &'static str,
+        key: &str,
+        args: &[RedisValue],
+    ) -> Result<R, fred::error::Error> {
+        let mut all = vec![
+            RedisValue::from(script),
+            RedisValue::from(1i64),
+            RedisValue::from(key),
+        ];
+        all.extend_from_slice(args);
+        self.commands
+            .custom(
+                CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false),
+                all,
+            )
+            .await
+    }
+
+    /// Makes the front-channel index `key` live at least until `until`.
+    async fn extend(&self, key: &str, until: OffsetDateTime) -> Result<(), fred::error::Error> {
+        let _: i64 = self
+            .eval(
+                EXTEND_SCRIPT,
+                key,
+                &[RedisValue::from(seconds_until(until))],
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn touch_sid(&self, record: &Record) -> Result<(), String> {
         let Some(sid) = record.data.get(SID_FIELD).and_then(|v| v.as_str()) else {
             return Ok(());
         };
-        // Sessions are saved with now + the lifetime, so the newest save carries the latest
-        // expiry of all the sessions this index names.
-        let _: i64 = self
-            .commands
-            .expire_at(
-                self.key(&derived("sid", sid)),
-                record.expiry_date.unix_timestamp(),
-                None,
-            )
+        self.extend(&self.key(&derived("sid", sid)), record.expiry_date)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -283,7 +327,10 @@ impl MsalStore {
                 .remove(&name)
                 .filter(|(_, until)| *until > now())
                 .map(|(value, _)| value)),
-            Backend::Redis(r) => r.commands.getdel(r.key(&name)).await.map_err(unavailable),
+            Backend::Redis(r) => r
+                .eval(TAKE_SCRIPT, &r.key(&name), &[])
+                .await
+                .map_err(unavailable),
         }
     }
 
@@ -320,12 +367,7 @@ impl MsalStore {
                     .sadd(&key, member(iss, &session))
                     .await
                     .map_err(unavailable)?;
-                let _: i64 = r
-                    .commands
-                    .expire_at(&key, until.unix_timestamp(), None)
-                    .await
-                    .map_err(unavailable)?;
-                Ok(())
+                r.extend(&key, until).await.map_err(unavailable)
             }
         }
     }

@@ -143,3 +143,56 @@ fn debug_of_who_hides_the_csrf_token() {
     assert!(!shown.contains("csrf-secret"), "{shown}");
     assert!(shown.contains("[REDACTED]"), "{shown}");
 }
+
+#[test]
+fn once_discovery_confirms_the_issuer_a_prefix_rule_no_longer_admits_other_tenants() {
+    // A domain-named tenant: before discovery only the instance is known.
+    let app = AppBinding::new(
+        "app-a",
+        IssuerRule::FromDiscovery {
+            prefix: "https://login.test/".into(),
+        },
+        &[],
+    );
+    let (who, _) = encode(&signed_in(), &vault(), &[], &app).unwrap();
+    assert!(decode(&who, &[], &app).is_some());
+    app.confirmed_issuer()
+        .store(Some(Arc::new(IssuerRule::Exact(
+            "https://login.test/0ddba11a-0000-4000-8000-000000000001/v2.0".into(),
+        ))));
+    assert!(decode(&who, &[], &app).is_none(), "another tenant's record");
+}
+
+#[test]
+fn looked_up_groups_age_out_of_the_cache_even_when_the_record_is_unchanged() {
+    let mut with_overage = signed_in();
+    with_overage.user.claims.remove("groups");
+    with_overage
+        .user
+        .claims
+        .insert("_claim_names".into(), serde_json::json!({"groups": "src1"}));
+    let fresh_for = GROUPS_FRESH_FOR.as_secs() as i64;
+    let looked_up = |ago: i64| {
+        let mut s = with_overage.clone();
+        s.groups = Some(LookedUpGroups {
+            ids: vec!["g1".into()],
+            at: crate::validate::now() - ago,
+        });
+        encode(&s, &vault(), &[], &app()).unwrap().0
+    };
+    // Fresh: the looked-up groups are the principal's, until they age out.
+    let fresh = decode(&looked_up(10), &[], &app()).unwrap();
+    assert_eq!(fresh.principal.groups(), ["g1"]);
+    assert!(!fresh.principal.groups_unknown());
+    let cache = WhoCache::new(4);
+    let text = looked_up(fresh_for - 1);
+    let who = Arc::new(decode(&text, &[], &app()).unwrap());
+    assert!(who.groups_until.is_some());
+    cache.insert(Id(1), text.clone(), who);
+    // One second later they are stale: the cache no longer answers, and a decode no longer
+    // applies them (the guard asks Graph again).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(cache.get(&Id(1), &text).is_none());
+    let stale = decode(&text, &[], &app()).unwrap();
+    assert!(stale.principal.groups_unknown());
+}

@@ -49,11 +49,11 @@ impl ResolvedIssuer {
             IssuerRule::FromDiscovery { prefix } => Err(format!(
                 "the discovery document names issuer '{discovered}', which is not under '{prefix}'"
             )),
-            IssuerRule::Ciam if is_ciam_issuer(discovered) => {
+            IssuerRule::Ciam { name } if is_ciam_issuer(discovered, name) => {
                 Ok(ResolvedIssuer::Exact(discovered.to_owned()))
             }
-            IssuerRule::Ciam => Err(format!(
-                "the discovery document names issuer '{discovered}', which does not have External ID's shape https://{{tenant id}}.ciamlogin.com/{{tenant id}}/v2.0"
+            IssuerRule::Ciam { .. } => Err(format!(
+                "the discovery document names issuer '{discovered}', which does not have External ID's shape https://{{tenant id or name}}.ciamlogin.com/{{tenant id}}/v2.0"
             )),
         }
     }
