@@ -581,6 +581,15 @@ pub async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Whether `text` holds a JWT: the base64 of a JOSE header's start (`{"alg":`, `{"typ":`,
+/// `{"kid":`). Unlike a bare `eyJ`, random base64 (a sealed record) does not match it by
+/// chance.
+pub fn contains_jwt(text: &str) -> bool {
+    ["eyJhbGciOi", "eyJ0eXAiOi", "eyJraWQiOi"]
+        .iter()
+        .any(|start| text.contains(start))
+}
+
 /// `msal_session=<id>`: the session cookie a response sets, as a `Cookie` header carries it.
 pub fn session_cookie(response: &reqwest::Response) -> String {
     set_cookie(response, "msal_session")
