@@ -17,7 +17,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     msal_examples::init_tracing();
     let (listener, base_url) = msal_examples::listen(5001).await?;
 
-    let (msal, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
+    let (msal, _idp) = if MsalConfig::builder()
+        .with_env()
+        .source_of("MSAL_CLIENT_ID")
+        .is_some()
+    {
         (Msal::api(MsalConfig::from_env()?).await?, None)
     } else {
         let idp = TestIdp::start().await?;

@@ -13,7 +13,11 @@ use msal_runtime::{Msal, MsalConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (msal, scope, _idp) = if std::env::var_os("MSAL_CLIENT_ID").is_some() {
+    let (msal, scope, _idp) = if MsalConfig::builder()
+        .with_env()
+        .source_of("MSAL_CLIENT_ID")
+        .is_some()
+    {
         let scope = std::env::var("MSAL_DAEMON_SCOPE")
             .unwrap_or_else(|_| "https://graph.microsoft.com/.default".into());
         (Msal::api(MsalConfig::from_env()?).await?, scope, None)

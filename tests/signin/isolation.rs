@@ -205,7 +205,10 @@ async fn with_a_session_key_redis_holds_no_verifier_nonce_session_id_or_token() 
             !name.contains(&session_id) && !value.contains(&session_id),
             "{name}"
         );
-        assert!(!msal_tests::contains_jwt(value), "{name} holds a token: {value}");
+        assert!(
+            !msal_tests::contains_jwt(value),
+            "{name} holds a token: {value}"
+        );
     }
 }
 

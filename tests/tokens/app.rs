@@ -87,6 +87,16 @@ async fn app_token(tokens: Tokens) -> Result<String, AuthRejection> {
         .to_owned())
 }
 
+/// The orders API's `User.Read`, beside Graph's `User.Read` from sign-in.
+#[msal_protected]
+async fn orders_user_read(tokens: Tokens) -> Result<String, AuthRejection> {
+    Ok(tokens
+        .user_token(&["api://orders/User.Read"])
+        .await?
+        .secret()
+        .to_owned())
+}
+
 /// The sign-out form's token.
 async fn csrf(csrf: msal_runtime::CsrfToken) -> String {
     csrf.as_str().to_owned()
@@ -105,6 +115,7 @@ async fn denied_debug() -> &'static str {
 pub fn routes() -> Router {
     Router::new()
         .route("/csrf", get(csrf))
+        .route("/orders/user-read", get(orders_user_read))
         .route("/denied-debug", get(denied_debug))
         .route("/incoming", get(incoming))
         .route("/app-token", get(app_token))

@@ -121,6 +121,45 @@ async fn scopes_of_two_resources_get_two_tokens() {
     assert_eq!(idp.requests(Endpoint::Token), 1);
 }
 
+/// An API of its own that exposes a scope named like Graph's: `api://orders/User.Read`.
+const ORDERS_API: &str = "0bde7500-0000-4000-8000-0000000000de";
+
+#[tokio::test]
+async fn a_graph_token_never_serves_another_apis_scope_of_the_same_name() {
+    // Entra answers Graph's scopes unprefixed (`User.Read`); the orders API exposes a
+    // `User.Read` of its own. A token for one is never taken for the other.
+    let idp = TestIdp::builder()
+        .client(
+            msal_runtime::testing::TestClient::new(ORDERS_API)
+                .app_id_uri("api://orders")
+                .scope("User.Read"),
+        )
+        .start()
+        .await
+        .unwrap();
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let graph = get(&browser, &app, "/token").await.text().await.unwrap();
+    assert_eq!(
+        decode_unverified(&graph).1["aud"],
+        "https://graph.microsoft.com"
+    );
+    idp.reset_counts();
+    let orders = get(&browser, &app, "/orders/user-read")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(orders, graph, "the cached Graph token was not reused");
+    assert_eq!(decode_unverified(&orders).1["aud"], ORDERS_API);
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "a token request for the orders API"
+    );
+}
+
 #[tokio::test]
 async fn the_graph_helper_calls_graph_with_the_users_token() {
     let idp = TestIdp::start().await.unwrap();

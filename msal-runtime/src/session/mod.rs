@@ -184,6 +184,13 @@ impl AppBinding {
         }
     }
 
+    /// The same binding accepting only these B2C user flows (lower case), for a test.
+    #[cfg(test)]
+    pub(crate) fn with_b2c_policies(mut self, policies: &[&str]) -> Self {
+        self.b2c_policies = policies.iter().map(|p| (*p).to_owned()).collect();
+        self
+    }
+
     /// This API's names, as principals read scopes with them.
     pub(crate) fn this_api(&self) -> Arc<[String]> {
         self.this_api.clone()

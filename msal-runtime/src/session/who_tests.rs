@@ -196,3 +196,21 @@ fn looked_up_groups_age_out_of_the_cache_even_when_the_record_is_unchanged() {
     let stale = decode(&text, &[], &app()).unwrap();
     assert!(stale.principal.groups_unknown());
 }
+
+#[test]
+fn a_b2c_session_of_a_user_flow_no_longer_accepted_reads_as_signed_out() {
+    let mut from_signin = signed_in();
+    from_signin
+        .user
+        .claims
+        .insert("tfp".into(), "B2C_1_SignIn".into());
+    let (who, _) = encode(&from_signin, &vault(), &[], &app()).unwrap();
+    let accepting = app().with_b2c_policies(&["b2c_1_signin"]);
+    assert!(decode(&who, &[], &accepting).is_some());
+    // The flow was dropped from the accepted ones (say, for one that requires MFA).
+    let narrowed = app().with_b2c_policies(&["b2c_1_mfa"]);
+    assert!(decode(&who, &[], &narrowed).is_none());
+    // A record naming no flow is not accepted by a B2C app either.
+    let (plain, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
+    assert!(decode(&plain, &[], &accepting).is_none());
+}
