@@ -325,35 +325,23 @@ async fn eight_redemptions_at_once(app: &TestApp) {
     let pkce = Pkce::new();
     let (_, code) = swagger_sign_in(app, "alice@contoso.test", &pkce).await;
     let mut all = tokio::task::JoinSet::new();
+    let client = reqwest::Client::new();
     for _ in 0..8 {
-        let (url, code, verifier) = (
-            app.url("/auth/swagger/token"),
-            code.clone(),
-            pkce.verifier.clone(),
+        let form = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.clone()),
+            ("client_id", DEFAULT_CLIENT_ID.to_owned()),
+            ("redirect_uri", app.url("/docs/oauth2-redirect.html")),
+            ("code_verifier", pkce.verifier.clone()),
+        ];
+        all.spawn(
+            client
+                .post(app.url("/auth/swagger/token"))
+                .form(&form)
+                .send(),
         );
-        let redirect = app.url("/docs/oauth2-redirect.html");
-        all.spawn(async move {
-            reqwest::Client::new()
-                .post(url)
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("client_id", DEFAULT_CLIENT_ID),
-                    ("redirect_uri", redirect.as_str()),
-                    ("code_verifier", verifier.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
     }
-    let mut statuses = Vec::new();
-    while let Some(status) = all.join_next().await {
-        statuses.push(status.unwrap());
-    }
-    statuses.sort();
+    let statuses = msal_tests::statuses_of(all).await;
     assert_eq!(
         statuses,
         [200, 400, 400, 400, 400, 400, 400, 400],

@@ -115,22 +115,9 @@ async fn eight_callbacks_at_once(app: &TestApp) {
     let callback = app_callback_url(&browser, app, "alice@contoso.test", "/").await;
     let mut all = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let (browser, callback) = (browser.clone(), callback.clone());
-        all.spawn(async move {
-            browser
-                .get(callback)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
+        all.spawn(browser.get(callback.clone()).send());
     }
-    let mut statuses = Vec::new();
-    while let Some(status) = all.join_next().await {
-        statuses.push(status.unwrap());
-    }
-    statuses.sort();
+    let statuses = msal_tests::statuses_of(all).await;
     assert_eq!(
         statuses,
         [303, 400, 400, 400, 400, 400, 400, 400],
