@@ -307,13 +307,15 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for User {
     }
 }
 
-/// Whether a failure is the app's or a dependency's, not the caller's.
+/// Whether a failure is the app's or a dependency's, not the caller's: it is answered as
+/// what it is, never read as "this caller is nobody" or "this fact is unknown".
 fn is_outage(error: &AuthError) -> bool {
     matches!(
         error,
         AuthError::ProviderUnavailable(_)
             | AuthError::StoreUnavailable(_)
             | AuthError::Misconfigured(_)
+            | AuthError::AppTokenRefused { .. }
     )
 }
 
@@ -500,11 +502,11 @@ pub(crate) async fn bearer(
     value: &axum::http::HeaderValue,
 ) -> Result<Arc<Principal>, AuthError> {
     let bytes = value.as_bytes();
-    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
-        Some(space) => (&bytes[..space], &bytes[space + 1..]),
-        None => (bytes, &[][..]),
+    let rest = match bytes.iter().position(|&b| b == b' ') {
+        Some(space) => &bytes[space + 1..],
+        None => &[][..],
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    if !is_bearer_scheme(bytes) {
         // Another scheme is not ours to judge; it is not a sign-in either.
         return Err(AuthError::NotSignedIn);
     }
@@ -683,13 +685,9 @@ async fn resolve_groups(
     };
     let token = match token {
         Ok(token) => token,
-        Err(
-            e @ (AuthError::ProviderUnavailable(_)
-            | AuthError::StoreUnavailable(_)
-            | AuthError::ReauthenticationRequired { .. }
-            | AuthError::AppTokenRefused { .. }
-            | AuthError::Misconfigured(_)),
-        ) => return Err(e),
+        Err(e) if is_outage(&e) || matches!(e, AuthError::ReauthenticationRequired { .. }) => {
+            return Err(e);
+        }
         Err(e) => {
             tracing::warn!(error = %e, "no Microsoft Graph token to look up group memberships; group rules stay undetermined");
             return Ok(None);

@@ -14,6 +14,16 @@ pub(crate) const MEMBERSHIP_SCOPE: &str = "User.Read";
 /// The most group ids taken from one answer: Graph's own limit for `getMemberObjects`.
 const MAX_MEMBERSHIPS: usize = 11_000;
 
+/// Graph's own error message (`{"error": {"message"}}`), escaped for a log line: it is
+/// another service's text, never shown to a caller.
+fn error_message(body: &Value) -> String {
+    untrusted(
+        body.pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+}
+
 /// Why Graph did not list the memberships.
 #[derive(Debug)]
 pub(crate) enum MembershipFailure {
@@ -53,13 +63,9 @@ pub(crate) async fn member_objects(
         ))
     })?;
     if !status.is_success() {
-        let message = body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         return Err(Refused(format!(
             "Microsoft Graph answered {status}: {}",
-            untrusted(message)
+            error_message(&body)
         )));
     }
     let ids = body
@@ -120,11 +126,7 @@ impl<'t> Graph<'t> {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         // Graph's own message goes to the log; the caller hears what happened in our words.
-        let message = untrusted(
-            body.pointer("/error/message")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        );
+        let message = error_message(&body);
         if !status.is_success() {
             tracing::info!(%status, %message, path, "Microsoft Graph refused a call");
         }

@@ -13,7 +13,7 @@ use crate::client::{ProviderError, Tokens};
 use crate::error::AuthError;
 use crate::msal::Inner;
 use crate::principal::{Principal, PrincipalKind};
-use crate::scopes::{OPENID, Reading, Resource};
+use crate::scopes::{OPENID, Reading};
 use crate::session::{self, CachedToken, TokenVault};
 use crate::validate::{IdTokenExpectations, TokenCache, now, validate_id_token};
 
@@ -34,14 +34,10 @@ pub(crate) fn scope_key(scopes: &[String]) -> Vec<String> {
 
 /// One token request is for one resource, and `.default` stands alone (Entra's rules): a
 /// request that breaks them is a programming error, reported before anything is sent.
-/// Returns the resource.
-pub(crate) fn check_request<'s>(
-    scopes: &'s [String],
-    this_api: &[String],
-) -> Result<Resource<'s>, AuthError> {
+pub(crate) fn check_request(scopes: &[String], this_api: &[String]) -> Result<(), AuthError> {
     let key = scope_key(scopes);
-    let resource = match Reading::token_request(this_api).single_resource(scopes) {
-        Ok(Some(resource)) => resource,
+    match Reading::token_request(this_api).single_resource(scopes) {
+        Ok(Some(_)) => {}
         Ok(None) => {
             return Err(AuthError::Misconfigured(
                 "a token request needs at least one scope".into(),
@@ -52,13 +48,13 @@ pub(crate) fn check_request<'s>(
                 "scopes of two resources in one token request ({one} and {other}): ask for each resource separately"
             )));
         }
-    };
+    }
     if key.len() > 1 && key.iter().any(|s| s.ends_with(".default")) {
         return Err(AuthError::Misconfigured(
             "'.default' cannot be combined with other scopes in one token request".into(),
         ));
     }
-    Ok(resource)
+    Ok(())
 }
 
 /// `now` plus a provider's `expires_in` (default an hour), saturating: a huge value is a

@@ -109,10 +109,13 @@ async fn a_session_of_a_tenant_no_longer_allowed_reads_as_signed_out() {
     assert_eq!(me_status(&after, &cookie).await, 401);
 }
 
-/// Eight browsers-worth of the same callback at once: one sign-in, seven refusals.
-async fn eight_callbacks_at_once(app: &TestApp) {
+/// Eight browsers-worth of the same callback at once: one sign-in, seven refusals, and one
+/// code redemption (the provider's codes are single use too, so the count is what shows
+/// the flow itself was taken once).
+async fn eight_callbacks_at_once(idp: &TestIdp, app: &TestApp) {
     let browser = browser();
     let callback = app_callback_url(&browser, app, "alice@contoso.test", "/").await;
+    idp.reset_counts();
     let mut all = tokio::task::JoinSet::new();
     for _ in 0..8 {
         all.spawn(browser.get(callback.clone()).send());
@@ -123,6 +126,11 @@ async fn eight_callbacks_at_once(app: &TestApp) {
         [303, 400, 400, 400, 400, 400, 400, 400],
         "{statuses:?}"
     );
+    assert_eq!(
+        idp.requests(msal_runtime::testing::Endpoint::Token),
+        1,
+        "the flow was taken once: one code redemption"
+    );
 }
 
 // Several worker threads, so the eight callbacks really run at once.
@@ -130,7 +138,7 @@ async fn eight_callbacks_at_once(app: &TestApp) {
 async fn concurrent_callbacks_of_one_sign_in_complete_it_once_in_memory() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start(&idp).await;
-    eight_callbacks_at_once(&app).await;
+    eight_callbacks_at_once(&idp, &app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -140,7 +148,7 @@ async fn concurrent_callbacks_of_one_sign_in_complete_it_once_in_redis() {
     };
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_with(&idp, move |c| c.session_store(redis)).await;
-    eight_callbacks_at_once(&app).await;
+    eight_callbacks_at_once(&idp, &app).await;
 }
 
 #[tokio::test]

@@ -47,12 +47,12 @@ async fn a_wrong_client_secret_is_a_clear_error_for_app_tokens() {
     // The developer reads why; a caller whose request needed the token does not: the
     // provider's description stays out of the 500 body.
     assert!(err.to_string().contains("AADSTS"), "{err}");
-    let refused = reqwest::Client::new()
-        .get(app.url("/app-token"))
-        .bearer_auth(bearer_for_this_api(&idp, &["Tasks.Read"]))
-        .send()
-        .await
-        .unwrap();
+    let refused = bearer_get(
+        &app,
+        "/app-token",
+        &bearer_for_this_api(&idp, &["Tasks.Read"]),
+    )
+    .await;
     assert_eq!(refused.status(), 500);
     let body = refused.text().await.unwrap();
     assert!(body.contains("invalid_client"), "{body}");
@@ -60,6 +60,16 @@ async fn a_wrong_client_secret_is_a_clear_error_for_app_tokens() {
         !body.contains("AADSTS"),
         "no provider text in the body: {body}"
     );
+}
+
+/// GET with a bearer token.
+async fn bearer_get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A token for this API (scp `User.Read` of this API), as a client of the API holds it.
@@ -75,17 +85,7 @@ async fn access_token_never_hands_on_a_bearer_callers_own_token() {
     let idp = TestIdp::start().await.unwrap();
     let api = TestApp::start_api(&idp, |c| c, routes()).await;
     let incoming = bearer_for_this_api(&idp, &["User.Read", "access_as_user"]);
-    let get = |path: &'static str| {
-        let (url, incoming) = (api.url(path), incoming.clone());
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(incoming)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let get = |path: &'static str| bearer_get(&api, path, &incoming);
     // `/token` takes `AccessToken` under `scopes = "User.Read"`: the caller holds this API's
     // User.Read, in its own token, which is for this API and must not be handed on.
     let response = get("/token").await;
@@ -117,12 +117,12 @@ async fn a_refused_app_credential_is_the_apps_fault_never_the_callers() {
     // On-behalf-of with a wrong secret: a 500 about the app, not a 401 about the token.
     let idp = TestIdp::start().await.unwrap();
     let api = TestApp::start_api(&idp, |c| c.client_secret("wrong"), routes()).await;
-    let response = reqwest::Client::new()
-        .get(api.url("/obo"))
-        .bearer_auth(bearer_for_this_api(&idp, &["access_as_user"]))
-        .send()
-        .await
-        .unwrap();
+    let response = bearer_get(
+        &api,
+        "/obo",
+        &bearer_for_this_api(&idp, &["access_as_user"]),
+    )
+    .await;
     assert_eq!(response.status(), 500);
     let body = response.text().await.unwrap();
     assert!(
@@ -206,12 +206,12 @@ async fn on_behalf_of_without_a_client_credential_is_a_clear_misconfiguration() 
         routes(),
     )
     .await;
-    let response = reqwest::Client::new()
-        .get(api.url("/obo"))
-        .bearer_auth(bearer_for_this_api(&idp, &["access_as_user"]))
-        .send()
-        .await
-        .unwrap();
+    let response = bearer_get(
+        &api,
+        "/obo",
+        &bearer_for_this_api(&idp, &["access_as_user"]),
+    )
+    .await;
     assert_eq!(response.status(), 500);
     assert!(
         response

@@ -21,6 +21,16 @@ async fn get(browser: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::R
         .unwrap()
 }
 
+/// A TestIdp whose tokens live a minute: shorter than the five-minute margin, so every use
+/// of a user's token refreshes it.
+async fn short_lived_tokens() -> TestIdp {
+    TestIdp::builder()
+        .token_lifetime(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_sign_in_token_is_reused_without_a_token_request() {
     let idp = TestIdp::start().await.unwrap();
@@ -37,11 +47,7 @@ async fn the_sign_in_token_is_reused_without_a_token_request() {
 
 #[tokio::test]
 async fn fifty_concurrent_requests_share_one_refresh() {
-    let idp = TestIdp::builder()
-        .token_lifetime(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let idp = short_lived_tokens().await;
     let app = app(&idp, |c| c).await;
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
@@ -65,11 +71,7 @@ async fn fifty_concurrent_requests_share_one_refresh() {
 
 #[tokio::test]
 async fn a_revoked_refresh_token_sends_browsers_to_sign_in_and_apis_get_401() {
-    let idp = TestIdp::builder()
-        .token_lifetime(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let idp = short_lived_tokens().await;
     let app = app(&idp, |c| c).await;
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
@@ -221,11 +223,7 @@ async fn tokens_never_reach_the_browser() {
 
 #[tokio::test]
 async fn a_refreshed_id_token_for_another_user_is_refused() {
-    let idp = TestIdp::builder()
-        .token_lifetime(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let idp = short_lived_tokens().await;
     let app = app(&idp, |c| c).await;
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
@@ -289,11 +287,7 @@ async fn sign_out_during_a_slow_refresh(app: &TestApp, idp: &TestIdp) {
 
 #[tokio::test]
 async fn a_slow_refresh_beside_sign_out_does_not_bring_the_session_back_in_memory() {
-    let idp = TestIdp::builder()
-        .token_lifetime(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let idp = short_lived_tokens().await;
     let app = app(&idp, |c| c).await;
     sign_out_during_a_slow_refresh(&app, &idp).await;
 }
@@ -303,11 +297,7 @@ async fn a_slow_refresh_beside_sign_out_does_not_bring_the_session_back_in_redis
     let Some(redis) = msal_tests::redis_url().await else {
         return;
     };
-    let idp = TestIdp::builder()
-        .token_lifetime(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
+    let idp = short_lived_tokens().await;
     let app = app(&idp, move |c| c.session_store(redis)).await;
     sign_out_during_a_slow_refresh(&app, &idp).await;
 }

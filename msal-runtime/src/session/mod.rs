@@ -70,24 +70,17 @@ pub(crate) struct LookedUpGroups {
 /// How long group memberships looked up in Graph are trusted: as long as a token's would be.
 pub(crate) const GROUPS_FRESH_FOR: Duration = Duration::from_secs(3600);
 
-/// The app a record was made for: its client id, the issuer that signed the user in, and
-/// the user's tenant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Made {
-    client_id: String,
-    issuer: String,
-    tenant: Option<String>,
-}
-
-/// [`SignedIn`] as the session stores it, as one JSON text: the app it was made for, the ID
-/// token's claims once (the typed fields of [`User`] are derived from them on load), and the
+/// [`SignedIn`] as the session stores it, as one JSON text: the app (client id) it was made
+/// for, the ID token's claims once, whose `iss` and `tid` say which issuer and tenant (the
+/// typed fields of [`User`] are derived from them on load), and the
 /// id of the key that sealed the vault, so a protected request can tell a vault nobody can
 /// open without reading it.
 #[derive(Serialize, Deserialize)]
 struct StoredWho {
-    /// A record without it comes from before records were bound to their app: signed out.
+    /// The client id of the app that made it. A record without one comes from before
+    /// records were bound to their app: signed out.
     #[serde(default)]
-    made_for: Option<Made>,
+    made_for: Option<String>,
     claims: serde_json::Map<String, serde_json::Value>,
     csrf: String,
     #[serde(default)]
@@ -103,11 +96,7 @@ struct StoredWho {
 impl StoredWho {
     fn of(signed_in: &SignedIn, app: &AppBinding, sealed_with: Option<String>) -> Self {
         Self {
-            made_for: Some(Made {
-                client_id: app.client_id.clone(),
-                issuer: signed_in.user.iss.clone(),
-                tenant: signed_in.user.tid.clone(),
-            }),
+            made_for: Some(app.client_id.clone()),
             claims: signed_in.user.claims.clone(),
             csrf: signed_in.csrf.clone(),
             scopes: signed_in.scopes.clone(),
@@ -198,19 +187,17 @@ impl AppBinding {
 
     /// Why a record cannot be read by this app, if it cannot.
     fn refuses(&self, stored: &StoredWho) -> Option<&'static str> {
-        let Some(made) = &stored.made_for else {
+        let Some(client_id) = &stored.made_for else {
             return Some("the record names no app");
         };
-        let claim = |name: &str| stored.claims.get(name).and_then(serde_json::Value::as_str);
-        if made.client_id != self.client_id {
+        if *client_id != self.client_id {
             return Some("the record was made for another app (client id)");
         }
-        if claim("iss") != Some(made.issuer.as_str()) || claim("tid") != made.tenant.as_deref() {
-            return Some("the record's user does not match what it was made for");
-        }
+        let claim = |name: &str| stored.claims.get(name).and_then(serde_json::Value::as_str);
+        let tenant = claim("tid");
         let confirmed = self.confirmed_issuer.load();
         let issuer = confirmed.as_deref().unwrap_or(&self.issuer);
-        if !issuer.admits(&made.issuer, made.tenant.as_deref()) {
+        if !issuer.admits(claim("iss").unwrap_or_default(), tenant) {
             return Some("the record was signed in by another issuer");
         }
         if !self.b2c_policies.is_empty() {
@@ -222,11 +209,7 @@ impl AppBinding {
             }
         }
         if !self.allowed_tenants.is_empty() {
-            let tenant = made
-                .tenant
-                .as_deref()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
+            let tenant = tenant.unwrap_or_default().to_ascii_lowercase();
             if !self.allowed_tenants.contains(&tenant) {
                 return Some("the record's tenant is no longer allowed");
             }

@@ -121,7 +121,7 @@ fn a_record_made_for_another_app_reads_as_signed_out() {
 }
 
 #[test]
-fn a_record_that_names_no_app_or_lies_about_its_user_reads_as_signed_out() {
+fn a_record_that_names_no_app_or_whose_user_another_issuer_signed_in_reads_as_signed_out() {
     let (who, _) = encode(&signed_in(), &vault(), &[], &app()).unwrap();
     let mut record: serde_json::Value = serde_json::from_str(&who).unwrap();
     let unbound = {
@@ -130,7 +130,7 @@ fn a_record_that_names_no_app_or_lies_about_its_user_reads_as_signed_out() {
         r.to_string()
     };
     assert!(decode(&unbound, &[], &app()).is_none());
-    // Claims of another issuer under a binding that names this one.
+    // A user another issuer signed in, under this app's client id.
     record["claims"]["iss"] = "https://evil.test/v2.0".into();
     assert!(decode(&record.to_string(), &[], &app()).is_none());
 }

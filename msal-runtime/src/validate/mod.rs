@@ -30,30 +30,32 @@ pub(crate) enum ResolvedIssuer {
 impl ResolvedIssuer {
     /// Checks the discovery document's `issuer` against the configured rule.
     pub(crate) fn from_discovery(rule: &IssuerRule, discovered: &str) -> Result<Self, String> {
+        // What the document says goes into messages (and logs) escaped.
+        let shown = untrusted(discovered);
         match rule {
             IssuerRule::Exact(expected) if expected == discovered => {
                 Ok(ResolvedIssuer::Exact(discovered.to_owned()))
             }
             IssuerRule::Exact(expected) => Err(format!(
-                "the discovery document names issuer '{discovered}', but this authority's issuer is '{expected}'"
+                "the discovery document names issuer '{shown}', but this authority's issuer is '{expected}'"
             )),
             IssuerRule::TenantTemplate { template } if template == discovered => {
                 Ok(ResolvedIssuer::Template(discovered.to_owned()))
             }
             IssuerRule::TenantTemplate { template } => Err(format!(
-                "the discovery document names issuer '{discovered}', expected the template '{template}'"
+                "the discovery document names issuer '{shown}', expected the template '{template}'"
             )),
             IssuerRule::FromDiscovery { prefix } if discovered.starts_with(prefix.as_str()) => {
                 Ok(ResolvedIssuer::Exact(discovered.to_owned()))
             }
             IssuerRule::FromDiscovery { prefix } => Err(format!(
-                "the discovery document names issuer '{discovered}', which is not under '{prefix}'"
+                "the discovery document names issuer '{shown}', which is not under '{prefix}'"
             )),
             IssuerRule::Ciam { name } if is_ciam_issuer(discovered, name) => {
                 Ok(ResolvedIssuer::Exact(discovered.to_owned()))
             }
             IssuerRule::Ciam { .. } => Err(format!(
-                "the discovery document names issuer '{discovered}', which does not have External ID's shape https://{{tenant id or name}}.ciamlogin.com/{{tenant id}}/v2.0"
+                "the discovery document names issuer '{shown}', which does not have External ID's shape https://{{tenant id or name}}.ciamlogin.com/{{tenant id}}/v2.0"
             )),
         }
     }
