@@ -74,20 +74,29 @@ fn derived(kind: &str, value: &str) -> String {
         .chain_update([0])
         .chain_update(value)
         .finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}:{hex}")
+    // Every session lookup names its record this way: no allocation per byte.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut name = String::with_capacity(kind.len() + 33);
+    name.push_str(kind);
+    name.push(':');
+    for b in &digest[..16] {
+        name.push(char::from(HEX[usize::from(b >> 4)]));
+        name.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    name
 }
 
-/// The store's name for a session: a digest of its id (the cookie's value), so the id
-/// itself is nowhere in the store.
+/// Redis's name for a session: a digest of its id (the cookie's value), so the id itself is
+/// nowhere in Redis. (The memory store keys sessions by id: it is this process's own
+/// memory, and a digest per request would cost more than the rest of the lookup.)
 fn session_name(id: &Id) -> String {
     derived("session", &id.to_string())
 }
 
-/// A member of the front-channel index: the session's name, and the issuer it was signed
-/// in by.
-fn member(iss: &str, session: &Id) -> String {
-    format!("{} {iss}", session_name(session))
+/// A member of the front-channel index: the session's name in its store, and the issuer it
+/// was signed in by.
+fn member(iss: &str, name: &str) -> String {
+    format!("{name} {iss}")
 }
 
 fn parse_member(member: &str) -> Option<(&str, &str)> {
@@ -106,7 +115,7 @@ fn session_names(members: &[String]) -> Vec<String> {
 /// Sessions, single-use records and the index, in this process.
 #[derive(Default)]
 struct Memory {
-    sessions: Mutex<HashMap<String, Record>>,
+    sessions: Mutex<HashMap<Id, Record>>,
     once: Mutex<HashMap<String, (String, OffsetDateTime)>>,
     sids: Mutex<HashMap<String, (Vec<String>, OffsetDateTime)>>,
 }
@@ -356,7 +365,7 @@ impl MsalStore {
                 if entry.1 <= at {
                     entry.0.clear();
                 }
-                entry.0.push(member(iss, &session));
+                entry.0.push(member(iss, &session.to_string()));
                 entry.1 = entry.1.max(until);
                 Ok(())
             }
@@ -364,7 +373,7 @@ impl MsalStore {
                 let key = r.key(&name);
                 let _: i64 = r
                     .commands
-                    .sadd(&key, member(iss, &session))
+                    .sadd(&key, member(iss, &session_name(&session)))
                     .await
                     .map_err(unavailable)?;
                 r.extend(&key, until).await.map_err(unavailable)
@@ -394,8 +403,8 @@ impl MsalStore {
                 drop(sids);
                 let mut sessions = locked(&m.sessions);
                 let names = session_names(&ended);
-                for name in &names {
-                    sessions.remove(name);
+                for id in names.iter().filter_map(|name| name.parse::<Id>().ok()) {
+                    sessions.remove(&id);
                 }
                 names
             }
@@ -441,10 +450,10 @@ impl SessionStore for MsalStore {
         match &*self.0 {
             Backend::Memory(m) => {
                 let mut sessions = locked(&m.sessions);
-                while sessions.contains_key(&session_name(&record.id)) {
+                while sessions.contains_key(&record.id) {
                     record.id = Id::default();
                 }
-                sessions.insert(session_name(&record.id), record.clone());
+                sessions.insert(record.id, record.clone());
                 drop(sessions);
                 m.touch_sid(record);
             }
@@ -467,7 +476,7 @@ impl SessionStore for MsalStore {
         match &*self.0 {
             Backend::Memory(m) => {
                 let mut sessions = locked(&m.sessions);
-                if let Some(existing) = sessions.get_mut(&session_name(&record.id))
+                if let Some(existing) = sessions.get_mut(&record.id)
                     && existing.expiry_date > now()
                 {
                     *existing = record.clone();
@@ -490,7 +499,7 @@ impl SessionStore for MsalStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match &*self.0 {
             Backend::Memory(m) => Ok(locked(&m.sessions)
-                .get(&session_name(id))
+                .get(id)
                 .filter(|r| r.expiry_date > now())
                 .cloned()),
             Backend::Redis(r) => {
@@ -509,7 +518,7 @@ impl SessionStore for MsalStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match &*self.0 {
             Backend::Memory(m) => {
-                locked(&m.sessions).remove(&session_name(id));
+                locked(&m.sessions).remove(id);
             }
             Backend::Redis(r) => {
                 let _: i64 = r.commands.del(r.session_key(id)).await.map_err(backend)?;
