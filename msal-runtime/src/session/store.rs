@@ -7,7 +7,7 @@
 //!
 //! A record that was deleted is never brought back by a late save: saves only replace a
 //! record that still exists (Redis `SET … XX`), so a slow request finishing after sign-out
-//! cannot sign the user in again. Keys name sessions by a digest of their id, never the id
+//! cannot sign the user in again. Redis keys name sessions by a digest of their id, never the id
 //! itself: whoever can read the store cannot make a session cookie from what they read.
 //!
 //! The Redis commands are those of Redis 3.2 and later (`SET … EX|PX NX|XX`, `SPOP` with a
