@@ -68,6 +68,17 @@ async fn chromedriver() -> Option<Driver> {
     panic!("chromedriver did not start listening on {port}");
 }
 
+/// The demo with its docs, against `idp`.
+async fn demo(idp: &TestIdp) -> TestApp {
+    TestApp::start_with_msal(
+        idp,
+        |c| c,
+        msal_examples::demo::router(),
+        msal_examples::demo::docs,
+    )
+    .await
+}
+
 async fn browser(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -133,13 +144,7 @@ async fn a_person_signs_in_is_refused_admin_signs_out_and_bob_gets_in() {
         return;
     };
     let idp = TestIdp::start().await.unwrap();
-    let app = TestApp::start_with_msal(
-        &idp,
-        |c| c,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
-    )
-    .await;
+    let app = demo(&idp).await;
     let client = browser(&driver).await;
 
     sign_in_as(&client, &app, "Alice Example").await;
@@ -190,13 +195,7 @@ async fn swagger_ui_signs_in_for_this_api_and_tries_a_protected_route() {
         return;
     };
     let idp = TestIdp::start().await.unwrap();
-    let app = TestApp::start_with_msal(
-        &idp,
-        |c| c,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
-    )
-    .await;
+    let app = demo(&idp).await;
     let client = browser(&driver).await;
     client.goto(&app.url("/docs/")).await.unwrap();
     let main = client.window().await.unwrap();

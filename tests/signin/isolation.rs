@@ -207,6 +207,21 @@ async fn with_a_session_key_redis_holds_no_verifier_nonce_session_id_or_token() 
     }
 }
 
+/// The provider's front-channel sign-out of `sid`, as if sent by `iss`.
+async fn front_channel_sign_out(
+    browser: &reqwest::Client,
+    app: &TestApp,
+    sid: &str,
+    iss: &str,
+) -> reqwest::Response {
+    browser
+        .get(app.url("/auth/signout-oidc"))
+        .query(&[("sid", sid), ("iss", iss)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_front_channel_index_lives_as_long_as_the_session_it_names() {
     for redis in [None, redis_url().await] {
@@ -243,12 +258,7 @@ async fn the_front_channel_index_lives_as_long_as_the_session_it_names() {
         }
         assert_eq!(app.who(&browser).await, "Alice Example", "still signed in");
         // The provider signs her out: the index still names the session.
-        let out = browser
-            .get(app.url("/auth/signout-oidc"))
-            .query(&[("sid", sid.as_str()), ("iss", &idp.issuer())])
-            .send()
-            .await
-            .unwrap();
+        let out = front_channel_sign_out(&browser, &app, &sid, &idp.issuer()).await;
         assert_eq!(out.status(), 200);
         assert_eq!(
             app.who(&browser).await,
@@ -280,30 +290,15 @@ async fn a_front_channel_sign_out_from_another_issuer_ends_nothing() {
     );
     let sid = app.me(&browser).await["sid"].as_str().unwrap().to_owned();
     // Fabrikam's issuer fits the multi-tenant template, but did not sign Alice in.
-    let fabrikam = browser
-        .get(app.url("/auth/signout-oidc"))
-        .query(&[("sid", sid.as_str()), ("iss", &idp.issuer_for(FABRIKAM))])
-        .send()
-        .await
-        .unwrap();
+    let fabrikam = front_channel_sign_out(&browser, &app, &sid, &idp.issuer_for(FABRIKAM)).await;
     assert_eq!(fabrikam.status(), 200);
     assert_eq!(app.who(&browser).await, "Alice Example");
     // An issuer outside the template is refused outright.
-    let evil = browser
-        .get(app.url("/auth/signout-oidc"))
-        .query(&[("sid", sid.as_str()), ("iss", "https://evil.test/v2.0")])
-        .send()
-        .await
-        .unwrap();
+    let evil = front_channel_sign_out(&browser, &app, &sid, "https://evil.test/v2.0").await;
     assert_eq!(evil.status(), 400);
     assert_eq!(app.who(&browser).await, "Alice Example");
     // Her own issuer ends it.
-    let own = browser
-        .get(app.url("/auth/signout-oidc"))
-        .query(&[("sid", sid.as_str()), ("iss", &idp.issuer())])
-        .send()
-        .await
-        .unwrap();
+    let own = front_channel_sign_out(&browser, &app, &sid, &idp.issuer()).await;
     assert_eq!(own.status(), 200);
     assert_eq!(app.who(&browser).await, "anonymous");
 }
