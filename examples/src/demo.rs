@@ -61,7 +61,7 @@ async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
 #[msal_protected]
 async fn profile(user: User) -> Html<String> {
     let rows: String = user
-        .claims
+        .claims()
         .iter()
         .map(|(name, value)| {
             let value = match value {
@@ -89,8 +89,8 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The signed-in user's claims.
-#[utoipa::path(get, path = "/me", responses((status = 200, description = "The caller's claims")))]
+/// The signed-in user: the user-facing fields (`/profile` shows every claim).
+#[utoipa::path(get, path = "/me", responses((status = 200, description = "The signed-in user")))]
 #[msal_protected]
 async fn me(user: User) -> Json<User> {
     Json(user)

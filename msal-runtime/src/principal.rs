@@ -1,14 +1,19 @@
 //! Who is calling: the signed-in [`User`] with typed claims.
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::scopes::Reading;
 
-/// The signed-in user, from the validated ID token. As an extractor, it answers per
-/// DESIGN.md's table when nobody is signed in (302 to sign-in for browsers, 401 otherwise);
-/// `Option<User>` never rejects.
+/// The signed-in user, from the validated ID token. As an extractor, it answers when nobody
+/// is signed in (302 to sign-in for a browser navigation, 401 otherwise); `Option<User>`
+/// never rejects.
+///
+/// Serialized (`Json<User>`), it gives the user-facing fields only: `oid`, `tid`, `sub`,
+/// `name`, `preferred_username`, `email`, `roles`, `groups`. The protocol's own claims
+/// (`iss`, `sid`, `nonce`, `aud`, `aio`, `uti`, …) stay on the server unless a handler hands
+/// them out on purpose through [`claims`](Self::claims).
 ///
 /// ```
 /// use axum::Json;
@@ -18,7 +23,7 @@ use crate::scopes::Reading;
 ///     Json(user)
 /// }
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct User {
     /// Object id (`oid`): the user's id across apps in the tenant.
@@ -27,7 +32,8 @@ pub struct User {
     pub tid: Option<String>,
     /// Subject (`sub`), pairwise per app at Entra.
     pub sub: String,
-    /// Issuer (`iss`).
+    /// Issuer (`iss`). Not serialized.
+    #[serde(skip)]
     pub iss: String,
     /// Display name (`name`).
     pub name: Option<String>,
@@ -36,15 +42,16 @@ pub struct User {
     /// `email`, when the provider sends it.
     pub email: Option<String>,
     /// App roles (`roles`).
-    #[serde(default)]
     pub roles: Vec<String>,
     /// Group object ids (`groups`).
-    #[serde(default)]
     pub groups: Vec<String>,
-    /// The identity provider's session id (`sid`), used by front-channel sign-out.
+    /// The identity provider's session id (`sid`), used by front-channel sign-out. Not
+    /// serialized: whoever knows it can ask for that session's front-channel sign-out.
+    #[serde(skip)]
     pub sid: Option<String>,
-    /// Every claim of the ID token, for what the fields above leave out.
-    pub claims: Map<String, Value>,
+    /// Every claim of the ID token; read through [`claims`](Self::claims).
+    #[serde(skip)]
+    pub(crate) claims: Map<String, Value>,
 }
 
 impl User {
@@ -81,6 +88,19 @@ impl User {
     /// Whether the user holds this app role.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Every claim of the validated ID token, for what the fields leave out (the demo's
+    /// profile page shows them all). Protocol claims included: hand them to a browser only on
+    /// purpose.
+    ///
+    /// ```
+    /// # fn f(user: msal_runtime::User) {
+    /// let department = user.claims().get("department").and_then(|v| v.as_str());
+    /// # let _ = department; }
+    /// ```
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
     }
 
     /// The claims as your own type.

@@ -142,3 +142,44 @@ async fn the_profile_page_shows_the_claims_table() {
         "{html}"
     );
 }
+
+/// The headline handler, `Json(user)`, gives the browser who the user is and nothing of the
+/// protocol: no nonce, IdP session id, audience, issuer or token ids, and no claim twice.
+#[tokio::test]
+async fn me_serves_the_user_facing_fields_and_no_protocol_claims() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let bob = browser();
+    app_sign_in(&bob, &app, "bob@contoso.test", "/").await;
+    let me: serde_json::Value = bob
+        .get(app.url("/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut fields: Vec<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "email",
+            "groups",
+            "name",
+            "oid",
+            "preferred_username",
+            "roles",
+            "sub",
+            "tid"
+        ],
+        "{me}"
+    );
+    assert_eq!(me["preferred_username"], "bob@contoso.test");
+    assert_eq!(me["roles"], serde_json::json!(["Admin"]));
+    assert_eq!(me["tid"], idp.tenant().id);
+    // The protocol claims are still there for a handler that asks: the profile page shows
+    // the IdP session id, on purpose.
+    let profile = bob.get(app.url("/profile")).send().await.unwrap();
+    assert!(profile.text().await.unwrap().contains("<tr><th>sid</th>"));
+}
