@@ -8,7 +8,18 @@ use serde_json::json;
 use crate::config::ConfigError;
 
 /// Why msal-axum could not start or do what was asked.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` is its `Display` (every configuration problem and its fix, one per line), so
+/// `main` returning `Result<(), msal_runtime::Error>` prints a readable error; `{:#?}` shows
+/// the structure.
+///
+/// ```
+/// let err = msal_runtime::MsalConfig::builder().build().unwrap_err();
+/// let err = msal_runtime::Error::from(err);
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(err.to_string().contains("MSAL_CLIENT_ID"));
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid; the message lists every problem.
@@ -20,6 +31,19 @@ pub enum Error {
     /// An I/O error (binding a listener, serving).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !f.alternate() {
+            return std::fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Config(e) => f.debug_tuple("Config").field(e).finish(),
+            Error::SessionStore(e) => f.debug_tuple("SessionStore").field(e).finish(),
+            Error::Io(e) => f.debug_tuple("Io").field(e).finish(),
+        }
+    }
 }
 
 /// Why a request was not let through. Turned into a response by [`AuthRejection`].

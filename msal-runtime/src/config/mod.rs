@@ -165,7 +165,9 @@ impl ClientCertificate {
 pub enum SessionStoreKind {
     /// In this process; the default. Sessions end when it stops.
     Memory,
-    /// Redis, shared by every instance of the app behind a load balancer.
+    /// Redis, shared by every instance of the app behind a load balancer (cargo feature
+    /// `redis`).
+    #[cfg(feature = "redis")]
     Redis(Url),
 }
 
@@ -173,6 +175,7 @@ impl fmt::Debug for SessionStoreKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionStoreKind::Memory => f.write_str("Memory"),
+            #[cfg(feature = "redis")]
             SessionStoreKind::Redis(url) => {
                 let mut shown = url.clone();
                 if url.password().is_some() {
@@ -408,10 +411,23 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// Everything wrong with a configuration, reported at once.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Everything wrong with a configuration, reported at once. Its `Debug` is its `Display`
+/// (`{:#?}` shows the structure), so `?` out of `main` prints every problem and its fix.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.debug_struct("ConfigError")
+                .field("problems", &self.problems)
+                .finish()
+        } else {
+            fmt::Display::fmt(self, f)
+        }
+    }
 }
 
 impl ConfigError {
@@ -611,21 +627,21 @@ impl MsalConfigBuilder {
     }
 
     /// Where `variable`'s value comes from (code, the environment, `.env`, the secrets
-    /// directory), or `None` when no source sets it: the same sources
+    /// directory), or `None` when no source mentions it: the same sources
     /// [`MsalConfig::from_env`] reads, so an app can tell "configured" from "not configured"
-    /// exactly as the configuration will.
+    /// as the configuration will. A variable set to a blank value counts as configured
+    /// (someone meant to set it), and [`build`](Self::build) then says it is not set.
     ///
     /// ```
     /// use msal_runtime::MsalConfig;
     /// let builder = MsalConfig::builder().client_id("11111111-2222-4333-8444-555555555555");
     /// assert!(builder.source_of("MSAL_CLIENT_ID").is_some());
     /// assert!(builder.source_of("MSAL_CLIENT_SECRET").is_none());
+    /// let blank = MsalConfig::builder().client_id("  ");
+    /// assert!(blank.source_of("MSAL_CLIENT_ID").is_some());
     /// ```
     pub fn source_of(&self, variable: &str) -> Option<Source> {
-        self.values
-            .get(variable)
-            .filter(|(value, _)| !value.trim().is_empty())
-            .map(|(_, source)| *source)
+        self.values.get(variable).map(|(_, source)| *source)
     }
 
     /// Validates everything and reports every problem at once.
@@ -747,9 +763,17 @@ impl Validator {
                     return Ok(SessionStoreKind::Memory);
                 }
                 match Url::parse(t) {
+                    #[cfg(feature = "redis")]
                     Ok(url) if matches!(url.scheme(), "redis" | "rediss") => {
                         Ok(SessionStoreKind::Redis(url))
                     }
+                    #[cfg(not(feature = "redis"))]
+                    Ok(url) if matches!(url.scheme(), "redis" | "rediss") => Err(
+                        "is a Redis URL, but this build has no Redis support: enable \
+                         msal-runtime's cargo feature `redis` (msal-runtime = { version = \
+                         \"…\", features = [\"redis\"] }), or use 'memory'"
+                            .into(),
+                    ),
                     _ => Err("must be 'memory' or a redis:// (or rediss://) URL".into()),
                 }
             })
