@@ -27,7 +27,11 @@ pub(crate) struct Ctx(pub(crate) Arc<Inner>);
 
 fn misconfigured() -> AuthError {
     AuthError::Misconfigured(
-        "msal-axum's layer is missing: add `.layer(msal.layer())` to the router".into(),
+        "msal-axum's layer does not wrap this route: add `.layer(msal.layer())` to the \
+         router, or, if it is there, move this route above it. A route added after \
+         `.layer(...)` runs without it: axum layers wrap only the routes added before them \
+         (`Router::new().route(...).merge(msal.routes()).layer(msal.layer())`)."
+            .into(),
     )
 }
 

@@ -8,3 +8,4 @@ mod forms;
 mod openapi;
 mod overage;
 mod stamped;
+mod wiring;

@@ -1,0 +1,72 @@
+//! How an app is wired: a protected route that `msal.layer()` does not wrap fails closed,
+//! and the answer says how to fix the order.
+
+use axum::Router;
+use axum::routing::get;
+use msal_runtime::testing::TestIdp;
+use msal_runtime::{Msal, msal_protected};
+
+#[msal_protected]
+async fn early() -> &'static str {
+    "early"
+}
+
+#[msal_protected]
+async fn late() -> &'static str {
+    "late: must never be served"
+}
+
+#[tokio::test]
+async fn a_route_added_after_the_layer_is_refused_with_the_order_to_fix() {
+    let idp = TestIdp::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let msal = Msal::new(msal_tests::app_config(&idp, &base_url).build().unwrap())
+        .await
+        .unwrap();
+    // The mistake: `.route` after `.layer`, so the layer does not wrap `/late`.
+    let app = Router::new()
+        .route("/early", get(early))
+        .merge(msal.routes())
+        .layer(msal.layer())
+        .route("/late", get(late));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::new();
+    let wrapped = client
+        .get(format!("{base_url}/early"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrapped.status(),
+        401,
+        "the layer is there for routes above it"
+    );
+    let late = client
+        .get(format!("{base_url}/late"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 500);
+    let body: serde_json::Value = late.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains(".layer(msal.layer())"), "{detail}");
+    assert!(
+        detail.contains("added after") && detail.contains("only the routes added before"),
+        "the message explains the order: {detail}"
+    );
+    // A browser gets the same refusal as a page, never the body.
+    let page = client
+        .get(format!("{base_url}/late"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 500);
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("must never be served"));
+    assert!(html.contains("added after"), "{html}");
+}
