@@ -338,6 +338,7 @@ fn empty_values_count_as_unset() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[cfg(feature = "redis")]
 #[test]
 fn secrets_never_appear_in_debug_or_errors() {
     let builder = MsalConfig::builder()

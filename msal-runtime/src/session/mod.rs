@@ -586,6 +586,7 @@ impl MsalStore {
     }
 
     /// Stores a Swagger code's grant, sealed when a session key is configured.
+    #[cfg(feature = "openapi")]
     pub(crate) async fn put_swagger_grant<T: Serialize>(
         &self,
         code: &str,
@@ -598,6 +599,7 @@ impl MsalStore {
     }
 
     /// Takes a Swagger code's grant: found at most once, whoever asks at the same time.
+    #[cfg(feature = "openapi")]
     pub(crate) async fn take_swagger_grant<T: serde::de::DeserializeOwned>(
         &self,
         code: &str,

@@ -1,0 +1,258 @@
+//! The store in Redis (cargo feature `redis`), shared by every instance of the app: every key
+//! under the app's namespace, sessions named by a digest of their id.
+//!
+//! The commands are those of Redis 3.2 and later (`SET … EX|PX NX|XX`, `SPOP` with a count,
+//! `EVAL`), so older managed Redis services work too.
+
+use std::time::Duration;
+
+use fred::clients::WithOptions;
+use fred::interfaces::{ClientLike, KeysInterface, SetsInterface};
+use fred::prelude::{Config as RedisConfig, Pool};
+use fred::types::config::Options as RedisOptions;
+use fred::types::{
+    Builder as RedisBuilder, ClusterHash, CustomCommand, Expiration, SetOptions,
+    Value as RedisValue,
+};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use url::Url;
+
+use super::{SID_FIELD, derived, member, now, session_name, session_names};
+
+/// Takes a key's value and deletes it in one step (what `GETDEL` does on Redis 6.2+).
+const TAKE_SCRIPT: &str =
+    "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
+
+/// Lengthens a key's time to live to ARGV[1] seconds, never shortens it (what `EXPIRE … GT`
+/// does on Redis 7+); a missing key stays missing.
+const EXTEND_SCRIPT: &str = "local t = redis.call('TTL', KEYS[1]) if t == -2 then return 0 end \
+     if t < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return 1";
+
+/// Seconds from now until `until`, at least one (Redis refuses a zero time to live).
+fn seconds_until(until: OffsetDateTime) -> i64 {
+    (until - now()).whole_seconds().max(1)
+}
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Sessions, single-use records and the index in Redis, under the app's namespace.
+pub(super) struct Redis {
+    commands: WithOptions<Pool>,
+    namespace: String,
+}
+
+impl Redis {
+    /// Connects to `url`. An unreachable Redis is not fatal: it is retried in the
+    /// background, and requests that need a session answer 503 meanwhile.
+    pub(super) async fn open(url: &Url, namespace: &str) -> Result<Self, String> {
+        let config = RedisConfig::from_url(url.as_str())
+            .map_err(|e| format!("MSAL_SESSION_STORE is not a usable Redis URL: {e}"))?;
+        let pool = RedisBuilder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(5);
+                c.max_command_attempts = 1;
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = Duration::from_secs(10);
+            })
+            .set_policy(fred::types::config::ReconnectPolicy::new_constant(0, 500))
+            .build_pool(8)
+            .map_err(|e| format!("Redis pool: {e}"))?;
+        pool.connect();
+        match tokio::time::timeout(Duration::from_secs(3), pool.wait_for_connect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "Redis unreachable; sessions answer 503 until it is back")
+            }
+            Err(_) => {
+                tracing::error!("Redis did not answer within 3s; sessions answer 503 until it does")
+            }
+        }
+        // Commands fail at once while the connection is down (503 without waiting), and
+        // otherwise get a generous time limit: under load a healthy Redis answers in
+        // milliseconds, but this process may take seconds to read the answer.
+        let commands = pool.with_options(&RedisOptions {
+            fail_fast: true,
+            max_attempts: Some(1),
+            timeout: Some(Duration::from_secs(10)),
+            ..RedisOptions::default()
+        });
+        Ok(Self {
+            commands,
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.namespace)
+    }
+
+    fn session_key(&self, id: &Id) -> String {
+        self.key(&session_name(id))
+    }
+
+    async fn set_record(&self, record: &Record, options: SetOptions) -> Result<bool, String> {
+        let bytes = rmp_serde::to_vec(record).map_err(text)?;
+        let stored: Option<String> = self
+            .commands
+            .set(
+                self.session_key(&record.id),
+                bytes.as_slice(),
+                Some(Expiration::EX(seconds_until(record.expiry_date))),
+                Some(options),
+                false,
+            )
+            .await
+            .map_err(text)?;
+        Ok(stored.is_some())
+    }
+
+    /// Runs a script over one key (hashed by that key in a cluster).
+    async fn eval<R: fred::types::FromValue>(
+        &self,
+        script: &'static str,
+        key: &str,
+        args: &[RedisValue],
+    ) -> Result<R, String> {
+        let mut all = vec![
+            RedisValue::from(script),
+            RedisValue::from(1i64),
+            RedisValue::from(key),
+        ];
+        all.extend_from_slice(args);
+        self.commands
+            .custom(
+                CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false),
+                all,
+            )
+            .await
+            .map_err(text)
+    }
+
+    /// Makes the front-channel index `key` live at least until `until`.
+    async fn extend(&self, key: &str, until: OffsetDateTime) -> Result<(), String> {
+        let _: i64 = self
+            .eval(
+                EXTEND_SCRIPT,
+                key,
+                &[RedisValue::from(seconds_until(until))],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_sid(&self, record: &Record) -> Result<(), String> {
+        let Some(sid) = record.data.get(SID_FIELD).and_then(|v| v.as_str()) else {
+            return Ok(());
+        };
+        self.extend(&self.key(&derived("sid", sid)), record.expiry_date)
+            .await
+    }
+
+    /// Stores `value` under `name` unless a record holds it; says whether it did.
+    pub(super) async fn put_once(
+        &self,
+        name: &str,
+        value: String,
+        ttl: Duration,
+    ) -> Result<bool, String> {
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let stored: Option<String> = self
+            .commands
+            .set(
+                self.key(name),
+                value,
+                Some(Expiration::PX(millis)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await
+            .map_err(text)?;
+        Ok(stored.is_some())
+    }
+
+    pub(super) async fn take_once(&self, name: &str) -> Result<Option<String>, String> {
+        self.eval(TAKE_SCRIPT, &self.key(name), &[]).await
+    }
+
+    pub(super) async fn index_sid(
+        &self,
+        name: &str,
+        iss: &str,
+        session: &Id,
+        until: OffsetDateTime,
+    ) -> Result<(), String> {
+        let key = self.key(name);
+        let _: i64 = self
+            .commands
+            .sadd(&key, member(iss, &session_name(session)))
+            .await
+            .map_err(text)?;
+        self.extend(&key, until).await
+    }
+
+    /// Ends the sessions of the index entry `name` whose members `fits`; returns their names.
+    pub(super) async fn end_sid(
+        &self,
+        name: &str,
+        fits: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let key = self.key(name);
+        let ttl: i64 = self.commands.ttl(&key).await.map_err(text)?;
+        // SPOP takes the members and the key in one step: a concurrent sign-out finds
+        // nothing left to end twice.
+        let members: Vec<String> = self
+            .commands
+            .spop(&key, Some(100_000))
+            .await
+            .map_err(text)?;
+        let (ended, kept): (Vec<String>, Vec<String>) = members.into_iter().partition(|m| fits(m));
+        if !kept.is_empty() && ttl > 0 {
+            // Sessions of another issuer under the same `sid` keep their entries.
+            let _: i64 = self.commands.sadd(&key, kept).await.map_err(text)?;
+            let _: i64 = self.commands.expire(&key, ttl, None).await.map_err(text)?;
+        }
+        let names = session_names(&ended);
+        for name in &names {
+            let _: i64 = self.commands.del(self.key(name)).await.map_err(text)?;
+        }
+        Ok(names)
+    }
+
+    pub(super) async fn create(&self, record: &mut Record) -> Result<(), String> {
+        while !self.set_record(record, SetOptions::NX).await? {
+            record.id = Id::default();
+        }
+        self.touch_sid(record).await
+    }
+
+    pub(super) async fn save(&self, record: &Record) -> Result<(), String> {
+        if self.set_record(record, SetOptions::XX).await? {
+            self.touch_sid(record).await?;
+        }
+        Ok(())
+    }
+
+    /// The record: `Err` when Redis fails, `Some(Err)` when what it holds does not decode.
+    pub(super) async fn load(&self, id: &Id) -> Result<Option<Result<Record, String>>, String> {
+        let bytes: Option<Vec<u8>> = self
+            .commands
+            .get(self.session_key(id))
+            .await
+            .map_err(text)?;
+        Ok(bytes.map(|b| rmp_serde::from_slice(&b).map_err(text)))
+    }
+
+    pub(super) async fn delete(&self, id: &Id) -> Result<(), String> {
+        let _: i64 = self
+            .commands
+            .del(self.session_key(id))
+            .await
+            .map_err(text)?;
+        Ok(())
+    }
+}
