@@ -6,6 +6,13 @@ pub mod api;
 pub mod demo;
 pub mod scaffold;
 
+/// The README's Rust snippets, compiled as this crate's doc tests so they cannot drift from
+/// the API (the testing section is also run, pasted into a generated app, by the product
+/// tests).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
 /// Logs to stderr (`RUST_LOG` overrides the default `info,msal_runtime=debug`).
 pub fn init_tracing() {
     tracing_subscriber::fmt()

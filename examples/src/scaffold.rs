@@ -153,7 +153,7 @@ fn asked_for_test_idp(dev_feature: bool) -> Result<bool, String> {
         .is_some();
     if forced && configured {
         return Err(
-            "MSAL_USE_TEST_IDP=1 asks for the test provider while MSAL_CLIENT_ID names a real one: unset one of them".into(),
+            "MSAL_USE_TEST_IDP=1 asks for the test provider while MSAL_CLIENT_ID is set for a real one (in the environment, .env or the secrets dir; a blank value counts): unset one of them".into(),
         );
     }
     Ok(forced || (dev_feature && cfg!(debug_assertions) && !configured))

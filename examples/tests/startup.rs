@@ -45,7 +45,10 @@ fn the_demo_with_a_blank_client_id_prints_one_readable_error_and_fails() {
     let dir = std::env::temp_dir().join(format!(
         "msal-demo-startup-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let mut command = Command::new(&demo);

@@ -14,16 +14,17 @@
 //!     let app = Router::new()
 //!         .route("/me", get(me))
 //!         .merge(msal.routes()) // /auth/login, /auth/callback, /auth/logout, ...
-//!         .layer(msal.layer()); // sessions -> request context
+//!         .layer(msal.layer()); // last: it wraps only the routes above it
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
 //! }
 //! ```
 //!
-//! With the `testing` feature, [`testing::TestIdp`] runs an Entra-compatible identity
-//! provider on loopback, so sign-in, API protection and downstream token calls can all be
-//! tested without an Azure tenant.
+//! Cargo features: `redis` (on by default) for the Redis session store shared by every
+//! instance; `openapi` for Swagger UI sign-in; `testing` (for dev-dependencies) for
+//! [`testing::TestIdp`], an Entra-compatible identity provider on loopback, so sign-in, API
+//! protection and downstream token calls can all be tested without an Azure tenant.
 #![deny(missing_docs)]
 // Rejections carry what their response needs (paths, scopes, reasons); they are the cold
 // path, so their size is not worth boxing everywhere.

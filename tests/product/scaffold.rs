@@ -1,6 +1,8 @@
 //! `msal-new`: the generated app builds against this repository's crates, follows its own
 //! README (a `.env` naming a tenant is used, never the embedded test provider), and an
-//! existing directory is never overwritten.
+//! existing directory is never overwritten. The generated app is also the fresh crate the
+//! repository README's "Testing your own app" section is pasted into, and an app built
+//! without msal-runtime's `redis` feature.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -48,18 +50,68 @@ fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+fn runtime_path() -> String {
+    format!(
+        "{:?}",
+        workspace().join("msal-runtime").display().to_string()
+    )
+}
+
 /// Scaffolds an app into a fresh directory, with this workspace's lock file so it resolves
-/// the versions already built.
+/// the versions already built. It keeps sessions in memory: no `redis` feature.
 fn scaffold() -> PathBuf {
     let dir = temp_dir("app").join("my app");
     let dependency = format!(
-        "msal-runtime = {{ path = {:?} }}",
-        workspace().join("msal-runtime").display().to_string()
+        "msal-runtime = {{ path = {}, default-features = false }}",
+        runtime_path()
     );
     let files = msal_examples::scaffold::create(&dir, &dependency).unwrap();
     assert_eq!(files.len(), 5);
     std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     dir
+}
+
+/// The body of the first fenced block of `lang` in the README section titled `heading`.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme
+        .split(&format!("\n{heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+    let section = section.split("\n### ").next().unwrap();
+    let fence = format!("```{lang}\n");
+    let block = section
+        .split(&fence)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {fence:?} block under {heading:?}"));
+    block.split("\n```").next().unwrap().to_owned() + "\n"
+}
+
+/// Pastes the README's "Testing your own app" into the app, as a user would: its one
+/// dev-dependency line (pointed at this repository instead of crates.io) and its test file.
+fn paste_the_readme_test(dir: &Path) {
+    const HEADING: &str = "### Testing your own app";
+    let dev = readme_block(HEADING, "toml");
+    assert_eq!(
+        dev.lines()
+            .filter(|l| l.starts_with("msal-runtime"))
+            .count(),
+        1,
+        "one dependency line: {dev}"
+    );
+    let dev = dev.replace(r#"version = "0.1""#, &format!("path = {}", runtime_path()));
+    assert!(dev.contains("path = "), "{dev}");
+    let manifest = dir.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&manifest).unwrap();
+    toml.push('\n');
+    toml.push_str(&dev);
+    std::fs::write(&manifest, toml).unwrap();
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(
+        dir.join("tests/sign_in.rs"),
+        readme_block(HEADING, "rust,no_run"),
+    )
+    .unwrap();
 }
 
 /// The built app's binary (the package of `my app` is `my-app`).
@@ -139,12 +191,26 @@ async fn the_generated_app_signs_in_against_the_tenant_its_env_file_names() {
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(readme.contains("App registrations") && readme.contains("--features dev"));
 
-    // The dev build's code path compiles too.
-    let checked = cargo(&dir, &["check", "--features", "dev"]);
+    // Without the `redis` feature there is no Redis client in the app at all.
+    let tree = cargo(&dir, &["tree", "-e", "normal"]);
+    let tree = String::from_utf8_lossy(&tree.stdout).into_owned();
+    assert!(tree.contains("msal-runtime"), "{tree}");
+    assert!(!tree.contains("fred") && !tree.contains("redis"), "{tree}");
+
+    // The README's testing section, pasted in, compiles and passes; building the tests with
+    // `dev` compiles the dev build's code path too.
+    paste_the_readme_test(&dir);
+    let tested = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || cargo(&dir, &["test", "--features", "dev"])
+    })
+    .await
+    .unwrap();
     assert!(
-        checked.status.success(),
-        "the dev build does not compile:\n{}",
-        String::from_utf8_lossy(&checked.stderr)
+        tested.status.success(),
+        "the README's test fails in a fresh app:\n{}\n{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
     );
     let built = tokio::task::spawn_blocking({
         let dir = dir.clone();
@@ -186,6 +252,14 @@ async fn the_generated_app_signs_in_against_the_tenant_its_env_file_names() {
         .err()
         .expect("both a test provider and a tenant asked for");
     assert!(ambiguous.contains("unset one of them"), "{ambiguous}");
+    // A Redis store asked of a build without the `redis` feature: a start-up error naming it.
+    let no_redis = run(&dir, &[("MSAL_SESSION_STORE", "redis://127.0.0.1:6379")])
+        .err()
+        .expect("no Redis store without the feature");
+    assert!(
+        no_redis.contains("MSAL_SESSION_STORE") && no_redis.contains("feature `redis`"),
+        "{no_redis}"
+    );
     let (_app, url) = run(&dir, &[]).unwrap();
     let browser = browser();
     let login = browser
@@ -212,7 +286,8 @@ async fn the_generated_app_signs_in_against_the_tenant_its_env_file_names() {
         .await
         .unwrap();
     assert_eq!(me["preferred_username"], "alice@contoso.test");
-    assert_eq!(me["iss"], idp.issuer());
+    assert_eq!(me["tid"], idp.tenant().id);
+    assert!(me.get("iss").is_none() && me.get("nonce").is_none(), "{me}");
     // Bob, who is Admin at the test provider, cannot be picked without that provider: the
     // app's admin page needs a real sign-in as him.
     let anonymous = reqwest::Client::new()

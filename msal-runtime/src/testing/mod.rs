@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod browser;
 mod faults;
 mod jwt;
 mod keys;
@@ -44,6 +45,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use browser::browser;
 pub use faults::{Endpoint, Fault};
 pub use jwt::{JsonObject, Mint, MintKey};
 pub use keys::KeyRotation;
@@ -51,6 +53,10 @@ pub use model::{
     BOB_GROUP_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_DOMAIN,
     DEFAULT_TENANT_ID, TestClient, TestTenant, TestUser, TokenVersion,
 };
+
+/// The HTTP client crate [`browser`] returns, so a test needs no dependency of its own for
+/// it: `msal_runtime::testing::reqwest::Client::new()` for API calls.
+pub use reqwest;
 
 use state::{RefreshStatus, Registry, Settings, Shared, lock, read, write};
 use tokens::{Resource, ScopeSet};
