@@ -151,14 +151,7 @@ async fn me_serves_the_user_facing_fields_and_no_protocol_claims() {
     let app = demo(&idp).await;
     let bob = browser();
     app_sign_in(&bob, &app, "bob@contoso.test", "/").await;
-    let me: serde_json::Value = bob
-        .get(app.url("/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = app.me(&bob).await;
     let mut fields: Vec<&str> = me.as_object().unwrap().keys().map(String::as_str).collect();
     fields.sort_unstable();
     assert_eq!(
