@@ -84,6 +84,13 @@ fn derived(kind: &str, value: &str) -> String {
     name
 }
 
+/// The front-channel index entry a session record keeps alive: the one of its `sid`, when it
+/// has one (saving the record extends the entry to the record's expiry).
+fn indexed_sid(record: &Record) -> Option<String> {
+    let sid = record.data.get(SID_FIELD)?.as_str()?;
+    Some(derived("sid", sid))
+}
+
 /// Redis's name for a session: a digest of its id (the cookie's value), so the id itself is
 /// nowhere in Redis. (The memory store keys sessions by id: it is this process's own
 /// memory, and a digest per request would cost more than the rest of the lookup.)
@@ -236,12 +243,7 @@ impl SessionStore for MsalStore {
         match &*self.0 {
             Backend::Memory(m) => Ok(m.load(id)),
             #[cfg(feature = "redis")]
-            Backend::Redis(r) => r
-                .load(id)
-                .await
-                .map_err(backend)?
-                .transpose()
-                .map_err(session_store::Error::Decode),
+            Backend::Redis(r) => r.load(id).await,
         }
     }
 

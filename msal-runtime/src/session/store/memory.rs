@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 
-use super::{SID_FIELD, derived, member, now, session_names};
+use super::{indexed_sid, member, now, session_names};
 
 /// Sessions, single-use records and the index, in this process.
 #[derive(Default)]
@@ -24,10 +24,10 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Memory {
     fn touch_sid(&self, record: &Record) {
-        let Some(sid) = record.data.get(SID_FIELD).and_then(|v| v.as_str()) else {
+        let Some(name) = indexed_sid(record) else {
             return;
         };
-        if let Some((_, until)) = locked(&self.sids).get_mut(&derived("sid", sid)) {
+        if let Some((_, until)) = locked(&self.sids).get_mut(&name) {
             *until = (*until).max(record.expiry_date);
         }
     }

@@ -16,9 +16,10 @@ use fred::types::{
 };
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
 use url::Url;
 
-use super::{SID_FIELD, derived, member, now, session_name, session_names};
+use super::{indexed_sid, member, now, session_name, session_names};
 
 /// Takes a key's value and deletes it in one step (what `GETDEL` does on Redis 6.2+).
 const TAKE_SCRIPT: &str =
@@ -146,11 +147,10 @@ impl Redis {
     }
 
     async fn touch_sid(&self, record: &Record) -> Result<(), String> {
-        let Some(sid) = record.data.get(SID_FIELD).and_then(|v| v.as_str()) else {
-            return Ok(());
-        };
-        self.extend(&self.key(&derived("sid", sid)), record.expiry_date)
-            .await
+        match indexed_sid(record) {
+            Some(name) => self.extend(&self.key(&name), record.expiry_date).await,
+            None => Ok(()),
+        }
     }
 
     /// Stores `value` under `name` unless a record holds it; says whether it did.
@@ -237,14 +237,18 @@ impl Redis {
         Ok(())
     }
 
-    /// The record: `Err` when Redis fails, `Some(Err)` when what it holds does not decode.
-    pub(super) async fn load(&self, id: &Id) -> Result<Option<Result<Record, String>>, String> {
+    /// The record, if Redis holds one that has not expired.
+    pub(super) async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let bytes: Option<Vec<u8>> = self
             .commands
             .get(self.session_key(id))
             .await
-            .map_err(text)?;
-        Ok(bytes.map(|b| rmp_serde::from_slice(&b).map_err(text)))
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        bytes
+            .map(|b| {
+                rmp_serde::from_slice(&b).map_err(|e| session_store::Error::Decode(e.to_string()))
+            })
+            .transpose()
     }
 
     pub(super) async fn delete(&self, id: &Id) -> Result<(), String> {
