@@ -4,7 +4,7 @@
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
-use msal_runtime::{AuthRejection, CsrfToken, Tokens, User, msal_protected};
+use msal_runtime::{AuthRejection, SignOutCsrf, Tokens, User, msal_protected};
 
 /// The demo's API description; `msal.swagger_ui(DemoDoc::openapi(), …)` adds the sign-in scheme
 /// and each protected route's lock from its `#[msal_protected]`.
@@ -36,7 +36,7 @@ pub fn router() -> Router {
 }
 
 /// The home page: who is signed in, or a way to sign in.
-async fn home(user: Option<User>, csrf: Option<CsrfToken>) -> Html<String> {
+async fn home(user: Option<User>, csrf: Option<SignOutCsrf>) -> Html<String> {
     let body = match (user, csrf) {
         (Some(user), Some(csrf)) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\

@@ -2,7 +2,7 @@
 
 pub use linkme;
 
-pub use crate::extract::Guard;
+pub use crate::guard::Guard;
 pub use crate::principal::{PROTECTED, Protected, Rule};
 pub use axum::response::{IntoResponse, Response};
 

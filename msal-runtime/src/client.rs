@@ -13,13 +13,13 @@ use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseT
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
     JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    RequestTokenError, Scope, TokenResponse as _, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{IssuerRule, MsalConfig, TokenAuthMethod};
+use crate::config::{IssuerRule, MsalConfig, TokenAuthMethod, tenant_of_issuer};
 use crate::error::untrusted;
 use crate::validate::{KeyCache, ResolvedIssuer};
 
@@ -61,7 +61,7 @@ pub(crate) enum ProviderError {
 }
 
 /// A token response. `Debug` shows no token.
-pub(crate) struct Tokens {
+pub(crate) struct TokenResponse {
     pub(crate) id_token: Option<SecretString>,
     pub(crate) access_token: SecretString,
     pub(crate) refresh_token: Option<SecretString>,
@@ -70,17 +70,17 @@ pub(crate) struct Tokens {
     pub(crate) scopes: Option<Vec<String>>,
 }
 
-impl std::fmt::Debug for Tokens {
+impl std::fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens")
+        f.debug_struct("TokenResponse")
             .field("expires_in", &self.expires_in)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
 }
 
-fn tokens_of(response: &openidconnect::core::CoreTokenResponse) -> Tokens {
-    Tokens {
+fn response_of(response: &openidconnect::core::CoreTokenResponse) -> TokenResponse {
+    TokenResponse {
         id_token: response
             .id_token()
             .map(|t| SecretString::from(t.to_string())),
@@ -291,11 +291,7 @@ impl Provider {
             .v1_issuer_base()
             .map(|base| match &issuer {
                 ResolvedIssuer::Exact(v2) => {
-                    let tid = v2
-                        .trim_end_matches("/v2.0")
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default();
+                    let tid = tenant_of_issuer(v2).unwrap_or_default();
                     ResolvedIssuer::Exact(format!("{base}/{tid}/"))
                 }
                 ResolvedIssuer::Template(_) => {
@@ -386,7 +382,7 @@ impl Provider {
         redirect_uri: &Url,
         code: &str,
         pkce_verifier: &str,
-    ) -> Result<Tokens, ProviderError> {
+    ) -> Result<TokenResponse, ProviderError> {
         let client = self.client(d, redirect_uri)?;
         let mut request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -398,7 +394,7 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        let tokens = tokens_of(&response);
+        let tokens = response_of(&response);
         if tokens.id_token.is_none() {
             return Err(ProviderError::Malformed(
                 "the token response has no ID token (was 'openid' granted?)".into(),
@@ -414,7 +410,7 @@ impl Provider {
         refresh_token: &str,
         scopes: &[String],
         claims: Option<&str>,
-    ) -> Result<Tokens, ProviderError> {
+    ) -> Result<TokenResponse, ProviderError> {
         let client = self.client_without_redirect(d)?;
         let refresh_token = openidconnect::RefreshToken::new(refresh_token.to_owned());
         let mut request = client
@@ -427,7 +423,7 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        Ok(tokens_of(&response))
+        Ok(response_of(&response))
     }
 
     /// An app-only token (client credentials) for `scopes` (`<resource>/.default`).
@@ -436,7 +432,7 @@ impl Provider {
         d: &Discovered,
         scopes: &[String],
         claims: Option<&str>,
-    ) -> Result<Tokens, ProviderError> {
+    ) -> Result<TokenResponse, ProviderError> {
         let client = self.client_without_redirect(d)?;
         let mut request = client
             .exchange_client_credentials()
@@ -448,7 +444,7 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(token_error)?;
-        Ok(tokens_of(&response))
+        Ok(response_of(&response))
     }
 
     /// On-behalf-of: the incoming user token exchanged for one for `scopes`. The oauth2
@@ -459,7 +455,7 @@ impl Provider {
         assertion: &str,
         scopes: &[String],
         claims: Option<&str>,
-    ) -> Result<Tokens, ProviderError> {
+    ) -> Result<TokenResponse, ProviderError> {
         let scope = scopes.join(" ");
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
@@ -509,7 +505,7 @@ impl Provider {
         let access_token = text("access_token").ok_or_else(|| {
             ProviderError::Malformed("the on-behalf-of response has no access_token".into())
         })?;
-        Ok(Tokens {
+        Ok(TokenResponse {
             id_token: None,
             access_token: SecretString::from(access_token.to_owned()),
             refresh_token: text("refresh_token").map(|t| SecretString::from(t.to_owned())),

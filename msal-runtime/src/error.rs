@@ -115,6 +115,30 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// The refusal of a request that msal-axum's layer does not wrap: nothing can be judged
+    /// there, so nothing is let through.
+    pub(crate) fn unwired() -> Self {
+        AuthError::Misconfigured(
+            "msal-axum's layer does not wrap this route: add `.layer(msal.layer())` to the \
+             router, or, if it is there, move this route above it. A route added after \
+             `.layer(...)` runs without it: axum layers wrap only the routes added before them \
+             (`Router::new().route(...).merge(msal.routes()).layer(msal.layer())`)."
+                .into(),
+        )
+    }
+
+    /// Whether a failure is the app's or a dependency's, not the caller's: it is answered as
+    /// what it is, never read as "this caller is nobody" or "this fact is unknown".
+    pub(crate) fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            AuthError::ProviderUnavailable(_)
+                | AuthError::StoreUnavailable(_)
+                | AuthError::Misconfigured(_)
+                | AuthError::AppTokenRefused { .. }
+        )
+    }
+
     pub(crate) fn sign_in(status: u16, title: &str, detail: impl Into<String>) -> Self {
         AuthError::SignInFailed {
             status,

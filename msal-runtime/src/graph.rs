@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::error::{AuthError, AuthRejection, untrusted};
-use crate::extract::Tokens;
+use crate::tokens::Tokens;
 
 /// The delegated permission that lets an app list the signed-in user's own group
 /// memberships (`POST /me/getMemberObjects`).
@@ -102,11 +102,18 @@ impl std::fmt::Debug for Graph<'_> {
     }
 }
 
-impl<'t> Graph<'t> {
-    pub(crate) fn new(tokens: &'t Tokens, scopes: Vec<String>) -> Self {
-        Self { tokens, scopes }
+impl Tokens {
+    /// Calls Microsoft Graph with the caller's token for `scopes`: the signed-in user's, or
+    /// on-behalf-of the bearer caller.
+    pub fn graph(&self, scopes: &[&str]) -> Graph<'_> {
+        Graph {
+            tokens: self,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
     }
+}
 
+impl Graph<'_> {
     /// `GET {graph}{path}` as JSON, e.g. `get("/me")`.
     pub async fn get(&self, path: &str) -> Result<Value, AuthRejection> {
         let url = format!(
@@ -114,13 +121,13 @@ impl<'t> Graph<'t> {
             self.tokens.graph_url().as_str().trim_end_matches('/'),
             path
         );
-        let token = self.tokens.for_graph(&self.scopes, None).await?;
+        let token = self.tokens.for_caller(&self.scopes, None).await?;
         let mut response = self.send(&url, token.secret()).await?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED
             && let Some(claims) = claims_challenge(response.headers())
         {
             // Once, and only once: a second challenge is an answer, not a loop.
-            let token = self.tokens.for_graph(&self.scopes, Some(&claims)).await?;
+            let token = self.tokens.for_caller(&self.scopes, Some(&claims)).await?;
             response = self.send(&url, token.secret()).await?;
         }
         let status = response.status();

@@ -33,11 +33,14 @@
 
 #[doc(hidden)]
 pub mod __private;
+mod caller;
 mod client;
 pub mod config;
 mod error;
 mod extract;
 mod graph;
+mod guard;
+mod layer;
 mod msal;
 mod principal;
 mod routes;
@@ -46,9 +49,9 @@ mod session;
 mod tokens;
 mod validate;
 
-/// Hostile input (proptest): parsers and validators never panic.
+/// What the unit tests share: hostile-input generators, test keys, a small provider.
 #[cfg(test)]
-mod hostile_tests;
+mod tests;
 
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
@@ -58,26 +61,13 @@ pub mod openapi;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-/// Where a sign-in started by Swagger UI ends: without the `openapi` feature none can start.
-#[cfg(not(feature = "openapi"))]
-async fn swagger_code(
-    _: &extract::Ctx,
-    _: &session::SwaggerRequest,
-    _: &client::Tokens,
-) -> Result<String, AuthError> {
-    Err(AuthError::Misconfigured(
-        "Swagger UI sign-in needs the `openapi` feature".into(),
-    ))
-}
-#[cfg(feature = "openapi")]
-use openapi::swagger_code;
-
 pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};
-pub use extract::{Claims, CsrfToken, MsalEntry, MsalLayer, MsalService, Tokens};
+pub use extract::{Claims, SignOutCsrf};
 pub use graph::Graph;
+pub use layer::{MsalEntry, MsalLayer, MsalService};
 pub use msal::Msal;
 pub use msal_macros::msal_protected;
 pub use principal::{Principal, PrincipalKind, Rule, Undetermined, User, Verdict};
 pub use session::MsalStore;
-pub use tokens::AccessToken;
+pub use tokens::{AccessToken, Tokens};

@@ -1,40 +1,19 @@
-//! [`Msal`]: the configured library, handing out the routes and the layer.
+//! [`Msal`]: the configured library. It builds every handle from [`MsalConfig`] and wires
+//! them together: the routes' state, the layer's request context, the app's own tokens.
 
 use std::sync::Arc;
 
 use axum::Router;
 
+use crate::caller::{Callers, Ctx};
 use crate::client::Provider;
 use crate::config::{ConfigError, MsalConfig};
-use crate::error::AuthError;
-use crate::error::Error;
-use crate::extract::MsalLayer;
-use crate::principal::Principal;
-use crate::session::{AppBinding, MsalStore};
-use crate::tokens::{AccessToken, Flights};
+use crate::error::{AuthError, Error};
+use crate::layer::MsalLayer;
+use crate::routes::SignIn;
+use crate::session::{AppBinding, MsalStore, WHO_CACHE_CAPACITY, WhoCache};
+use crate::tokens::{AccessToken, TokenSource};
 use crate::validate::TokenCache;
-
-/// What the routes, the layer and the extractors share.
-pub(crate) struct Inner {
-    pub(crate) config: Arc<MsalConfig>,
-    pub(crate) provider: Provider,
-    pub(crate) store: MsalStore,
-    /// What a session record must have been made for to be read here.
-    pub(crate) app: AppBinding,
-    /// Validated bearer tokens.
-    pub(crate) tokens: TokenCache<Principal>,
-    /// A web API: bearer tokens only, no sessions, no sign-in routes.
-    pub(crate) api_only: bool,
-    /// One token refresh at a time per user.
-    pub(crate) flights: Flights,
-    /// The app's own tokens, by scope set.
-    pub(crate) app_tokens: std::sync::Mutex<std::collections::HashMap<Vec<String>, AccessToken>>,
-    pub(crate) app_flights: Flights,
-    /// On-behalf-of tokens by the hash of the incoming token and the scopes.
-    pub(crate) obo: TokenCache<AccessToken>,
-    /// Signed-in records decoded, by session.
-    pub(crate) sessions: crate::session::WhoCache,
-}
 
 /// A multi-tenant app (any tenant signs in) whose handlers require app roles or application
 /// permissions would let any tenant's admin consent to it and assign themselves those roles:
@@ -61,7 +40,7 @@ fn refuse_roles_from_any_tenant(config: &MsalConfig) -> Result<(), Error> {
     )))
 }
 
-/// How many validated tokens are remembered.
+/// How many validated bearer tokens are remembered.
 const TOKEN_CACHE_CAPACITY: usize = 10_000;
 
 /// msal-axum, configured: [`routes`](Self::routes) to merge into the app and
@@ -81,13 +60,18 @@ const TOKEN_CACHE_CAPACITY: usize = 10_000;
 /// ```
 #[derive(Clone)]
 pub struct Msal {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) config: Arc<MsalConfig>,
+    pub(crate) store: MsalStore,
+    /// What the layer puts into each request: judging callers, getting their tokens.
+    pub(crate) ctx: Ctx,
+    /// The sign-in routes' state.
+    pub(crate) sign_in: Arc<SignIn>,
 }
 
 impl std::fmt::Debug for Msal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Msal")
-            .field("config", &self.inner.config)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
@@ -128,25 +112,39 @@ impl Msal {
         let app = AppBinding::of(&config);
         let provider = Provider::new(config.clone(), app.confirmed_issuer())
             .map_err(|e| Error::Io(std::io::Error::other(format!("HTTP client: {e}"))))?;
-        let msal = Self {
-            inner: Arc::new(Inner {
-                app,
-                config,
-                provider,
-                store,
-                tokens: TokenCache::new(TOKEN_CACHE_CAPACITY),
-                api_only,
-                flights: Flights::default(),
-                app_tokens: Default::default(),
-                app_flights: Flights::default(),
-                obo: TokenCache::new(TOKEN_CACHE_CAPACITY),
-                sessions: crate::session::WhoCache::new(crate::session::WHO_CACHE_CAPACITY),
-            }),
-        };
-        if let Err(e) = msal.inner.provider.discovered().await {
+        let provider = Arc::new(provider);
+        let sessions = Arc::new(WhoCache::new(WHO_CACHE_CAPACITY));
+        let callers = Arc::new(Callers {
+            config: config.clone(),
+            provider: provider.clone(),
+            app: app.clone(),
+            tokens: TokenCache::new(TOKEN_CACHE_CAPACITY),
+            sessions: sessions.clone(),
+            api_only,
+        });
+        let tokens = Arc::new(TokenSource::new(
+            config.clone(),
+            provider.clone(),
+            app.clone(),
+        ));
+        let sign_in = Arc::new(SignIn {
+            config: config.clone(),
+            provider: provider.clone(),
+            store: store.clone(),
+            app,
+            sessions,
+            #[cfg(feature = "openapi")]
+            callers: callers.clone(),
+        });
+        if let Err(e) = provider.discovered().await {
             tracing::warn!(error = %e, "identity provider metadata not available yet; will retry on first sign-in");
         }
-        Ok(msal)
+        Ok(Self {
+            config,
+            store,
+            ctx: Ctx { callers, tokens },
+            sign_in,
+        })
     }
 
     /// [`MsalConfig::from_env`], then [`Msal::new`].
@@ -156,16 +154,16 @@ impl Msal {
 
     /// The configuration in use.
     pub fn config(&self) -> &MsalConfig {
-        &self.inner.config
+        &self.config
     }
 
     /// The sign-in routes (`{prefix}/login`, `/callback`, `/logout`, `/signout-oidc`), to
     /// merge into the app's router.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        if self.inner.api_only {
+        if self.ctx.callers.api_only {
             return Router::new();
         }
-        crate::routes::router(&self.inner.config.route_prefix)
+        crate::routes::router(self.sign_in.clone())
     }
 
     /// The app's own token (client credentials) for `scopes` (`<resource>/.default`), cached
@@ -179,11 +177,11 @@ impl Msal {
     /// ```
     pub async fn app_token(&self, scopes: &[&str]) -> Result<AccessToken, AuthError> {
         let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-        crate::tokens::app_token(&self.inner, &scopes, None).await
+        crate::tokens::app_token(&self.ctx.tokens, &scopes, None).await
     }
 
     /// The layer that adds sessions and the request context; put it around the whole app.
     pub fn layer(&self) -> MsalLayer {
-        MsalLayer::new(self.inner.clone())
+        MsalLayer::new(self.ctx.clone(), self.store.clone())
     }
 }

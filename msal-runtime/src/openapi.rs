@@ -21,18 +21,19 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::Query;
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tower_sessions::Session;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::response::Response as ApiResponse;
 use utoipa::openapi::security::{
@@ -40,13 +41,11 @@ use utoipa::openapi::security::{
 };
 use utoipa_swagger_ui::{SwaggerUi, oauth};
 
-use crate::client::Tokens as TokenResponse;
 use crate::config::MsalConfig;
 use crate::error::{Asker, AuthError, AuthRejection};
-use crate::extract::Ctx;
 use crate::msal::Msal;
 use crate::principal::{PROTECTED, Protected};
-use crate::routes::{LoginParams, public_base, start_login};
+use crate::routes::{LoginParams, SignIn, SwaggerGrant, public_base, start_login};
 use crate::scopes::{Reading, Resource};
 use crate::session::SwaggerRequest;
 
@@ -56,9 +55,6 @@ pub const SCHEME: &str = "msal";
 /// Where Swagger UI is served, and its OAuth2 redirect page.
 const DOCS: &str = "/docs";
 const REDIRECT_PAGE: &str = "/docs/oauth2-redirect.html";
-
-/// How long Swagger has to redeem its code.
-const CODE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// This API's `.default` scope (everything consented to it), under one of its names: its
 /// App ID URI where one is configured, else its first audience.
@@ -202,6 +198,7 @@ impl Msal {
         )
         .route(&format!("{prefix}/swagger/authorize"), get(authorize))
         .route(&format!("{prefix}/swagger/token"), post(token))
+        .with_state(self.sign_in.clone())
     }
 }
 
@@ -220,14 +217,19 @@ struct AuthorizeParams {
 /// `GET {prefix}/swagger/authorize`: checks Swagger's request, then starts an ordinary
 /// sign-in whose callback answers Swagger with a one-time code.
 async fn authorize(
-    ctx: Ctx,
+    State(ctx): State<Arc<SignIn>>,
+    session: Option<Extension<Session>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
     let result = async {
-        let config = &ctx.0.config;
+        if session.is_none() {
+            // A sign-in started where the layer is missing could never finish.
+            return Err(AuthError::unwired());
+        }
+        let config = &ctx.config;
         let bad = |why: &str| AuthError::sign_in(400, "Swagger sign-in refused", why);
         if p.response_type.as_deref() != Some("code") {
             return Err(bad("response_type must be 'code'"));
@@ -284,59 +286,10 @@ async fn authorize(
         Ok(response) => response,
         Err(error) => AuthRejection {
             error,
-            asker: Asker::new(&method, &uri, &headers, &ctx.0.config.route_prefix),
+            asker: Asker::new(&method, &uri, &headers, &ctx.config.route_prefix),
         }
         .into_response(),
     }
-}
-
-/// What a Swagger code redeems for.
-#[derive(Serialize, Deserialize)]
-struct SwaggerGrant {
-    access_token: String,
-    expires_at: i64,
-    redirect_uri: String,
-    code_challenge: String,
-}
-
-/// At the callback of a Swagger sign-in: keeps the access token under a one-time code and
-/// returns where to send the browser (Swagger's redirect page, with the code and state).
-/// The token must be one this API accepts, validated as every bearer token is: a token for
-/// another resource (Graph, say) never leaves the server.
-pub(crate) async fn swagger_code(
-    ctx: &Ctx,
-    swagger: &SwaggerRequest,
-    tokens: &TokenResponse,
-) -> Result<String, AuthError> {
-    let access_token = tokens.access_token.expose_secret();
-    let (_, expires_at) = crate::extract::validate_bearer(&ctx.0, access_token)
-        .await
-        .map_err(|e| match e {
-            AuthError::InvalidToken(why) => AuthError::sign_in(
-                400,
-                "Swagger sign-in refused",
-                format!("the identity provider's token is not one this API accepts: {why}"),
-            ),
-            other => other,
-        })?;
-    let code = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let grant = SwaggerGrant {
-        access_token: access_token.to_owned(),
-        expires_at,
-        redirect_uri: swagger.redirect_uri.clone(),
-        code_challenge: swagger.code_challenge.clone(),
-    };
-    ctx.0
-        .store
-        .put_swagger_grant(&code, &grant, &ctx.0.config.session_keys, CODE_TTL)
-        .await?;
-    let mut target = url::Url::parse(&swagger.redirect_uri)
-        .map_err(|e| AuthError::Misconfigured(format!("Swagger redirect: {e}")))?;
-    target.query_pairs_mut().append_pair("code", &code);
-    if let Some(state) = &swagger.state {
-        target.query_pairs_mut().append_pair("state", state);
-    }
-    Ok(target.into())
 }
 
 fn token_error(description: &str) -> Response {
@@ -352,19 +305,18 @@ fn token_error(description: &str) -> Response {
 
 /// `POST {prefix}/swagger/token`: redeems Swagger's one-time code (single use, PKCE
 /// checked, same redirect URI) for the access token the sign-in obtained.
-async fn token(ctx: Ctx, body: Bytes) -> Response {
+async fn token(State(ctx): State<Arc<SignIn>>, body: Bytes) -> Response {
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     if field("grant_type") != "authorization_code" {
         return token_error("grant_type must be authorization_code");
     }
-    if field("client_id") != ctx.0.config.client_id {
+    if field("client_id") != ctx.config.client_id {
         return token_error("client_id is not this app's");
     }
     let grant: SwaggerGrant = match ctx
-        .0
         .store
-        .take_swagger_grant(field("code"), &ctx.0.config.session_keys)
+        .take_swagger_grant(field("code"), &ctx.config.session_keys)
         .await
     {
         Ok(Some(grant)) => grant,
@@ -372,7 +324,7 @@ async fn token(ctx: Ctx, body: Bytes) -> Response {
         Err(error) => {
             return AuthRejection {
                 error,
-                asker: Asker::of(false, &Uri::from_static("/"), &ctx.0.config.route_prefix),
+                asker: Asker::of(false, &Uri::from_static("/"), &ctx.config.route_prefix),
             }
             .into_response();
         }

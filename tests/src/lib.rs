@@ -361,7 +361,7 @@ pub fn app_config(idp: &TestIdp, base_url: &str) -> msal_runtime::config::MsalCo
 /// The routes every [`TestApp::start`] serves.
 fn standard_routes() -> axum::Router {
     use axum::routing::get;
-    use msal_runtime::{Claims, CsrfToken, User};
+    use msal_runtime::{Claims, SignOutCsrf, User};
     axum::Router::new()
         .route(
             "/",
@@ -382,7 +382,7 @@ fn standard_routes() -> axum::Router {
         )
         .route(
             "/csrf",
-            get(|csrf: CsrfToken| async move { csrf.as_str().to_owned() }),
+            get(|csrf: SignOutCsrf| async move { csrf.as_str().to_owned() }),
         )
         .route(
             "/visit",

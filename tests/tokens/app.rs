@@ -60,7 +60,7 @@ async fn debug(
     token: AccessToken,
     tokens: Tokens,
     user: User,
-    csrf: msal_runtime::CsrfToken,
+    csrf: msal_runtime::SignOutCsrf,
 ) -> Json<Value> {
     Json(json!({
         "secrets": [token.secret(), csrf.as_str()],
@@ -98,7 +98,7 @@ async fn orders_user_read(tokens: Tokens) -> Result<String, AuthRejection> {
 }
 
 /// The sign-out form's token.
-async fn csrf(csrf: msal_runtime::CsrfToken) -> String {
+async fn csrf(csrf: msal_runtime::SignOutCsrf) -> String {
     csrf.as_str().to_owned()
 }
 

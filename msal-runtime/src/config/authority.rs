@@ -280,6 +280,18 @@ impl IssuerRule {
     }
 }
 
+/// The tenant an issuer names: its last path segment, before a trailing `/v2.0`. Entra's v2
+/// `https://login.microsoftonline.com/{tenant}/v2.0`, its v1 `https://sts.windows.net/{tenant}/`,
+/// External ID's `https://{name}.ciamlogin.com/{tenant}/v2.0`. `None` for an issuer without
+/// a path. The one place a tenant is read off an issuer; whether it is one is for the caller.
+pub(crate) fn tenant_of_issuer(iss: &str) -> Option<&str> {
+    let rest = iss.split_once("://").map_or(iss, |(_, rest)| rest);
+    let (_, path) = rest.split_once('/')?;
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix("/v2.0").unwrap_or(path);
+    path.rsplit('/').next().filter(|tenant| !tenant.is_empty())
+}
+
 /// `https://{tenant id}.ciamlogin.com/{tenant id}/v2.0`, or the same under the authority's
 /// own `name` (`https://{name}.ciamlogin.com/{tenant id}/v2.0`): the shapes of External ID's
 /// issuers. Nothing else, whatever a discovery document says.
@@ -293,10 +305,11 @@ pub(crate) fn is_ciam_issuer(iss: &str, name: &str) -> bool {
     let Some(sub) = host.strip_suffix(".ciamlogin.com") else {
         return false;
     };
-    let Some(tenant) = path.strip_suffix("/v2.0") else {
+    let Some(tenant) = tenant_of_issuer(iss) else {
         return false;
     };
-    is_guid(tenant)
+    path.strip_suffix("/v2.0") == Some(tenant)
+        && is_guid(tenant)
         && (sub.eq_ignore_ascii_case(tenant)
             || (!name.is_empty() && sub.eq_ignore_ascii_case(name)))
 }

@@ -44,7 +44,8 @@ use url::Url;
 
 pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
 pub(crate) use authority::{
-    IssuerRule, is_ciam_issuer, is_guid, is_loopback_http, parse_url as parse_endpoint, trim,
+    IssuerRule, is_ciam_issuer, is_guid, is_loopback_http, parse_url as parse_endpoint,
+    tenant_of_issuer, trim,
 };
 use sources::RawValues;
 pub use sources::Source;
@@ -1061,5 +1062,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

@@ -503,3 +503,20 @@ fn any_tenant_signs_in_only_with_a_multi_tenant_authority_and_no_allow_list() {
     assert!(!build("consumers", None).any_tenant_signs_in());
     assert!(!build("contoso.onmicrosoft.com", None).any_tenant_signs_in());
 }
+
+#[test]
+fn the_tenant_of_an_issuer_is_its_last_segment_before_v2() {
+    use super::tenant_of_issuer;
+    let tid = "c0ffee00-0000-4000-8000-00000000c0de";
+    for iss in [
+        format!("https://login.microsoftonline.com/{tid}/v2.0"),
+        format!("https://sts.windows.net/{tid}/"),
+        format!("https://contoso.ciamlogin.com/{tid}/v2.0"),
+        format!("https://contoso.b2clogin.com/{tid}/v2.0/"),
+    ] {
+        assert_eq!(tenant_of_issuer(&iss), Some(tid), "{iss}");
+    }
+    for iss in ["https://login.test", "https://login.test/", "no-scheme", ""] {
+        assert_eq!(tenant_of_issuer(iss), None, "{iss}");
+    }
+}

@@ -12,7 +12,9 @@ use crate::{AuthError, Msal, MsalStore, Principal};
 /// Validates an access token as a protected route does, skipping the cache of validated
 /// tokens: a signature check every time.
 pub async fn validate_bearer_uncached(msal: &Msal, token: &str) -> Result<Principal, AuthError> {
-    crate::extract::validate_bearer(&msal.inner, token)
+    msal.ctx
+        .callers
+        .validate_bearer(token)
         .await
         .map(|(p, _)| p)
 }
@@ -25,7 +27,7 @@ pub async fn validate_bearer(
 ) -> Result<std::sync::Arc<Principal>, AuthError> {
     let value = axum::http::HeaderValue::from_str(authorization)
         .map_err(|_| AuthError::BadRequest("not a header value".into()))?;
-    crate::extract::bearer(&crate::extract::Ctx(msal.inner.clone()), &value).await
+    msal.ctx.callers.bearer(&value).await
 }
 
 /// A principal as a bearer token with these claims would give (for judging rules).
@@ -35,7 +37,7 @@ pub fn principal(claims: JsonObject, app: bool) -> Principal {
 
 /// The session store `msal` uses.
 pub fn store(msal: &Msal) -> &MsalStore {
-    &msal.inner.store
+    &msal.store
 }
 
 /// A signed-in session's record, decoded.
@@ -49,10 +51,10 @@ impl SessionRecord {
     /// store; `None` when it holds nobody signed in.
     pub async fn load(msal: &Msal, cookie_value: &str) -> Option<Self> {
         let id = Id::from_str(cookie_value).ok()?;
-        let keys = &msal.inner.config.session_keys;
+        let keys = &msal.config.session_keys;
         let store = store(msal).clone();
         let session = tower_sessions::Session::new(Some(id), std::sync::Arc::new(store), None);
-        let (signed_in, vault) = session::signed_in(&session, keys, &msal.inner.app)
+        let (signed_in, vault) = session::signed_in(&session, keys, &msal.sign_in.app)
             .await
             .ok()??;
         Some(Self { signed_in, vault })
@@ -64,15 +66,15 @@ impl SessionRecord {
         session::encode(
             &self.signed_in,
             &self.vault,
-            &msal.inner.config.session_keys,
-            &msal.inner.app,
+            &msal.config.session_keys,
+            &msal.sign_in.app,
         )
     }
 
     /// Decodes a `msal.who` text as a protected request does on a cache miss; `false` when
     /// it does not decode.
     pub fn decode(msal: &Msal, who: &str) -> bool {
-        session::decode(who, &msal.inner.config.session_keys, &msal.inner.app).is_some()
+        session::decode(who, &msal.config.session_keys, &msal.sign_in.app).is_some()
     }
 }
 

@@ -3,6 +3,8 @@
 //! checks of ID tokens and access tokens, and the cache of validated bearer tokens.
 
 mod cache;
+#[cfg(test)]
+mod hostile_tests;
 mod keys;
 
 use std::sync::Arc;

@@ -1,0 +1,338 @@
+//! Signing in: `GET {prefix}/login` stores the pending flow and sends the browser to the
+//! provider; `GET|POST {prefix}/callback` checks it came back to the browser that started
+//! it, redeems the code, validates the ID token and signs the session in.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+use url::Url;
+
+use super::{
+    SignIn, constant_time_eq, cookie, provider_error, provider_said, random_token, redirect_uri,
+    refuse, safe_next,
+};
+use crate::client::Hints;
+use crate::config::ResponseMode;
+use crate::error::{Asker, AuthError, AuthRejection, redirect, untrusted};
+use crate::principal::User;
+use crate::session::{self, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
+use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
+
+/// Each pending sign-in has its own cookie (named after its state) holding a random value
+/// the flow also keeps: the callback must come from the browser that started it, and tabs
+/// signing in at once do not overwrite each other's.
+fn flow_cookie_name(ctx: &SignIn, state: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(state.as_bytes());
+    let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}_flow_{tag}", ctx.config.cookie_name)
+}
+
+/// `Set-Cookie` for a flow cookie; `None` as the value removes it.
+fn flow_cookie(ctx: &SignIn, state: &str, value: Option<&str>) -> Option<HeaderValue> {
+    let config = &ctx.config;
+    let form_post = config.response_mode == ResponseMode::FormPost;
+    // form_post comes back as a cross-site POST, which only carries SameSite=None cookies,
+    // and those must be Secure.
+    let same_site = if form_post { "None" } else { "Lax" };
+    let secure = if form_post || config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = if value.is_some() {
+        session::FLOW_TTL.as_secs()
+    } else {
+        0
+    };
+    HeaderValue::from_str(&format!(
+        "{}={}; Path={}; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}",
+        flow_cookie_name(ctx, state),
+        value.unwrap_or_default(),
+        config.route_prefix,
+    ))
+    .ok()
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LoginParams {
+    pub(crate) next: Option<String>,
+    pub(crate) login_hint: Option<String>,
+    pub(crate) domain_hint: Option<String>,
+    pub(crate) prompt: Option<String>,
+    pub(crate) scopes: Option<String>,
+}
+
+pub(super) async fn login(
+    State(ctx): State<Arc<SignIn>>,
+    session: Option<Extension<Session>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(params): Query<LoginParams>,
+) -> Response {
+    if session.is_none() {
+        // A sign-in started where the layer is missing could never finish.
+        return refuse(&ctx, &method, &uri, &headers, AuthError::unwired());
+    }
+    match start_login(&ctx, &headers, params, None).await {
+        Ok(response) => response,
+        Err(error) => refuse(&ctx, &method, &uri, &headers, error),
+    }
+}
+
+/// Starts a sign-in: the pending flow stored, its browser cookie set, the browser sent to the
+/// provider. `swagger`: Swagger UI asked, and gets a code back instead of a session.
+pub(crate) async fn start_login(
+    ctx: &SignIn,
+    headers: &HeaderMap,
+    params: LoginParams,
+    swagger: Option<SwaggerRequest>,
+) -> Result<Response, AuthError> {
+    let config = &ctx.config;
+    let prompt = params
+        .prompt
+        .as_deref()
+        .filter(|p| matches!(*p, "login" | "none" | "consent" | "select_account"));
+    let mut scopes: Vec<String> = ["openid", "profile", "email", "offline_access"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    // Extra scopes (incremental consent) are asked for on their own: one resource per
+    // request, as Entra requires, and the configured ones are already granted.
+    let extra: Vec<String> = params
+        .scopes
+        .as_deref()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let wanted = if extra.is_empty() {
+        &config.scopes
+    } else {
+        &extra
+    };
+    for scope in wanted {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    let d = ctx.provider.discovered().await.map_err(provider_error)?;
+    let redirect_uri = redirect_uri(ctx, headers)?;
+    let hints = Hints {
+        login_hint: params.login_hint.as_deref(),
+        domain_hint: params.domain_hint.as_deref(),
+        prompt,
+    };
+    let request = ctx
+        .provider
+        .authorization_request(&d, &redirect_uri, &scopes, &hints)
+        .map_err(provider_error)?;
+    let binding = random_token();
+    let flow = PendingFlow {
+        nonce: request.nonce,
+        pkce_verifier: request.pkce_verifier,
+        binding: binding.clone(),
+        next: safe_next(params.next.as_deref()),
+        redirect_uri: redirect_uri.to_string(),
+        extra_scopes: extra,
+        swagger,
+    };
+    ctx.store
+        .put_flow(&request.state, &flow, &config.session_keys)
+        .await?;
+    let mut response = redirect(StatusCode::FOUND, request.url.as_str());
+    if let Some(cookie) = flow_cookie(ctx, &request.state, Some(&binding)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+pub(super) async fn callback(
+    State(ctx): State<Arc<SignIn>>,
+    session: Option<Extension<Session>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(Extension(session)) = session else {
+        return refuse(&ctx, &method, &uri, &headers, AuthError::unwired());
+    };
+    let raw = if method == Method::POST {
+        body.to_vec()
+    } else {
+        query.unwrap_or_default().into_bytes()
+    };
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&raw).into_owned().collect();
+    let result = finish_login(&ctx, &session, &headers, &params).await;
+    let state = params
+        .iter()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.as_str());
+    let mut response = match result {
+        Ok(next) => redirect(StatusCode::SEE_OTHER, &next),
+        Err(error) => {
+            // Callback errors are for the person at the browser: a page whenever they accept
+            // HTML, whatever the method (form_post arrives as a POST).
+            let mut asker = Asker::new(&Method::GET, &uri, &headers, &ctx.config.route_prefix);
+            if !matches!(
+                error,
+                AuthError::SignInFailed { .. }
+                    | AuthError::ProviderUnavailable(_)
+                    | AuthError::StoreUnavailable(_)
+            ) {
+                asker.browser = false;
+            }
+            AuthRejection { error, asker }.into_response()
+        }
+    };
+    // The flow is spent either way; its cookie goes too.
+    if let Some(cookie) = state.and_then(|s| flow_cookie(&ctx, s, None)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn finish_login(
+    ctx: &SignIn,
+    session: &Session,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<String, AuthError> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let keys = &ctx.config.session_keys;
+    if let Some(error) = get("error") {
+        if let Some(state) = get("state") {
+            // The flow is over either way.
+            ctx.store.take_flow(state, keys).await?;
+        }
+        let description = get("error_description").unwrap_or("no description");
+        tracing::info!(error = %untrusted(error), description = %untrusted(description), "the identity provider did not sign the user in");
+        return Err(AuthError::sign_in(
+            400,
+            "The identity provider did not sign you in",
+            provider_said(error, description),
+        ));
+    }
+    let state = get("state").ok_or_else(|| {
+        AuthError::sign_in(
+            400,
+            "Sign-in state missing",
+            "The callback carries no 'state'. Start the sign-in again.",
+        )
+    })?;
+    let code = get("code").ok_or_else(|| {
+        AuthError::sign_in(
+            400,
+            "Authorization code missing",
+            "The callback carries no 'code'. Start the sign-in again.",
+        )
+    })?;
+    let flow = ctx.store.take_flow(state, keys).await?.ok_or_else(|| {
+        AuthError::sign_in(
+            400,
+            "Unknown or used sign-in",
+            "This sign-in is unknown, expired or was already completed. Start the sign-in again.",
+        )
+    })?;
+    let binding = cookie(headers, &flow_cookie_name(ctx, state)).unwrap_or_default();
+    if !constant_time_eq(binding.as_bytes(), flow.binding.as_bytes()) {
+        return Err(AuthError::sign_in(
+            400,
+            "Sign-in started elsewhere",
+            "This sign-in was started in another browser. Start the sign-in again here.",
+        ));
+    }
+    let d = ctx.provider.discovered().await.map_err(provider_error)?;
+    let redirect_uri = Url::parse(&flow.redirect_uri)
+        .map_err(|e| AuthError::Misconfigured(format!("stored redirect URI: {e}")))?;
+    let tokens = ctx
+        .provider
+        .exchange_code(&d, &redirect_uri, code, &flow.pkce_verifier)
+        .await
+        .map_err(provider_error)?;
+    let config = &ctx.config;
+    use secrecy::ExposeSecret;
+    let raw_id_token = tokens
+        .id_token
+        .as_ref()
+        .map(|t| t.expose_secret())
+        .unwrap_or_default();
+    let expect = IdTokenExpectations {
+        client_id: &config.client_id,
+        issuer: &d.issuer,
+        nonce: Some(&flow.nonce),
+        skew: config.clock_skew,
+        allowed_tenants: &config.allowed_tenants,
+        b2c_policies: &config.b2c_policies,
+    };
+    let claims = validate_id_token(&d.keys, raw_id_token, &expect)
+        .await
+        .map_err(|e| match e {
+            ValidationError::KeysUnavailable(why) => AuthError::ProviderUnavailable(why),
+            ValidationError::Invalid(why) => {
+                AuthError::sign_in(401, "The ID token was refused", why)
+            }
+        })?;
+    if let Some(swagger) = &flow.swagger {
+        // Swagger UI gets a one-time code for the access token; no session is signed in.
+        return super::swagger::code(ctx, swagger, &tokens).await;
+    }
+    let user = User::from_claims(claims);
+    let granted = tokens
+        .scopes
+        .clone()
+        .unwrap_or_else(|| flow.extra_scopes.clone());
+    // Consent accumulates for the same user; another user starts afresh.
+    let app = &ctx.app;
+    let before = session::signed_in(session, &config.session_keys, app).await?;
+    let (mut scopes, mut vault) = match before {
+        Some((b, vault)) if b.user.iss == user.iss && b.user.sub == user.sub => (b.scopes, vault),
+        _ => (Vec::new(), TokenVault::default()),
+    };
+    for scope in &granted {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    let reading = crate::scopes::Reading::token_request(&config.audiences);
+    let declined = flow
+        .extra_scopes
+        .iter()
+        .filter(|s| !reading.holds(&scopes, s))
+        .cloned()
+        .collect();
+    vault.id_token = raw_id_token.to_owned();
+    crate::tokens::remember(&mut vault, &tokens, &granted);
+    let signed_in = SignedIn {
+        user,
+        csrf: random_token(),
+        scopes,
+        declined,
+        groups: None,
+    };
+    session::sign_in(
+        session,
+        &ctx.store,
+        &config.session_keys,
+        app,
+        &signed_in,
+        &vault,
+    )
+    .await?;
+    tracing::info!(oid = ?signed_in.user.oid, tid = ?signed_in.user.tid, "signed in");
+    Ok(flow.next)
+}
