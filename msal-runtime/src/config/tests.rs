@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::sources::Sources;
+use super::validator::parse_duration;
 use super::*;
 
 const ID: &str = "11111111-2222-4333-8444-555555555555";

@@ -8,8 +8,11 @@ use super::now;
 
 type Entries<T> = RwLock<HashMap<[u8; 32], (Arc<T>, i64)>>;
 
-/// Validated bearer tokens by the SHA-256 of their text, until they expire: a repeated token
-/// costs a hash and a lookup instead of a signature check. Bounded: when full, expired
+/// Values by a 32-byte key, until they expire: a repeated token costs a lookup instead of a
+/// signature check or a token request. The key is the caller's choice: for validated bearer
+/// tokens the last 32 bytes of the token's signature (`caller::bearer_key`, a hit is taken
+/// only after the cached token is compared in full), for on-behalf-of tokens the SHA-256 of
+/// the incoming token and the scopes ([`TokenCache::key`]). Bounded: when full, expired
 /// entries go first, then everything (a full cache is rebuilt from traffic in moments).
 pub(crate) struct TokenCache<T> {
     entries: Entries<T>,
@@ -24,6 +27,7 @@ impl<T> TokenCache<T> {
         }
     }
 
+    /// The SHA-256 of `text`: a key for values whose own text has no cheaper unique tail.
     pub(crate) fn key(token: &str) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         Sha256::digest(token.as_bytes()).into()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::principal::{Principal, User};
 
 const G1: &str = "0b7e0000-0000-4000-8000-000000000001";
 const G2: &str = "0b7e0000-0000-4000-8000-000000000002";

@@ -1,0 +1,302 @@
+//! Who is calling: the signed-in [`User`] with typed claims.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::scopes::Reading;
+
+mod rule;
+
+pub use rule::{PROTECTED, Protected, Rule, Undetermined, Verdict};
+pub(crate) use rule::{named_groups, registered};
+
+/// The signed-in user, from the validated ID token. As an extractor, it answers when nobody
+/// is signed in (302 to sign-in for a browser navigation, 401 otherwise); `Option<User>`
+/// never rejects.
+///
+/// Serialized (`Json<User>`), it gives the user-facing fields only: `oid`, `tid`, `sub`,
+/// `name`, `preferred_username`, `email`, `roles`, `groups`. The protocol's own claims
+/// (`iss`, `sid`, `nonce`, `aud`, `aio`, `uti`, …) stay on the server unless a handler hands
+/// them out on purpose through [`claims`](Self::claims).
+///
+/// ```
+/// use axum::Json;
+/// use msal_runtime::User;
+///
+/// async fn me(user: User) -> Json<User> {
+///     Json(user)
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct User {
+    /// Object id (`oid`): the user's id across apps in the tenant.
+    pub oid: Option<String>,
+    /// Tenant id (`tid`).
+    pub tid: Option<String>,
+    /// Subject (`sub`), pairwise per app at Entra.
+    pub sub: String,
+    /// Issuer (`iss`). Not serialized.
+    #[serde(skip)]
+    pub iss: String,
+    /// Display name (`name`).
+    pub name: Option<String>,
+    /// Sign-in name (`preferred_username`). Not unique and not verified: never authorize on it.
+    pub preferred_username: Option<String>,
+    /// `email`, when the provider sends it.
+    pub email: Option<String>,
+    /// App roles (`roles`).
+    pub roles: Vec<String>,
+    /// Group object ids (`groups`).
+    pub groups: Vec<String>,
+    /// The identity provider's session id (`sid`), used by front-channel sign-out. Not
+    /// serialized: whoever knows it can ask for that session's front-channel sign-out.
+    #[serde(skip)]
+    pub sid: Option<String>,
+    /// Every claim of the ID token; read through [`claims`](Self::claims).
+    #[serde(skip)]
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl User {
+    /// A user from validated ID-token claims. `sub` and `iss` are required by validation.
+    pub(crate) fn from_claims(claims: Map<String, Value>) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let list = |name: &str| -> Vec<String> {
+            claims
+                .get(name)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Self {
+            oid: text("oid"),
+            tid: text("tid"),
+            sub: text("sub").unwrap_or_default(),
+            iss: text("iss").unwrap_or_default(),
+            name: text("name"),
+            preferred_username: text("preferred_username"),
+            email: text("email"),
+            roles: list("roles"),
+            groups: list("groups"),
+            sid: text("sid"),
+            claims,
+        }
+    }
+
+    /// Whether the user holds this app role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Every claim of the validated ID token, for what the fields leave out (the demo's
+    /// profile page shows them all). Protocol claims included: hand them to a browser only on
+    /// purpose.
+    ///
+    /// ```
+    /// # fn f(user: msal_runtime::User) {
+    /// let department = user.claims().get("department").and_then(|v| v.as_str());
+    /// # let _ = department; }
+    /// ```
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The claims as your own type.
+    ///
+    /// ```
+    /// # fn f(user: msal_runtime::User) -> Result<(), serde_json::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Mine { department: Option<String> }
+    /// let mine: Mine = user.claims_as()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(Value::Object(self.claims.clone()))
+    }
+}
+
+/// Where a principal came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrincipalKind {
+    /// A signed-in browser session.
+    Session,
+    /// A bearer token for a user (delegated).
+    BearerUser,
+    /// A bearer token for an application (client credentials, `idtyp=app`).
+    BearerApp,
+}
+
+/// A bearer token's text, kept to hand on (on-behalf-of) and never shown.
+#[derive(Clone)]
+pub(crate) struct RawToken(pub(crate) std::sync::Arc<str>);
+
+impl std::fmt::Debug for RawToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// The texts of a JSON array of strings, if the claim is one.
+fn strings(claims: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
+    claims.get(name).and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// Whether the claims carry Entra's group overage marker instead of the groups: the user is
+/// in more groups than a token can hold (`_claim_names.groups`, or `hasgroups` in implicit
+/// flows).
+fn has_group_overage(claims: &Map<String, Value>) -> bool {
+    claims
+        .get("_claim_names")
+        .and_then(|n| n.get("groups"))
+        .is_some()
+        || claims.get("hasgroups").and_then(Value::as_bool) == Some(true)
+}
+
+/// Who is calling, as a requirement judges it: a signed-in session or a validated bearer
+/// token, with the scopes, roles, groups and tenant it carries.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub(crate) kind: PrincipalKind,
+    /// The bearer token itself, for a bearer principal.
+    pub(crate) raw: Option<RawToken>,
+    /// Its expiry (seconds since the epoch), for a bearer principal.
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) user: Option<User>,
+    pub(crate) scopes: Vec<String>,
+    /// Scopes a consent round-trip already asked for and did not get.
+    pub(crate) declined: Vec<String>,
+    pub(crate) roles: Vec<String>,
+    /// The group object ids; `None` when the token carries no `groups` claim.
+    pub(crate) groups: Option<Vec<String>>,
+    /// The groups are not in the token (overage) and have not been looked up.
+    pub(crate) groups_overage: bool,
+    pub(crate) tid: Option<String>,
+    /// This API's names (its audiences), for reading prefixed scopes.
+    pub(crate) this_api: std::sync::Arc<[String]>,
+}
+
+impl Principal {
+    /// A session principal from the signed-in user and the scopes granted to it.
+    pub(crate) fn session(
+        user: User,
+        scopes: Vec<String>,
+        declined: Vec<String>,
+        this_api: std::sync::Arc<[String]>,
+    ) -> Self {
+        Self {
+            kind: PrincipalKind::Session,
+            raw: None,
+            expires_at: None,
+            scopes,
+            declined,
+            roles: user.roles.clone(),
+            groups: strings(&user.claims, "groups"),
+            groups_overage: has_group_overage(&user.claims),
+            tid: user.tid.clone(),
+            user: Some(user),
+            this_api,
+        }
+    }
+
+    /// A bearer principal from validated access-token claims.
+    pub(crate) fn bearer(
+        claims: Map<String, Value>,
+        app: bool,
+        raw: &str,
+        this_api: std::sync::Arc<[String]>,
+    ) -> Self {
+        let scopes = claims
+            .get("scp")
+            .and_then(Value::as_str)
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        Self {
+            kind: if app {
+                PrincipalKind::BearerApp
+            } else {
+                PrincipalKind::BearerUser
+            },
+            raw: Some(RawToken(raw.into())),
+            expires_at: claims.get("exp").and_then(Value::as_i64),
+            scopes,
+            declined: Vec::new(),
+            roles: strings(&claims, "roles").unwrap_or_default(),
+            groups: strings(&claims, "groups"),
+            groups_overage: has_group_overage(&claims),
+            tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+            user: (!app).then(|| User::from_claims(claims)),
+            this_api,
+        }
+    }
+
+    /// Whether the token did not say which groups the user is in: group overage, or no
+    /// `groups` claim at all. Microsoft Graph can tell.
+    pub(crate) fn groups_unknown(&self) -> bool {
+        self.groups_overage || self.groups.is_none()
+    }
+
+    /// The same principal with its group memberships looked up (group overage resolved).
+    pub(crate) fn with_groups(&self, groups: Vec<String>) -> Self {
+        let mut resolved = self.clone();
+        resolved.groups = Some(groups);
+        resolved.groups_overage = false;
+        resolved
+    }
+
+    /// Where it came from.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+    /// The signed-in user, for a session.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+    /// Delegated scopes held.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// App roles (for an app-only token: its application permissions).
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+    /// Group object ids (empty when the token carries none, or too many: see
+    /// [`Undetermined`]).
+    pub fn groups(&self) -> &[String] {
+        self.groups.as_deref().unwrap_or_default()
+    }
+    /// Tenant id.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tid.as_deref()
+    }
+    fn is_app(&self) -> bool {
+        self.kind == PrincipalKind::BearerApp
+    }
+    /// How this principal's scopes read: a session's were granted by token requests
+    /// (unprefixed means Microsoft Graph), a bearer token's `scp` are this API's own.
+    pub(crate) fn scope_reading(&self) -> Reading<'_> {
+        match self.kind {
+            PrincipalKind::Session => Reading::token_request(&self.this_api),
+            _ => Reading::bearer(&self.this_api),
+        }
+    }
+    /// The group memberships a rule can be judged on, or why there are none to judge.
+    fn known_groups(&self) -> Result<&[String], Undetermined> {
+        if self.groups_overage {
+            return Err(Undetermined::GroupOverage);
+        }
+        self.groups.as_deref().ok_or(Undetermined::NoGroupsClaim)
+    }
+}

@@ -1,0 +1,162 @@
+//! How a test steers a running [`TestIdp`]: faults, the clock, tampering, overrides of
+//! what it publishes, and the refresh tokens it issued.
+
+use super::*;
+
+impl TestIdp {
+    /// Injects a fault into an endpoint (replacing any fault it had).
+    pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
+        lock(&self.shared.faults).insert(endpoint, fault);
+    }
+
+    /// Removes the fault of one endpoint.
+    pub fn clear_fault(&self, endpoint: Endpoint) {
+        lock(&self.shared.faults).remove(&endpoint);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// How many requests reached an endpoint (faulted ones included) since start or the
+    /// last [`reset_counts`](Self::reset_counts).
+    pub fn requests(&self, endpoint: Endpoint) -> u64 {
+        self.shared.counts[endpoint.index()].load(Ordering::Relaxed)
+    }
+
+    /// Sets every request count to zero.
+    pub fn reset_counts(&self) {
+        for count in &self.shared.counts {
+            count.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Moves this IdP's clock forward: what it issues and what it checks (code, refresh and
+    /// Graph token expiry) see the later time. Tokens it issued earlier thereby look old.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared
+            .clock_offset
+            .fetch_add(by.as_secs() as i64, Ordering::Relaxed);
+    }
+
+    /// From now on, the token endpoint edits the claims of every ID token it issues and signs
+    /// it with `key`: the way to test how a relying party treats a wrong `iss`, `aud`,
+    /// `nonce`, an expired token or a bad signature arriving through a real code flow.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// use msal_runtime::testing::{MintKey, TestIdp};
+    /// let idp = TestIdp::start().await?;
+    /// idp.tamper_id_tokens(MintKey::Current, |claims| {
+    ///     claims.insert("nonce".into(), "not-the-one-you-sent".into());
+    /// });
+    /// idp.stop_tampering();
+    /// # Ok(()) }
+    /// ```
+    pub fn tamper_id_tokens(
+        &self,
+        key: MintKey,
+        edit: impl Fn(&mut JsonObject) + Send + Sync + 'static,
+    ) {
+        *lock(&self.shared.id_token_tamper) = Some(state::IdTokenTamper {
+            edit: Arc::new(edit),
+            key,
+        });
+    }
+
+    /// Appends an entry to the JWKS as served (say, a key nobody can parse): clients must
+    /// skip what they cannot use.
+    pub fn add_jwks_entry(&self, entry: serde_json::Value) {
+        lock(&self.shared.extra_jwks).push(entry);
+    }
+
+    /// Makes discovery documents claim this `issuer` (`None`: the real one again), to test
+    /// that clients refuse a provider whose metadata names someone else.
+    pub fn override_discovery_issuer(&self, issuer: Option<&str>) {
+        *lock(&self.shared.discovery_issuer) = issuer.map(str::to_owned);
+    }
+
+    /// Makes discovery documents carry `value` as the field `name` (`None`: the real one
+    /// again): a token endpoint on another host, say, to test that clients refuse to send
+    /// secrets there.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let idp = msal_runtime::testing::TestIdp::start().await?;
+    /// idp.override_discovery_field("token_endpoint", Some("https://evil.test/token".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn override_discovery_field(&self, name: &str, value: Option<serde_json::Value>) {
+        let mut fields = lock(&self.shared.discovery_fields);
+        match value {
+            Some(value) => fields.insert(name.to_owned(), value),
+            None => fields.remove(name),
+        };
+    }
+
+    /// Serves this document as the JWKS instead of the real one (`None`: the real one
+    /// again), such as a key set without a usable key.
+    pub fn override_jwks(&self, jwks: Option<serde_json::Value>) {
+        *lock(&self.shared.jwks_override) = jwks;
+    }
+
+    /// Changes the lifetime of the access and ID tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared
+            .token_lifetime_now
+            .store(lifetime.as_secs().max(1), Ordering::Relaxed);
+    }
+
+    /// The Graph stand-in answers the next `times` requests with `401` and a claims
+    /// challenge (`WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`), as
+    /// Graph does under Continuous Access Evaluation.
+    pub fn challenge_graph(&self, claims_json: &str, times: u32) {
+        *lock(&self.shared.graph_challenge) = Some((claims_json.to_owned(), times));
+    }
+
+    /// Issues ID tokens untouched again.
+    pub fn stop_tampering(&self) {
+        *lock(&self.shared.id_token_tamper) = None;
+    }
+
+    /// Seconds since the epoch on this IdP's clock (see [`advance_clock`](Self::advance_clock)).
+    pub fn now(&self) -> i64 {
+        self.shared.now()
+    }
+
+    /// Every refresh token issued to a user so far, spent or not: for tests that check a
+    /// secret never shows up where it must not (logs, pages, `Debug` output).
+    ///
+    /// ```no_run
+    /// # use msal_runtime::testing::{TestIdp, TestIdpError};
+    /// # fn f(idp: &TestIdp) -> Result<(), TestIdpError> {
+    /// let issued = idp.issued_refresh_tokens("alice@contoso.test")?;
+    /// assert!(issued.iter().all(|token| !token.is_empty()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn issued_refresh_tokens(&self, username: &str) -> Result<Vec<String>, TestIdpError> {
+        let oid = self.user(username)?.oid;
+        Ok(lock(&self.shared.refresh_tokens)
+            .iter()
+            .filter(|(_, grant)| grant.oid == oid)
+            .map(|(token, _)| token.clone())
+            .collect())
+    }
+
+    /// Revokes every refresh token and IdP session of a user (as Entra's
+    /// `revokeSignInSessions`). Returns how many refresh tokens were revoked.
+    pub fn revoke_refresh_tokens(&self, username: &str) -> Result<usize, TestIdpError> {
+        let oid = self.user(username)?.oid;
+        let mut revoked = 0;
+        for grant in lock(&self.shared.refresh_tokens).values_mut() {
+            if grant.oid == oid && grant.status == RefreshStatus::Active {
+                grant.status = RefreshStatus::Revoked;
+                revoked += 1;
+            }
+        }
+        lock(&self.shared.sso).retain(|_, s| s.oid != oid);
+        Ok(revoked)
+    }
+}
