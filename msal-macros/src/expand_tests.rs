@@ -1,3 +1,5 @@
+//! Expansion snapshots: what `#[msal_protected]` writes for each form of the DSL.
+
 use quote::quote;
 
 fn check(name: &str, attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) {

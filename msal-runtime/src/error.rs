@@ -1,5 +1,5 @@
 //! Errors, and the one place that turns an authentication failure into an HTTP response
-//! (DESIGN.md's table: browsers get redirects and pages, everything else problem+json).
+//! (the README's response table: browsers get redirects and pages, everything else problem+json).
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -80,7 +80,7 @@ pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_COOKIE_BYTES: usize = 8 * 1024;
 
 /// The outermost part of [`MsalLayer`]: a request whose `Authorization` or `Cookie` headers
-/// exceed [`MAX_AUTHORIZATION_BYTES`] or [`MAX_COOKIE_BYTES`] is answered 431 (Request
+/// exceed 16 KiB (`Authorization`) or 8 KiB (`Cookie`) is answered 431 (Request
 /// Header Fields Too Large) before anything parses them.
 #[derive(Clone)]
 pub struct MsalEntry<S>(S);

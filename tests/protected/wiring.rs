@@ -70,3 +70,40 @@ async fn a_route_added_after_the_layer_is_refused_with_the_order_to_fix() {
     assert!(!html.contains("must never be served"));
     assert!(html.contains("added after"), "{html}");
 }
+
+#[tokio::test]
+async fn sign_in_routes_the_layer_does_not_wrap_start_no_sign_in() {
+    let idp = TestIdp::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = msal_tests::app_config(&idp, &base_url)
+        .route_prefix("/signin")
+        .build()
+        .unwrap();
+    let msal = Msal::new(config).await.unwrap();
+    // The mistake: the sign-in routes merged after the layer. A sign-in started there
+    // could never finish (its callback has no session), so none starts.
+    let app = Router::new()
+        .route("/early", get(early))
+        .layer(msal.layer())
+        .merge(msal.routes());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/signin/login", "/signin/callback?state=s&code=c"] {
+        let response = client
+            .get(format!("{base_url}{path}"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500, "{path}");
+        assert!(response.headers().get("location").is_none(), "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(".layer(msal.layer())"), "{path}: {detail}");
+    }
+}

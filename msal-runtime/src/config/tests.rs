@@ -1,3 +1,4 @@
+//! Configuration: what each source and variable gives, and every bad value refused with its fix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

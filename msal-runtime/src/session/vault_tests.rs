@@ -1,3 +1,5 @@
+//! The token vault: sealed with the configured keys, opened by any of them, never when tampered.
+
 use super::*;
 
 fn vault() -> TokenVault {

@@ -1,3 +1,5 @@
+//! Signed-in records: encoded and decoded, bound to their app, cached by session.
+
 use super::*;
 
 const ISS: &str = "https://login.test/c0ffee00-0000-4000-8000-00000000c0de/v2.0";

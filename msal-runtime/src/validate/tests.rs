@@ -1,3 +1,5 @@
+//! Issuer rules and the provider's keys: templates, discovery's issuer, unusable JWKs.
+
 use super::keys::KeySet;
 use super::*;
 
