@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,7 +33,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tower_sessions::Session;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::response::Response as ApiResponse;
 use utoipa::openapi::security::{
@@ -45,7 +44,7 @@ use crate::config::MsalConfig;
 use crate::error::{Asker, AuthError, AuthRejection};
 use crate::msal::Msal;
 use crate::principal::{PROTECTED, Protected};
-use crate::routes::{LoginParams, SignIn, SwaggerGrant, public_base, start_login};
+use crate::routes::{LoginParams, SignIn, SwaggerGrant, Wired, public_base, start_login};
 use crate::scopes::{Reading, Resource};
 use crate::session::SwaggerRequest;
 
@@ -218,17 +217,13 @@ struct AuthorizeParams {
 /// sign-in whose callback answers Swagger with a one-time code.
 async fn authorize(
     State(ctx): State<Arc<SignIn>>,
-    session: Option<Extension<Session>>,
+    _: Wired,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
     let result = async {
-        if session.is_none() {
-            // A sign-in started where the layer is missing could never finish.
-            return Err(AuthError::unwired());
-        }
         let config = &ctx.config;
         let bad = |why: &str| AuthError::sign_in(400, "Swagger sign-in refused", why);
         if p.response_type.as_deref() != Some("code") {

@@ -107,3 +107,40 @@ async fn sign_in_routes_the_layer_does_not_wrap_start_no_sign_in() {
         assert!(detail.contains(".layer(msal.layer())"), "{path}: {detail}");
     }
 }
+
+#[tokio::test]
+async fn sign_in_routes_under_another_apps_layer_start_no_sign_in() {
+    let idp = TestIdp::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let ours = Msal::new(msal_tests::app_config(&idp, &base_url).build().unwrap())
+        .await
+        .unwrap();
+    let other = Msal::new(msal_tests::app_config(&idp, &base_url).build().unwrap())
+        .await
+        .unwrap();
+    // The mistake: a session layer is there, but not this Msal's: its sessions would land
+    // in a store and under cookie rules this app does not keep.
+    let app = Router::new().merge(ours.routes()).layer(other.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{base_url}/auth/login"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().get("location").is_none());
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(".layer(msal.layer())")
+    );
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,8 +13,8 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::{
-    SignIn, constant_time_eq, cookie, provider_error, provider_said, random_token, redirect_uri,
-    refuse, safe_next,
+    SignIn, Wired, constant_time_eq, cookie, provider_error, provider_said, random_token,
+    redirect_uri, refuse, safe_next,
 };
 use crate::client::Hints;
 use crate::config::ResponseMode;
@@ -70,16 +70,12 @@ pub(crate) struct LoginParams {
 
 pub(super) async fn login(
     State(ctx): State<Arc<SignIn>>,
-    session: Option<Extension<Session>>,
+    _: Wired,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     Query(params): Query<LoginParams>,
 ) -> Response {
-    if session.is_none() {
-        // A sign-in started where the layer is missing could never finish.
-        return refuse(&ctx, &method, &uri, &headers, AuthError::unwired());
-    }
     match start_login(&ctx, &headers, params, None).await {
         Ok(response) => response,
         Err(error) => refuse(&ctx, &method, &uri, &headers, error),
@@ -155,16 +151,13 @@ pub(crate) async fn start_login(
 
 pub(super) async fn callback(
     State(ctx): State<Arc<SignIn>>,
-    session: Option<Extension<Session>>,
+    Wired(session): Wired,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Some(Extension(session)) = session else {
-        return refuse(&ctx, &method, &uri, &headers, AuthError::unwired());
-    };
     let raw = if method == Method::POST {
         body.to_vec()
     } else {

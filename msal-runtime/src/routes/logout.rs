@@ -5,28 +5,24 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tower_sessions::Session;
 
-use super::{SignIn, constant_time_eq, provider_error, public_base, refuse};
+use super::{SignIn, Wired, constant_time_eq, provider_error, public_base, refuse};
 use crate::config::tenant_of_issuer;
 use crate::error::{AuthError, redirect};
 use crate::session;
 
 pub(super) async fn logout(
     State(ctx): State<Arc<SignIn>>,
-    session: Option<Extension<Session>>,
+    Wired(session): Wired,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(Extension(session)) = session else {
-        return refuse(&ctx, &method, &uri, &headers, AuthError::unwired());
-    };
     let result = async {
         let keys = &ctx.config.session_keys;
         // Judged on the record the guards read, so a session whose tokens no longer open

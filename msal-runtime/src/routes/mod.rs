@@ -6,6 +6,8 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,9 +17,12 @@ use url::Url;
 
 #[cfg(feature = "openapi")]
 use crate::caller::Callers;
+use crate::caller::Ctx;
 use crate::client::{Provider, ProviderError};
 use crate::config::{MsalConfig, is_loopback_http, trim};
 use crate::error::{Asker, AuthError, AuthRejection};
+use tower_sessions::Session;
+
 use crate::session::{AppBinding, MsalStore, WhoCache};
 
 #[cfg(test)]
@@ -43,6 +48,36 @@ pub(crate) struct SignIn {
     /// Judges the access token a Swagger UI sign-in obtained, as every bearer token is.
     #[cfg(feature = "openapi")]
     pub(crate) callers: Arc<Callers>,
+}
+
+/// The request's session, from this app's own layer. A sign-in route the layer does not
+/// wrap (merged after `.layer(msal.layer())`, or under another session layer) refuses with
+/// a 500 that names the fix: a sign-in there could not finish, or would land in a session
+/// msal does not keep.
+pub(crate) struct Wired(pub(crate) Session);
+
+impl FromRequestParts<Arc<SignIn>> for Wired {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sign_in: &Arc<SignIn>,
+    ) -> Result<Self, Self::Rejection> {
+        let ours = parts
+            .extensions
+            .get::<Ctx>()
+            .is_some_and(|ctx| Arc::ptr_eq(&ctx.callers.sessions, &sign_in.sessions));
+        match parts.extensions.get::<Session>() {
+            Some(session) if ours => Ok(Wired(session.clone())),
+            _ => Err(refuse(
+                sign_in,
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                AuthError::unwired(),
+            )),
+        }
+    }
 }
 
 /// The routes, under the configured prefix.
