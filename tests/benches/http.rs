@@ -1,25 +1,28 @@
-//! The HTTP benchmark: in one process and one run, the same load generator against a bare
-//! axum route and msal-protected routes, with throughput, p50/p99 and each protected route's
-//! ratio to bare.
+//! The HTTP benchmark: the servers in this process, the load from `wrk` in its own (an
+//! in-process generator would be the bottleneck and hide the server's cost). A bare axum
+//! route and msal-protected routes, all answering the same two-byte body, with throughput,
+//! p50/p99 and each protected route's ratio to bare.
 //!
 //! ```text
-//! cargo bench -p msal-tests --bench http     # 5 rounds of 1 s per route, 32 connections
-//! BENCH_ROUNDS=9 BENCH_SECONDS=2 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
+//! cargo bench -p msal-tests --bench http     # 5 rounds of 2 s per route, wrk -t2 -c32
+//! BENCH_ROUNDS=9 BENCH_SECONDS=3 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
 //! ```
 //!
 //! The routes are loaded in turn, round after round, and each ratio is taken against
-//! `bare` in the same round, so the machine's drift over the run affects all alike.
+//! `bare` in the same round, so the machine's drift over the run affects all alike. Logs at
+//! `RUST_LOG` (`warn` when unset), as a deployment runs.
 //!
 //! Routes: `bare` (no msal at all), `sessions-only` (tower-sessions with a memory store and
-//! no msal: the floor of every session route), `session` (`#[msal_protected]`, memory store),
-//! `session-sealed` (the same with a session key), `redis` (the same with Redis, skipped when
-//! none answers), `bearer-repeat` (one valid token, served from the validated-token cache),
-//! `bearer-new` (a fresh token per request: a signature check each time).
+//! no msal), `session` (`#[msal_protected]`, memory store), `session-sealed` (the same with
+//! a session key), `redis` (the same with Redis, skipped when none answers),
+//! `bearer-repeat` (one valid token, served from the validated-token cache). What a new
+//! token costs (a signature check) is `micro`'s `bearer/cold`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+#[path = "support/wrk.rs"]
+mod wrk;
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -36,94 +39,8 @@ fn routes() -> Router {
     Router::new().route("/p", get(protected))
 }
 
-/// A route to load: its name, URL, and the headers of the n-th request.
-type Target = (
-    &'static str,
-    String,
-    Arc<dyn Fn(usize) -> Vec<(String, String)> + Send + Sync>,
-);
-
-struct Outcome {
-    name: &'static str,
-    requests: usize,
-    errors: usize,
-    seconds: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Outcome {
-    fn rate(&self) -> f64 {
-        self.requests as f64 / self.seconds
-    }
-}
-
-/// `connections` workers, each with its own keep-alive client, hammering `url` for `seconds`;
-/// `header` gives each request its headers (e.g. a token).
-async fn load(
-    name: &'static str,
-    url: String,
-    connections: usize,
-    seconds: f64,
-    header: Arc<dyn Fn(usize) -> Vec<(String, String)> + Send + Sync>,
-) -> Outcome {
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let counter = Arc::new(AtomicUsize::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let url = url.clone();
-        let header = header.clone();
-        let counter = counter.clone();
-        workers.spawn(async move {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap();
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            while Instant::now() < deadline {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let mut request = client.get(&url);
-                for (k, v) in header(n) {
-                    request = request.header(k, v);
-                }
-                let started = Instant::now();
-                match request.send().await {
-                    Ok(r) if r.status() == 200 => {
-                        let _ = r.bytes().await;
-                        latencies.push(started.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        });
-    }
-    let started = Instant::now();
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    while let Some(result) = workers.join_next().await {
-        let (l, e) = result.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    let seconds = started.elapsed().as_secs_f64().max(seconds);
-    latencies.sort_unstable();
-    let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Outcome {
-        name,
-        requests: latencies.len(),
-        errors,
-        seconds,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
-}
+/// A route to load: its name, URL, and the headers of every request.
+type Target = (&'static str, String, Vec<(String, String)>);
 
 /// A plain axum app with tower-sessions and a memory store: `/set` stores a value, `/get`
 /// reads it. Returns its base URL.
@@ -165,21 +82,19 @@ async fn redis_answers() -> Option<String> {
 
 #[tokio::main]
 async fn main() {
-    let seconds: f64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    let connections: usize = std::env::var("BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
+    wrk::quiet_logs();
+    let knob = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(default)
+    };
+    let seconds = knob("BENCH_SECONDS", 2.0);
+    let rounds = knob("BENCH_ROUNDS", 5.0).max(1.0) as usize;
+    let connections = knob("BENCH_CONNECTIONS", 32.0) as usize;
+    let threads = knob("BENCH_THREADS", 2.0) as usize;
+    let wrk = wrk::binary();
     let idp = TestIdp::start().await.unwrap();
-    let none: Arc<dyn Fn(usize) -> Vec<(String, String)> + Send + Sync> = Arc::new(|_| Vec::new());
 
     // Bare axum: no msal anywhere.
     let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -192,14 +107,12 @@ async fn main() {
         .await
         .unwrap();
     });
+    let mut targets: Vec<Target> = vec![("bare", bare_url.clone(), Vec::new())];
+    let cookie = |value: String| vec![("Cookie".to_owned(), value)];
 
-    // Warm-up (connections, allocator, CPU frequency), not counted.
-    load("warm-up", bare_url.clone(), connections, 0.5, none.clone()).await;
-    let mut targets: Vec<Target> = vec![("bare", bare_url.clone(), none.clone())];
-
-    // tower-sessions alone (memory store, no msal): the floor msal's session route stands on.
+    // tower-sessions alone (memory store, no msal).
     let sessions_url = sessions_only().await;
-    let cookie = reqwest::get(format!("{sessions_url}/set"))
+    let sessions_cookie = reqwest::get(format!("{sessions_url}/set"))
         .await
         .unwrap()
         .headers()
@@ -214,18 +127,12 @@ async fn main() {
     targets.push((
         "sessions-only",
         format!("{sessions_url}/get"),
-        Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+        cookie(sessions_cookie),
     ));
 
     // Session-protected, memory store: a signed-in cookie on every request.
     let app = TestApp::start_routes(&idp, |c| c, routes()).await;
-    let cookie = session_cookie(&app).await;
-    let c = cookie.clone();
-    targets.push((
-        "session",
-        app.url("/p"),
-        Arc::new(move |_| vec![("cookie".into(), c.clone())]),
-    ));
+    targets.push(("session", app.url("/p"), cookie(session_cookie(&app).await)));
 
     // The same with the tokens sealed under a session key.
     let sealed = TestApp::start_routes(
@@ -234,22 +141,16 @@ async fn main() {
         routes(),
     )
     .await;
-    let cookie = session_cookie(&sealed).await;
     targets.push((
         "session-sealed",
         sealed.url("/p"),
-        Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
+        cookie(session_cookie(&sealed).await),
     ));
 
     // Kept until the end: dropping a TestApp stops its server.
     let _redis_app = if let Some(redis) = redis_answers().await {
         let app = TestApp::start_routes(&idp, move |c| c.session_store(redis), routes()).await;
-        let cookie = session_cookie(&app).await;
-        targets.push((
-            "redis",
-            app.url("/p"),
-            Arc::new(move |_| vec![("cookie".into(), cookie.clone())]),
-        ));
+        targets.push(("redis", app.url("/p"), cookie(session_cookie(&app).await)));
         Some(app)
     } else {
         eprintln!("redis: skipped, nothing answers at 127.0.0.1:6379");
@@ -261,42 +162,42 @@ async fn main() {
     let claims = idp
         .access_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, &["Tasks.Read"])
         .unwrap();
-    let token = format!("Bearer {}", idp.mint(&Mint::new(claims.clone())).unwrap());
+    let token = format!("Bearer {}", idp.mint(&Mint::new(claims)).unwrap());
     targets.push((
         "bearer-repeat",
         api.url("/p"),
-        Arc::new(move |_| vec![("authorization".into(), token.clone())]),
+        vec![("Authorization".to_owned(), token)],
     ));
+
+    // Every route answers 200 with the same body before anything is measured.
+    let client = reqwest::Client::new();
+    for (name, url, headers) in &targets {
+        let mut request = client.get(url);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.text().await.unwrap(), "ok", "{name}");
+    }
+    let run = |url: String, headers: Vec<(String, String)>, seconds: f64| {
+        let wrk = wrk.clone();
+        tokio::task::spawn_blocking(move || {
+            wrk::load(&wrk, &url, threads, connections, seconds, &headers)
+        })
+    };
+    // Warm-up (connections, allocator, CPU frequency), not counted.
+    for (_, url, headers) in &targets {
+        run(url.clone(), headers.clone(), 1.0).await.unwrap();
+    }
     // Every route once per round, in turn: drift over the run (the other tenant of the
     // machine, thermal) hits every route alike, and each ratio is taken within its round.
-    let mut runs: Vec<Vec<Outcome>> = targets.iter().map(|_| Vec::new()).collect();
+    let mut runs: Vec<Vec<wrk::Run>> = targets.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
-        for (i, (name, url, header)) in targets.iter().enumerate() {
-            runs[i].push(load(name, url.clone(), connections, seconds, header.clone()).await);
+        for (i, (_, url, headers)) in targets.iter().enumerate() {
+            runs[i].push(run(url.clone(), headers.clone(), seconds).await.unwrap());
         }
     }
-    // Fresh tokens, minted ahead so the generator does not sign during the run; once, as
-    // each can be new only once (the figure that matters is validations per second).
-    let fresh: Arc<Vec<String>> = Arc::new(
-        (0..20_000)
-            .map(|i| {
-                format!(
-                    "Bearer {}",
-                    idp.mint(&Mint::new(claims.clone()).claim("uti", format!("b{i}")))
-                        .unwrap()
-                )
-            })
-            .collect(),
-    );
-    let pool = fresh.clone();
-    let new = load(
-        "bearer-new",
-        api.url("/p"),
-        connections,
-        seconds.min(1.0),
-        Arc::new(move |n| vec![("authorization".into(), pool[n % pool.len()].clone())]),
-    )
-    .await;
 
     println!(
         "\n{:<14} {:>10} {:>9} {:>9} {:>8} {:>16}",
@@ -308,35 +209,27 @@ async fn main() {
     };
     for (i, (name, _, _)) in targets.iter().enumerate() {
         let ratios: Vec<f64> = (0..rounds)
-            .map(|r| runs[i][r].rate() / runs[0][r].rate())
+            .map(|r| runs[i][r].rate / runs[0][r].rate)
             .collect();
         let (lo, hi) = ratios
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-        let pick = |f: &dyn Fn(&Outcome) -> f64| median(runs[i].iter().map(f).collect());
+        let pick = |f: &dyn Fn(&wrk::Run) -> f64| median(runs[i].iter().map(f).collect());
         println!(
             "{:<14} {:>10.0} {:>8.2?} {:>8.2?} {:>8} {:>6.3} ({:.2}-{:.2})",
             name,
-            pick(&|o| o.rate()),
+            pick(&|o| o.rate),
             Duration::from_secs_f64(pick(&|o| o.p50.as_secs_f64())),
             Duration::from_secs_f64(pick(&|o| o.p99.as_secs_f64())),
-            runs[i].iter().map(|o| o.errors).sum::<usize>(),
+            runs[i].iter().map(|o| o.errors).sum::<u64>(),
             median(ratios.clone()),
             lo,
             hi,
         );
     }
     println!(
-        "{:<14} {:>10.0} {:>8.2?} {:>8.2?} {:>8}",
-        new.name,
-        new.rate(),
-        new.p50,
-        new.p99,
-        new.errors
-    );
-    println!(
-        "\n(release build, {connections} connections, {rounds} rounds of {seconds} s per route; \
-         medians; a ratio is against bare in the same round)"
+        "\n(release build, wrk -t{threads} -c{connections}, {rounds} rounds of {seconds} s per \
+         route; medians; a ratio is against bare in the same round)"
     );
 }
 

@@ -92,6 +92,17 @@ impl MsalConfigBuilder {
         self.set("MSAL_SESSION_LIFETIME", format!("{}s", lifetime.as_secs()))
     }
 
+    /// `MSAL_MEMORY_SESSIONS_MAX`: with the memory store, the most sessions (and apart the
+    /// most pending sign-ins) it keeps; the least recently used make room.
+    ///
+    /// ```
+    /// let builder = msal_runtime::MsalConfig::builder().memory_sessions_max(10_000);
+    /// # let _ = builder;
+    /// ```
+    pub fn memory_sessions_max(self, max: u64) -> Self {
+        self.set("MSAL_MEMORY_SESSIONS_MAX", max.to_string())
+    }
+
     /// `MSAL_CLOCK_SKEW`.
     pub fn clock_skew(self, skew: Duration) -> Self {
         self.set("MSAL_CLOCK_SKEW", format!("{}s", skew.as_secs()))

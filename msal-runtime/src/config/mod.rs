@@ -18,6 +18,7 @@
 //! | `MSAL_ROLES_FROM_ANY_TENANT` | multi-tenant apps: trust app roles from any tenant (the app scopes every role by `tid`) | `false` |
 //! | `MSAL_B2C_ALLOWED_POLICIES` | B2C: further user flows whose tokens are accepted (comma separated) | only `MSAL_B2C_POLICY` |
 //! | `MSAL_SESSION_STORE` | `memory` or `redis://…` | `memory` |
+//! | `MSAL_MEMORY_SESSIONS_MAX` | with the memory store: most sessions kept, and apart most pending sign-ins (the least recently used make room) | `100000` |
 //! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` (at most `400d`) | `8h` |
 //! | `MSAL_COOKIE_NAME` | session cookie name | `msal_session` |
 //! | `MSAL_ROUTE_PREFIX` | prefix of the sign-in routes | `/auth` |
@@ -59,7 +60,7 @@ pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-pub(crate) const VARIABLES: [&str; 29] = [
+pub(crate) const VARIABLES: [&str; 30] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -76,6 +77,7 @@ pub(crate) const VARIABLES: [&str; 29] = [
     "MSAL_B2C_ALLOWED_POLICIES",
     "MSAL_SESSION_STORE",
     "MSAL_SESSION_LIFETIME",
+    "MSAL_MEMORY_SESSIONS_MAX",
     "MSAL_COOKIE_NAME",
     "MSAL_ROUTE_PREFIX",
     "MSAL_RESPONSE_MODE",
@@ -266,6 +268,9 @@ pub struct MsalConfig {
     pub session_store: SessionStoreKind,
     /// Inactivity expiry of a session.
     pub session_lifetime: Duration,
+    /// With the memory store: the most signed-in sessions it keeps, and apart the most
+    /// pending sign-ins (`MSAL_MEMORY_SESSIONS_MAX`); the least recently used make room.
+    pub memory_sessions_max: u64,
     /// Session cookie name.
     pub cookie_name: String,
     /// Prefix of the sign-in routes, e.g. `/auth`.

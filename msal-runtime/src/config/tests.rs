@@ -63,6 +63,7 @@ fn minimal_entra_config_has_safe_defaults() {
     assert_eq!(config.route_prefix, "/auth");
     assert_eq!(config.cookie_name, "msal_session");
     assert_eq!(config.session_store, SessionStoreKind::Memory);
+    assert_eq!(config.memory_sessions_max, 100_000);
     assert_eq!(config.response_mode, ResponseMode::Query);
     assert_eq!(config.token_auth_method, TokenAuthMethod::ClientSecretPost);
     assert_eq!(config.clock_skew, Duration::from_secs(300));
@@ -189,6 +190,34 @@ fn every_value_error_is_named() {
         has(&problems, needle);
     }
     assert_eq!(problems.len(), 8, "{problems:#?}");
+}
+
+#[test]
+fn the_memory_store_cap_is_a_sensible_whole_number() {
+    let with = |value: &str| {
+        MsalConfig::builder()
+            .client_id(ID)
+            .tenant_id(TID)
+            .set("MSAL_MEMORY_SESSIONS_MAX", value.into())
+    };
+    assert_eq!(
+        with("250_000").build().unwrap().memory_sessions_max,
+        250_000
+    );
+    for (value, needle) in [
+        (
+            "lots",
+            "MSAL_MEMORY_SESSIONS_MAX (from code): must be a whole number of sessions",
+        ),
+        ("-5", "must be a whole number of sessions"),
+        ("10", "must be between 100 and 100000000"),
+        ("0", "must be between 100 and 100000000"),
+        ("1000000000", "use MSAL_SESSION_STORE=redis://"),
+    ] {
+        let problems = problems_of(with(value));
+        has(&problems, needle);
+        assert_eq!(problems.len(), 1, "{value}: {problems:#?}");
+    }
 }
 
 #[test]

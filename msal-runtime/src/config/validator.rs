@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// `MSAL_MEMORY_SESSIONS_MAX` by default: at about 2.5 KB a session and 1 KB a pending
+/// sign-in, a full memory store stays within a few hundred megabytes.
+const MEMORY_DEFAULT: u64 = 100_000;
+/// Fewer would sign users out as soon as a few hundred strangers start a sign-in.
+const MEMORY_LEAST: u64 = 100;
+const MEMORY_MOST: u64 = 100_000_000;
+
 /// Reads typed values out of the raw ones, collecting problems instead of stopping.
 pub(super) struct Validator {
     pub(super) values: RawValues,
@@ -139,6 +146,20 @@ impl Validator {
                 Ok(d)
             })
             .unwrap_or(Duration::from_secs(8 * 3600));
+        let memory_sessions_max = self
+            .parse("MSAL_MEMORY_SESSIONS_MAX", |t| {
+                let max: u64 = t.replace('_', "").parse().map_err(|_| {
+                    format!("must be a whole number of sessions, e.g. {MEMORY_DEFAULT}")
+                })?;
+                if !(MEMORY_LEAST..=MEMORY_MOST).contains(&max) {
+                    return Err(format!(
+                        "must be between {MEMORY_LEAST} and {MEMORY_MOST}; for more sessions \
+                         than one process should hold, use MSAL_SESSION_STORE=redis://…"
+                    ));
+                }
+                Ok(max)
+            })
+            .unwrap_or(MEMORY_DEFAULT);
         let cookie_name = self
             .parse("MSAL_COOKIE_NAME", |t| {
                 let token = t
@@ -289,6 +310,7 @@ impl Validator {
                 b2c_policies,
                 session_store,
                 session_lifetime,
+                memory_sessions_max,
                 cookie_name,
                 route_prefix,
                 response_mode,

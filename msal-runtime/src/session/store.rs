@@ -119,12 +119,17 @@ fn session_names(members: &[String]) -> Vec<String> {
 }
 
 impl MsalStore {
-    /// Opens the configured store; Redis keys go under `namespace`. An unreachable Redis is
-    /// not fatal: it is retried in the background, and requests that need a session answer
-    /// 503 meanwhile.
-    pub(crate) async fn open(kind: &SessionStoreKind, namespace: &str) -> Result<Self, String> {
+    /// Opens the configured store; Redis keys go under `namespace`, the memory store keeps
+    /// at most `memory_max` sessions (and apart as many pending sign-ins). An unreachable
+    /// Redis is not fatal: it is retried in the background, and requests that need a
+    /// session answer 503 meanwhile.
+    pub(crate) async fn open(
+        kind: &SessionStoreKind,
+        namespace: &str,
+        memory_max: u64,
+    ) -> Result<Self, String> {
         let backend = match kind {
-            SessionStoreKind::Memory => Backend::Memory(memory::Memory::default()),
+            SessionStoreKind::Memory => Backend::Memory(memory::Memory::new(memory_max)),
             #[cfg(feature = "redis")]
             SessionStoreKind::Redis(url) => {
                 Backend::Redis(redis::Redis::open(url, namespace).await?)

@@ -1,126 +1,249 @@
-//! The store in this process's memory: sessions keyed by id, single-use records and the
-//! front-channel index, each behind its own lock.
+//! The store in this process's memory, bounded: sessions keyed by id, single-use records and
+//! the front-channel index, each a moka cache whose entries expire on their own deadline and
+//! whose least recently used entries make room when it is full.
+//!
+//! Each kind has its own cap (`MSAL_MEMORY_SESSIONS_MAX`), so what strangers can create
+//! (pending sign-ins: one per `GET /auth/login`) never pushes out a signed-in session: a flood
+//! of sign-ins that are never finished only evicts the oldest pending sign-ins, which then
+//! answer "unknown sign-in, start again".
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use moka::ops::compute::Op;
+use moka::policy::{EvictionPolicy, Expiry};
+use moka::sync::Cache;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 
 use super::{indexed_sid, member, now, session_names};
 
-/// Sessions, single-use records and the index, in this process.
-#[derive(Default)]
-pub(super) struct Memory {
-    sessions: Mutex<HashMap<Id, Record>>,
-    once: Mutex<HashMap<String, (String, OffsetDateTime)>>,
-    sids: Mutex<HashMap<String, (Vec<String>, OffsetDateTime)>>,
+/// Something stored until a deadline of its own.
+trait Deadline {
+    fn until(&self) -> OffsetDateTime;
 }
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+impl Deadline for Arc<Record> {
+    fn until(&self) -> OffsetDateTime {
+        self.expiry_date
+    }
+}
+
+/// A single-use record or an index entry: its content and when it ends.
+#[derive(Clone)]
+struct Until<T> {
+    value: T,
+    until: OffsetDateTime,
+}
+
+impl<T> Deadline for Arc<Until<T>> {
+    fn until(&self) -> OffsetDateTime {
+        self.until
+    }
+}
+
+fn live<V: Deadline>(value: &V) -> bool {
+    value.until() > now()
+}
+
+/// The time left until a deadline; none left for one that passed.
+fn left(until: OffsetDateTime) -> Duration {
+    Duration::try_from(until - now()).unwrap_or(Duration::ZERO)
+}
+
+/// Moka's expiry policy: every entry ends at its own deadline, set again on each write.
+struct OnDeadline;
+
+impl<K, V: Deadline> Expiry<K, V> for OnDeadline {
+    fn expire_after_create(&self, _: &K, value: &V, _: Instant) -> Option<Duration> {
+        Some(left(value.until()))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        value: &V,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(left(value.until()))
+    }
+}
+
+/// A bounded cache of `max` entries, each ending at its deadline. Plain LRU, without moka's
+/// frequency-based admission: a new entry (a sign-in just made) is always kept, and the
+/// least recently used one makes room.
+fn bounded<K, V>(max: u64) -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Deadline + Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(max)
+        .eviction_policy(EvictionPolicy::lru())
+        .expire_after(OnDeadline)
+        .build()
+}
+
+/// Sessions, single-use records and the index, in this process.
+pub(super) struct Memory {
+    sessions: Cache<Id, Arc<Record>>,
+    once: Cache<String, Arc<Until<String>>>,
+    sids: Cache<String, Arc<Until<Vec<String>>>>,
 }
 
 impl Memory {
+    /// A store keeping at most `max` sessions, `max` single-use records and `max` index
+    /// entries.
+    pub(super) fn new(max: u64) -> Self {
+        Self {
+            sessions: bounded(max),
+            once: bounded(max),
+            sids: bounded(max),
+        }
+    }
+
+    /// Makes the index entry of the record's `sid`, if it has one, last at least as long as
+    /// the record.
     fn touch_sid(&self, record: &Record) {
         let Some(name) = indexed_sid(record) else {
             return;
         };
-        if let Some((_, until)) = locked(&self.sids).get_mut(&name) {
-            *until = (*until).max(record.expiry_date);
-        }
+        self.sids.entry(name).and_compute_with(|entry| match entry {
+            Some(e) if live(e.value()) && e.value().until < record.expiry_date => {
+                Op::Put(Arc::new(Until {
+                    value: e.value().value.clone(),
+                    until: record.expiry_date,
+                }))
+            }
+            _ => Op::Nop,
+        });
     }
 
     /// Stores `value` under `name` unless a live record holds it; says whether it did.
     pub(super) fn put_once(&self, name: String, value: String, ttl: Duration) -> bool {
-        let mut once = locked(&self.once);
-        let at = now();
-        // Now and then, forget what expired unredeemed.
-        if once.len() >= 1024 && once.len().is_power_of_two() {
-            once.retain(|_, (_, until)| *until > at);
-        }
-        match once.get(&name) {
-            Some((_, until)) if *until > at => false,
-            _ => {
-                once.insert(name, (value, at + ttl));
-                true
-            }
-        }
+        let record = Arc::new(Until {
+            value,
+            until: now() + ttl,
+        });
+        let outcome = self.once.entry(name).and_compute_with(|entry| match entry {
+            Some(e) if live(e.value()) => Op::Nop,
+            _ => Op::Put(record),
+        });
+        !matches!(outcome, moka::ops::compute::CompResult::Unchanged(_))
     }
 
+    /// Takes the record under `name`: of any number of concurrent takers, one gets it.
     pub(super) fn take_once(&self, name: &str) -> Option<String> {
-        locked(&self.once)
+        self.once
             .remove(name)
-            .filter(|(_, until)| *until > now())
-            .map(|(value, _)| value)
+            .filter(live)
+            .map(|record| record.value.clone())
     }
 
     pub(super) fn index_sid(&self, name: String, iss: &str, session: Id, until: OffsetDateTime) {
-        let mut sids = locked(&self.sids);
-        let at = now();
-        if sids.len() >= 1024 && sids.len().is_power_of_two() {
-            sids.retain(|_, (_, until)| *until > at);
-        }
-        let entry = sids.entry(name).or_insert_with(|| (Vec::new(), until));
-        if entry.1 <= at {
-            entry.0.clear();
-        }
-        entry.0.push(member(iss, &session.to_string()));
-        entry.1 = entry.1.max(until);
+        let added = member(iss, &session.to_string());
+        self.sids.entry(name).and_compute_with(|entry| {
+            let (mut members, mut ends) = match entry {
+                Some(e) if live(e.value()) => (e.value().value.clone(), e.value().until),
+                _ => (Vec::new(), until),
+            };
+            members.push(added);
+            ends = ends.max(until);
+            Op::Put(Arc::new(Until {
+                value: members,
+                until: ends,
+            }))
+        });
     }
 
     /// Ends the sessions of the index entry `name` whose members `fits`; returns their names.
     pub(super) fn end_sid(&self, name: String, fits: impl Fn(&str) -> bool) -> Vec<String> {
-        let mut sids = locked(&self.sids);
-        let Some((members, until)) = sids.remove(&name) else {
-            return Vec::new();
-        };
-        if until <= now() {
-            return Vec::new();
-        }
-        let (ended, kept): (Vec<String>, Vec<String>) = members.into_iter().partition(|m| fits(m));
-        if !kept.is_empty() {
-            sids.insert(name, (kept, until));
-        }
-        drop(sids);
-        let mut sessions = locked(&self.sessions);
+        let mut ended = Vec::new();
+        // One step on the entry: a concurrent sign-out finds nothing left to end twice.
+        self.sids.entry(name).and_compute_with(|entry| {
+            let Some(e) = entry.filter(|e| live(e.value())) else {
+                return Op::Remove;
+            };
+            let (gone, kept): (Vec<String>, Vec<String>) =
+                e.value().value.iter().cloned().partition(|m| fits(m));
+            ended = gone;
+            if kept.is_empty() {
+                Op::Remove
+            } else {
+                Op::Put(Arc::new(Until {
+                    value: kept,
+                    until: e.value().until,
+                }))
+            }
+        });
         let names = session_names(&ended);
         for id in names.iter().filter_map(|name| name.parse::<Id>().ok()) {
-            sessions.remove(&id);
+            self.sessions.invalidate(&id);
         }
         names
     }
 
     pub(super) fn create(&self, record: &mut Record) {
-        let mut sessions = locked(&self.sessions);
-        while sessions.contains_key(&record.id) {
+        loop {
+            let stored = Arc::new(record.clone());
+            let outcome = self
+                .sessions
+                .entry(record.id)
+                .and_compute_with(|entry| match entry {
+                    Some(e) if live(e.value()) => Op::Nop,
+                    _ => Op::Put(stored),
+                });
+            if !matches!(outcome, moka::ops::compute::CompResult::Unchanged(_)) {
+                break;
+            }
+            // An id already taken (a 128-bit collision): draw another.
             record.id = Id::default();
         }
-        sessions.insert(record.id, record.clone());
-        drop(sessions);
         self.touch_sid(record);
     }
 
+    /// Replaces a live record; a deleted, expired or evicted one stays gone.
     pub(super) fn save(&self, record: &Record) {
-        let mut sessions = locked(&self.sessions);
-        if let Some(existing) = sessions.get_mut(&record.id)
-            && existing.expiry_date > now()
-        {
-            *existing = record.clone();
-            drop(sessions);
+        let stored = Arc::new(record.clone());
+        let outcome = self
+            .sessions
+            .entry(record.id)
+            .and_compute_with(|entry| match entry {
+                Some(e) if live(e.value()) => Op::Put(stored),
+                _ => Op::Nop,
+            });
+        if matches!(outcome, moka::ops::compute::CompResult::ReplacedWith(_)) {
             self.touch_sid(record);
         }
     }
 
     pub(super) fn load(&self, id: &Id) -> Option<Record> {
-        locked(&self.sessions)
+        self.sessions
             .get(id)
-            .filter(|r| r.expiry_date > now())
-            .cloned()
+            .filter(live)
+            .map(|record| Record::clone(&record))
     }
 
     pub(super) fn delete(&self, id: &Id) {
-        locked(&self.sessions).remove(id);
+        self.sessions.invalidate(id);
+    }
+
+    /// How many sessions, single-use records and index entries are held, once moka has
+    /// caught up with its pending evictions.
+    #[cfg(test)]
+    pub(super) fn counts(&self) -> (u64, u64, u64) {
+        self.sessions.run_pending_tasks();
+        self.once.run_pending_tasks();
+        self.sids.run_pending_tasks();
+        (
+            self.sessions.entry_count(),
+            self.once.entry_count(),
+            self.sids.entry_count(),
+        )
     }
 }
+
+#[cfg(test)]
+#[path = "memory_tests.rs"]
+mod tests;
