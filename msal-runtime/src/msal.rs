@@ -106,7 +106,7 @@ impl Msal {
         let config = Arc::new(config);
         // One namespace per app: apps sharing a Redis never read each other's records.
         let namespace = format!("msal:{}:", config.client_id);
-        let store = MsalStore::open(&config.session_store, &namespace)
+        let store = MsalStore::open(&config, &namespace)
             .await
             .map_err(Error::SessionStore)?;
         let app = AppBinding::of(&config);

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::config::SessionStoreKind;
+use crate::config::{MsalConfig, SessionStoreKind};
 use crate::error::AuthError;
 
 mod memory;
@@ -122,12 +122,12 @@ impl MsalStore {
     /// Opens the configured store; Redis keys go under `namespace`. An unreachable Redis is
     /// not fatal: it is retried in the background, and requests that need a session answer
     /// 503 meanwhile.
-    pub(crate) async fn open(kind: &SessionStoreKind, namespace: &str) -> Result<Self, String> {
-        let backend = match kind {
+    pub(crate) async fn open(config: &MsalConfig, namespace: &str) -> Result<Self, String> {
+        let backend = match &config.session_store {
             SessionStoreKind::Memory => Backend::Memory(memory::Memory::default()),
             #[cfg(feature = "redis")]
             SessionStoreKind::Redis(url) => {
-                Backend::Redis(redis::Redis::open(url, namespace).await?)
+                Backend::Redis(redis::Redis::open(url, config.redis_ca.as_ref(), namespace).await?)
             }
         };
         #[cfg(not(feature = "redis"))]
