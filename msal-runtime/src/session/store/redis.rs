@@ -38,6 +38,9 @@ const TAKE_SCRIPT: &str =
 const EXTEND_SCRIPT: &str = "local t = redis.call('TTL', KEYS[1]) if t == -2 then return 0 end \
      if t < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return 1";
 
+/// How many MOVED/ASK redirections a cluster command follows before it fails.
+const REDIRECTIONS: u32 = 3;
+
 /// Seconds from now until `until`, at least one (Redis refuses a zero time to live).
 fn seconds_until(until: OffsetDateTime) -> i64 {
     (until - now()).whole_seconds().max(1)
@@ -134,9 +137,21 @@ impl Redis {
         // Commands fail at once while the connection is down (503 without waiting), and
         // otherwise get a generous time limit: under load a healthy Redis answers in
         // milliseconds, but this process may take seconds to read the answer.
+        //
+        // In a cluster a command may be answered MOVED or ASK (its slot moved: a failover, a
+        // resharding, or a topology this client has not learned yet). Such a reply means the
+        // command did not run, so it is sent again to the node named, up to REDIRECTIONS
+        // times; each sending is an attempt to fred. A command in flight when a connection
+        // drops is still failed, never sent twice (`fail_fast`).
+        let (max_attempts, max_redirections) = if redis_is_cluster(url) {
+            (1 + REDIRECTIONS, REDIRECTIONS)
+        } else {
+            (1, 0)
+        };
         let commands = pool.with_options(&RedisOptions {
             fail_fast: true,
-            max_attempts: Some(1),
+            max_attempts: Some(max_attempts),
+            max_redirections: Some(max_redirections),
             timeout: Some(Duration::from_secs(10)),
             ..RedisOptions::default()
         });
@@ -183,9 +198,12 @@ impl Redis {
             RedisValue::from(key),
         ];
         all.extend_from_slice(args);
+        // The slot is the key's, given as such: fred 10.1 honours only `ClusterHash::Custom`
+        // for a custom command (with `Offset(2)` it hashes the script text instead, and a
+        // cluster answers MOVED).
         self.commands
             .custom(
-                CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false),
+                CustomCommand::new_static("EVAL", ClusterHash::from(key), false),
                 all,
             )
             .await
