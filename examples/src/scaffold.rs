@@ -226,8 +226,11 @@ const ENV_EXAMPLE: &str = r#"# Copy to .env and fill in: the app signs in with t
 # MSAL_SCOPES=User.Read
 # Only these tenants may sign in (tenant ids, comma separated).
 # MSAL_ALLOWED_TENANTS=
-# Sessions: memory, or redis:// to share them between instances.
+# Sessions: memory, or Redis to share them between instances: redis://host:6379,
+# rediss://:<access key>@<name>.redis.cache.windows.net:6380 (TLS), redis-cluster://host:port?node=host:port.
 # MSAL_SESSION_STORE=memory
+# A TLS Redis signed by a private CA: that CA's PEM file (then the only CA trusted).
+# MSAL_REDIS_CA_FILE=
 # With Redis, seal the tokens in each session (openssl rand -base64 32).
 # MSAL_SESSION_KEY=
 # MSAL_SESSION_OLD_KEYS=

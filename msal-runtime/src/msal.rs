@@ -106,13 +106,9 @@ impl Msal {
         let config = Arc::new(config);
         // One namespace per app: apps sharing a Redis never read each other's records.
         let namespace = format!("msal:{}:", config.client_id);
-        let store = MsalStore::open(
-            &config.session_store,
-            &namespace,
-            config.memory_sessions_max,
-        )
-        .await
-        .map_err(Error::SessionStore)?;
+        let store = MsalStore::open(&config, &namespace)
+            .await
+            .map_err(Error::SessionStore)?;
         let app = AppBinding::of(&config);
         let provider = Provider::new(config.clone(), app.confirmed_issuer())
             .map_err(|e| Error::Io(std::io::Error::other(format!("HTTP client: {e}"))))?;

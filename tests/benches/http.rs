@@ -6,6 +6,7 @@
 //! ```text
 //! cargo bench -p msal-tests --bench http     # 5 rounds of 2 s per route, wrk -t2 -c32
 //! BENCH_ROUNDS=9 BENCH_SECONDS=3 BENCH_CONNECTIONS=64 cargo bench -p msal-tests --bench http
+//! BENCH_ONLY=session,bearer-repeat cargo bench -p msal-tests --bench http   # and bare
 //! ```
 //!
 //! The routes are loaded in turn, round after round, and each ratio is taken against
@@ -42,6 +43,23 @@ fn routes() -> Router {
 /// A route to load: its name, URL, and the headers of every request.
 type Target = (&'static str, String, Vec<(String, String)>);
 
+/// Serves `app` on a new loopback port exactly as the bare route is served (plain
+/// `axum::serve`, nothing else), so routes differ only in what their routers do; returns
+/// the base URL.
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// An msal app's routes, served like the bare one: the protected route `/p`.
+async fn serve_msal(app: &TestApp) -> String {
+    let msal = &app.msal;
+    let router = routes().merge(msal.routes()).layer(msal.layer());
+    format!("{}/p", serve(router).await)
+}
+
 /// A plain axum app with tower-sessions and a memory store: `/set` stores a value, `/get`
 /// reads it. Returns its base URL.
 async fn sessions_only() -> String {
@@ -66,10 +84,7 @@ async fn sessions_only() -> String {
             }),
         )
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    serve(app).await
 }
 
 async fn redis_answers() -> Option<String> {
@@ -97,16 +112,10 @@ async fn main() {
     let idp = TestIdp::start().await.unwrap();
 
     // Bare axum: no msal anywhere.
-    let bare_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let bare_url = format!("http://{}/health", bare_listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(
-            bare_listener,
-            Router::new().route("/health", get(|| async { "ok" })),
-        )
-        .await
-        .unwrap();
-    });
+    let bare_url = format!(
+        "{}/health",
+        serve(Router::new().route("/health", get(|| async { "ok" }))).await
+    );
     let mut targets: Vec<Target> = vec![("bare", bare_url.clone(), Vec::new())];
     let cookie = |value: String| vec![("Cookie".to_owned(), value)];
 
@@ -132,7 +141,11 @@ async fn main() {
 
     // Session-protected, memory store: a signed-in cookie on every request.
     let app = TestApp::start_routes(&idp, |c| c, routes()).await;
-    targets.push(("session", app.url("/p"), cookie(session_cookie(&app).await)));
+    targets.push((
+        "session",
+        serve_msal(&app).await,
+        cookie(session_cookie(&app).await),
+    ));
 
     // The same with the tokens sealed under a session key.
     let sealed = TestApp::start_routes(
@@ -143,14 +156,18 @@ async fn main() {
     .await;
     targets.push((
         "session-sealed",
-        sealed.url("/p"),
+        serve_msal(&sealed).await,
         cookie(session_cookie(&sealed).await),
     ));
 
     // Kept until the end: dropping a TestApp stops its server.
     let _redis_app = if let Some(redis) = redis_answers().await {
         let app = TestApp::start_routes(&idp, move |c| c.session_store(redis), routes()).await;
-        targets.push(("redis", app.url("/p"), cookie(session_cookie(&app).await)));
+        targets.push((
+            "redis",
+            serve_msal(&app).await,
+            cookie(session_cookie(&app).await),
+        ));
         Some(app)
     } else {
         eprintln!("redis: skipped, nothing answers at 127.0.0.1:6379");
@@ -165,10 +182,22 @@ async fn main() {
     let token = format!("Bearer {}", idp.mint(&Mint::new(claims)).unwrap());
     targets.push((
         "bearer-repeat",
-        api.url("/p"),
+        serve_msal(&api).await,
+        vec![("Authorization".to_owned(), token.clone())],
+    ));
+    // The bare route sent the same token: what carrying it costs the kernel, hyper and wrk,
+    // before msal reads a byte of it.
+    targets.push((
+        "bare+token",
+        bare_url.clone(),
         vec![("Authorization".to_owned(), token)],
     ));
 
+    // BENCH_ONLY=name[,name]: only those routes (and bare), e.g. under a profiler.
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        let only: Vec<&str> = only.split(',').collect();
+        targets.retain(|(name, _, _)| *name == "bare" || only.contains(name));
+    }
     // Every route answers 200 with the same body before anything is measured.
     let client = reqwest::Client::new();
     for (name, url, headers) in &targets {

@@ -8,4 +8,5 @@ mod flow;
 mod isolation;
 mod outages;
 mod redis;
+mod redis_deploy;
 mod rejections;

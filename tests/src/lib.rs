@@ -3,6 +3,8 @@
 //! JWKS), so TestIdp's tokens are checked by code that shares nothing with it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers: a failed step fails the test
 
+pub mod redis_servers;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;

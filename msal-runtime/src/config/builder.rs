@@ -69,8 +69,13 @@ impl MsalConfigBuilder {
         allowed_tenants => "MSAL_ALLOWED_TENANTS";
         /// `MSAL_B2C_ALLOWED_POLICIES`: further B2C user flows whose tokens are accepted.
         b2c_allowed_policies => "MSAL_B2C_ALLOWED_POLICIES";
-        /// `MSAL_SESSION_STORE`: `memory` or a `redis://` URL.
+        /// `MSAL_SESSION_STORE`: `memory`, or a Redis URL: `redis://host:6379`,
+        /// `rediss://:password@host:6380` (TLS), `redis-cluster://host:port?node=host:port`
+        /// (Redis Cluster), `rediss-cluster://…` (TLS cluster).
         session_store => "MSAL_SESSION_STORE";
+        /// `MSAL_REDIS_CA_FILE`: the path of a PEM file holding the private CA that signed a
+        /// TLS Redis's certificate; it is then the only CA trusted for Redis.
+        redis_ca_file => "MSAL_REDIS_CA_FILE";
         /// `MSAL_COOKIE_NAME`.
         cookie_name => "MSAL_COOKIE_NAME";
         /// `MSAL_ROUTE_PREFIX`.

@@ -17,7 +17,8 @@
 //! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
 //! | `MSAL_ROLES_FROM_ANY_TENANT` | multi-tenant apps: trust app roles from any tenant (the app scopes every role by `tid`) | `false` |
 //! | `MSAL_B2C_ALLOWED_POLICIES` | B2C: further user flows whose tokens are accepted (comma separated) | only `MSAL_B2C_POLICY` |
-//! | `MSAL_SESSION_STORE` | `memory` or `redis://…` | `memory` |
+//! | `MSAL_SESSION_STORE` | `memory`, or Redis: `redis://…`, `rediss://…` (TLS), `redis-cluster://host:port?node=host:port…`, `rediss-cluster://…` | `memory` |
+//! | `MSAL_REDIS_CA_FILE` | PEM file of the private CA a TLS Redis's certificate is signed by; then the only CA trusted | the webpki-roots public CAs |
 //! | `MSAL_MEMORY_SESSIONS_MAX` | with the memory store: most sessions kept, and apart most pending sign-ins (the least recently used make room) | `100000` |
 //! | `MSAL_SESSION_LIFETIME` | inactivity expiry: `3600`, `90m`, `8h`, `1d` (at most `400d`) | `8h` |
 //! | `MSAL_COOKIE_NAME` | session cookie name | `msal_session` |
@@ -37,11 +38,18 @@
 mod authority;
 mod builder;
 mod problems;
+mod redis;
 mod sources;
 mod validator;
 
 pub use builder::MsalConfigBuilder;
 pub use problems::{ConfigError, ConfigProblem};
+#[cfg(feature = "redis")]
+pub use redis::RedisCa;
+#[cfg(feature = "redis")]
+pub(crate) use redis::{
+    is_cluster as redis_is_cluster, is_tls as redis_is_tls, without_tls as redis_without_tls,
+};
 use validator::Validator;
 
 use std::fmt;
@@ -60,7 +68,7 @@ pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-pub(crate) const VARIABLES: [&str; 30] = [
+pub(crate) const VARIABLES: [&str; 31] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -76,6 +84,7 @@ pub(crate) const VARIABLES: [&str; 30] = [
     "MSAL_ROLES_FROM_ANY_TENANT",
     "MSAL_B2C_ALLOWED_POLICIES",
     "MSAL_SESSION_STORE",
+    "MSAL_REDIS_CA_FILE",
     "MSAL_SESSION_LIFETIME",
     "MSAL_MEMORY_SESSIONS_MAX",
     "MSAL_COOKIE_NAME",
@@ -176,7 +185,8 @@ pub enum SessionStoreKind {
     /// In this process; the default. Sessions end when it stops.
     Memory,
     /// Redis, shared by every instance of the app behind a load balancer (cargo feature
-    /// `redis`).
+    /// `redis`): one server or a Redis Cluster, over TLS when the scheme is `rediss` or
+    /// `rediss-cluster`.
     #[cfg(feature = "redis")]
     Redis(Url),
 }
@@ -266,6 +276,10 @@ pub struct MsalConfig {
     pub b2c_policies: Vec<String>,
     /// Where sessions live.
     pub session_store: SessionStoreKind,
+    /// The only CA trusted for a TLS Redis (`MSAL_REDIS_CA_FILE`); `None` trusts the public
+    /// CAs of webpki-roots.
+    #[cfg(feature = "redis")]
+    pub redis_ca: Option<RedisCa>,
     /// Inactivity expiry of a session.
     pub session_lifetime: Duration,
     /// With the memory store: the most signed-in sessions it keeps, and apart the most
@@ -405,5 +419,7 @@ impl MsalConfig {
 
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod redis_tests;
 #[cfg(test)]
 mod tests;

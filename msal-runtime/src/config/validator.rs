@@ -113,27 +113,59 @@ impl Validator {
                 format!("does not include the configured tenant {id}, so nobody could sign in"),
             );
         }
-        let session_store = self
-            .parse("MSAL_SESSION_STORE", |t| {
-                if t.eq_ignore_ascii_case("memory") {
-                    return Ok(SessionStoreKind::Memory);
-                }
-                match Url::parse(t) {
-                    #[cfg(feature = "redis")]
-                    Ok(url) if matches!(url.scheme(), "redis" | "rediss") => {
-                        Ok(SessionStoreKind::Redis(url))
-                    }
-                    #[cfg(not(feature = "redis"))]
-                    Ok(url) if matches!(url.scheme(), "redis" | "rediss") => Err(
-                        "is a Redis URL, but this build has no Redis support: enable \
-                         msal-runtime's cargo feature `redis` (msal-runtime = { version = \
-                         \"…\", features = [\"redis\"] }), or use 'memory'"
-                            .into(),
-                    ),
-                    _ => Err("must be 'memory' or a redis:// (or rediss://) URL".into()),
-                }
-            })
-            .unwrap_or(SessionStoreKind::Memory);
+        let session_store = self.parse("MSAL_SESSION_STORE", |t| {
+            if t.eq_ignore_ascii_case("memory") {
+                return Ok(SessionStoreKind::Memory);
+            }
+            if !redis::looks_like_redis(t) {
+                return Err(format!(
+                    "must be 'memory' or a redis:// URL (the forms: {})",
+                    redis::FORMS
+                ));
+            }
+            #[cfg(not(feature = "redis"))]
+            return Err(NO_REDIS.into());
+            #[cfg(feature = "redis")]
+            {
+                let url = Url::parse(t).map_err(|_| redis::unparsable(t))?;
+                redis::check_url(&url)?;
+                Ok(SessionStoreKind::Redis(url))
+            }
+        });
+        // A store URL refused above is a problem already: the CA file is not judged by it.
+        let store_refused = session_store.is_none() && self.get("MSAL_SESSION_STORE").is_some();
+        let session_store = session_store.unwrap_or(SessionStoreKind::Memory);
+        #[cfg(feature = "redis")]
+        let redis_ca = self.parse("MSAL_REDIS_CA_FILE", |t| {
+            if t.contains("-----BEGIN") {
+                return Err(
+                    "holds PEM text; it must be the path of a PEM file: write the CA \
+                            certificate to a file and set its path"
+                        .into(),
+                );
+            }
+            let ca = RedisCa::from_pem_file(t)?;
+            match &session_store {
+                SessionStoreKind::Redis(url) if redis::is_tls(url) => Ok(ca),
+                _ if store_refused => Ok(ca),
+                _ => Err(
+                    "is set, but MSAL_SESSION_STORE is not a TLS Redis URL (rediss:// or \
+                          rediss-cluster://), so the CA would trust nothing: use rediss://, or \
+                          unset MSAL_REDIS_CA_FILE"
+                        .into(),
+                ),
+            }
+        });
+        #[cfg(not(feature = "redis"))]
+        let _ = store_refused;
+        #[cfg(not(feature = "redis"))]
+        if self.get("MSAL_REDIS_CA_FILE").is_some() {
+            self.problem(
+                "MSAL_REDIS_CA_FILE",
+                "is set, but this build has no Redis support: enable msal-runtime's cargo \
+                 feature `redis`, or unset MSAL_REDIS_CA_FILE",
+            );
+        }
         let session_lifetime = self
             .parse("MSAL_SESSION_LIFETIME", |t| {
                 let d = parse_duration(t)?;
@@ -309,6 +341,8 @@ impl Validator {
                 roles_from_any_tenant,
                 b2c_policies,
                 session_store,
+                #[cfg(feature = "redis")]
+                redis_ca,
                 session_lifetime,
                 memory_sessions_max,
                 cookie_name,
@@ -387,6 +421,12 @@ impl Validator {
         })
     }
 }
+
+/// Why a Redis URL is refused by a build without Redis.
+#[cfg(not(feature = "redis"))]
+const NO_REDIS: &str = "is a Redis URL, but this build has no Redis support: enable \
+     msal-runtime's cargo feature `redis` (msal-runtime = { version = \"…\", features = \
+     [\"redis\"] }), or use 'memory'";
 
 pub(super) fn parse_bool(text: &str) -> Result<bool, String> {
     match text.to_ascii_lowercase().as_str() {

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::config::SessionStoreKind;
+use crate::config::{MsalConfig, SessionStoreKind};
 use crate::error::AuthError;
 
 mod memory;
@@ -120,19 +120,17 @@ fn session_names(members: &[String]) -> Vec<String> {
 
 impl MsalStore {
     /// Opens the configured store; Redis keys go under `namespace`, the memory store keeps
-    /// at most `memory_max` sessions (and apart as many pending sign-ins). An unreachable
-    /// Redis is not fatal: it is retried in the background, and requests that need a
-    /// session answer 503 meanwhile.
-    pub(crate) async fn open(
-        kind: &SessionStoreKind,
-        namespace: &str,
-        memory_max: u64,
-    ) -> Result<Self, String> {
-        let backend = match kind {
-            SessionStoreKind::Memory => Backend::Memory(memory::Memory::new(memory_max)),
+    /// at most `MSAL_MEMORY_SESSIONS_MAX` sessions (and apart as many pending sign-ins). An
+    /// unreachable Redis is not fatal: it is retried in the background, and requests that
+    /// need a session answer 503 meanwhile.
+    pub(crate) async fn open(config: &MsalConfig, namespace: &str) -> Result<Self, String> {
+        let backend = match &config.session_store {
+            SessionStoreKind::Memory => {
+                Backend::Memory(memory::Memory::new(config.memory_sessions_max))
+            }
             #[cfg(feature = "redis")]
             SessionStoreKind::Redis(url) => {
-                Backend::Redis(redis::Redis::open(url, namespace).await?)
+                Backend::Redis(redis::Redis::open(url, config.redis_ca.as_ref(), namespace).await?)
             }
         };
         #[cfg(not(feature = "redis"))]

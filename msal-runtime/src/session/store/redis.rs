@@ -3,13 +3,20 @@
 //!
 //! The commands are those of Redis 3.2 and later (`SET … EX|PX NX|XX`, `SPOP` with a count,
 //! `EVAL`), so older managed Redis services work too.
+//!
+//! Every command touches exactly one key (a script names its one key, hashed by it), so the
+//! same commands work on a Redis Cluster: the keys carry no hash tag and spread over its
+//! nodes. Over TLS (`rediss`, `rediss-cluster`) the server is trusted by the webpki-roots
+//! public CAs, or by `MSAL_REDIS_CA_FILE` alone; in a cluster, nodes announced by IP address
+//! are checked against the host name of the URL (as managed clusters expect).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fred::clients::WithOptions;
 use fred::interfaces::{ClientLike, KeysInterface, SetsInterface};
 use fred::prelude::{Config as RedisConfig, Pool};
-use fred::types::config::Options as RedisOptions;
+use fred::types::config::{Options as RedisOptions, TlsConfig, TlsConnector, TlsHostMapping};
 use fred::types::{
     Builder as RedisBuilder, ClusterHash, CustomCommand, Expiration, SetOptions,
     Value as RedisValue,
@@ -20,6 +27,7 @@ use tower_sessions::session_store;
 use url::Url;
 
 use super::{indexed_sid, member, now, session_name, session_names};
+use crate::config::{RedisCa, redis_is_cluster, redis_is_tls, redis_without_tls};
 
 /// Takes a key's value and deletes it in one step (what `GETDEL` does on Redis 6.2+).
 const TAKE_SCRIPT: &str =
@@ -30,9 +38,34 @@ const TAKE_SCRIPT: &str =
 const EXTEND_SCRIPT: &str = "local t = redis.call('TTL', KEYS[1]) if t == -2 then return 0 end \
      if t < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return 1";
 
+/// How many MOVED/ASK redirections a cluster command follows before it fails.
+const REDIRECTIONS: u32 = 3;
+
 /// Seconds from now until `until`, at least one (Redis refuses a zero time to live).
 fn seconds_until(until: OffsetDateTime) -> i64 {
     (until - now()).whole_seconds().max(1)
+}
+
+/// TLS to Redis with ring (the provider reqwest uses here too), trusting `ca` alone or else
+/// the webpki-roots public CAs.
+fn tls_client(ca: Option<&RedisCa>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(ca) => {
+            for certificate in &ca.certificates {
+                roots
+                    .add(certificate.clone())
+                    .map_err(|e| format!("MSAL_REDIS_CA_FILE: {e}"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS to Redis: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -46,11 +79,32 @@ pub(super) struct Redis {
 }
 
 impl Redis {
-    /// Connects to `url`. An unreachable Redis is not fatal: it is retried in the
-    /// background, and requests that need a session answer 503 meanwhile.
-    pub(super) async fn open(url: &Url, namespace: &str) -> Result<Self, String> {
-        let config = RedisConfig::from_url(url.as_str())
+    /// Connects to `url`, over TLS trusting `ca` alone when given. An unreachable Redis (or
+    /// one whose certificate is not trusted) is not fatal: it is retried in the background,
+    /// and requests that need a session answer 503 meanwhile.
+    pub(super) async fn open(
+        url: &Url,
+        ca: Option<&RedisCa>,
+        namespace: &str,
+    ) -> Result<Self, String> {
+        let tls = redis_is_tls(url);
+        let mut config = RedisConfig::from_url(redis_without_tls(url)?.as_str())
             .map_err(|e| format!("MSAL_SESSION_STORE is not a usable Redis URL: {e}"))?;
+        if tls {
+            config.tls = Some(TlsConfig {
+                connector: TlsConnector::from(tls_client(ca)?),
+                hostnames: if redis_is_cluster(url) {
+                    TlsHostMapping::DefaultHost
+                } else {
+                    TlsHostMapping::None
+                },
+            });
+        } else if ca.is_some() {
+            // The configuration refuses this; never connect in plain text believing otherwise.
+            return Err(
+                "MSAL_REDIS_CA_FILE is set, but MSAL_SESSION_STORE is not rediss://".into(),
+            );
+        }
         let pool = RedisBuilder::from_config(config)
             .with_connection_config(|c| {
                 c.connection_timeout = Duration::from_secs(2);
@@ -66,6 +120,13 @@ impl Redis {
         pool.connect();
         match tokio::time::timeout(Duration::from_secs(3), pool.wait_for_connect()).await {
             Ok(Ok(())) => {}
+            Ok(Err(e)) if tls && e.to_string().contains("certificate") => {
+                tracing::error!(
+                    error = %e,
+                    "Redis's TLS certificate is not trusted; sessions answer 503 until it is: \
+                     for a private CA set MSAL_REDIS_CA_FILE to its PEM file"
+                )
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "Redis unreachable; sessions answer 503 until it is back")
             }
@@ -76,9 +137,21 @@ impl Redis {
         // Commands fail at once while the connection is down (503 without waiting), and
         // otherwise get a generous time limit: under load a healthy Redis answers in
         // milliseconds, but this process may take seconds to read the answer.
+        //
+        // In a cluster a command may be answered MOVED or ASK (its slot moved: a failover, a
+        // resharding, or a topology this client has not learned yet). Such a reply means the
+        // command did not run, so it is sent again to the node named, up to REDIRECTIONS
+        // times; each sending is an attempt to fred. A command in flight when a connection
+        // drops is still failed, never sent twice (`fail_fast`).
+        let (max_attempts, max_redirections) = if redis_is_cluster(url) {
+            (1 + REDIRECTIONS, REDIRECTIONS)
+        } else {
+            (1, 0)
+        };
         let commands = pool.with_options(&RedisOptions {
             fail_fast: true,
-            max_attempts: Some(1),
+            max_attempts: Some(max_attempts),
+            max_redirections: Some(max_redirections),
             timeout: Some(Duration::from_secs(10)),
             ..RedisOptions::default()
         });
@@ -125,9 +198,12 @@ impl Redis {
             RedisValue::from(key),
         ];
         all.extend_from_slice(args);
+        // The slot is the key's, given as such: fred 10.1 honours only `ClusterHash::Custom`
+        // for a custom command (with `Offset(2)` it hashes the script text instead, and a
+        // cluster answers MOVED).
         self.commands
             .custom(
-                CustomCommand::new_static("EVAL", ClusterHash::Offset(2), false),
+                CustomCommand::new_static("EVAL", ClusterHash::from(key), false),
                 all,
             )
             .await
