@@ -15,7 +15,7 @@ use crate::client::Provider;
 use crate::config::MsalConfig;
 use crate::error::{Asker, AuthError, AuthRejection};
 use crate::principal::{Principal, Rule};
-use crate::session::{self, AppBinding, Who, WhoCache};
+use crate::session::{self, AppBinding, MsalStore, Who, WhoCache};
 use crate::tokens::TokenSource;
 use crate::validate::{
     AccessKind, AccessTokenExpectations, TokenCache, ValidationError, validate_access_token,
@@ -31,6 +31,8 @@ pub(crate) struct Callers {
     pub(crate) tokens: TokenCache<Principal>,
     /// Signed-in records decoded, by session.
     pub(crate) sessions: Arc<WhoCache>,
+    /// Where the session records are read.
+    pub(crate) store: MsalStore,
     /// A web API: bearer tokens only, no sessions.
     pub(crate) api_only: bool,
 }
@@ -86,6 +88,7 @@ pub(crate) async fn session_user(parts: &Parts) -> Result<Option<Arc<Who>>, Auth
     };
     session::who(
         session,
+        &callers.store,
         &callers.config.session_keys,
         &callers.app,
         &callers.sessions,
@@ -155,8 +158,8 @@ fn is_token_byte(b: u8) -> bool {
 /// signature, which differs between any two tokens the provider signed. Cheaper than a
 /// digest of the whole token, and safe because a hit is only taken after the cached
 /// principal's token is compared with this one in full.
-pub(crate) fn bearer_key(token: &str) -> [u8; 32] {
-    let tail = &token.as_bytes()[token.len().saturating_sub(32)..];
+pub(crate) fn bearer_key(token: &[u8]) -> [u8; 32] {
+    let tail = &token[token.len().saturating_sub(32)..];
     let mut key = [0u8; 32];
     key[32 - tail.len()..].copy_from_slice(tail);
     key
@@ -176,6 +179,15 @@ impl Callers {
             return Err(AuthError::NotSignedIn);
         }
         let token = rest.trim_ascii();
+        // A token validated before is found by its bytes and compared in full: the same
+        // bytes passed every check below when they were first seen, so a repeated token
+        // costs a lookup and one comparison, not a scan of its kilobytes.
+        let key = bearer_key(token);
+        if let Some(p) = self.tokens.get(&key, self.config.clock_skew)
+            && p.raw.as_ref().is_some_and(|raw| raw.0.as_bytes() == token)
+        {
+            return Ok(p);
+        }
         // Every byte is judged (no early exit), so the check runs as a vector loop.
         let well_formed = token.iter().fold(true, |ok, &b| ok & is_token_byte(b));
         let token = match std::str::from_utf8(token) {
@@ -186,12 +198,6 @@ impl Callers {
                 ));
             }
         };
-        let key = bearer_key(token);
-        if let Some(p) = self.tokens.get(&key, self.config.clock_skew)
-            && p.raw.as_ref().is_some_and(|raw| *raw.0 == *token)
-        {
-            return Ok(p);
-        }
         let (p, exp) = self.validate_bearer(token).await?;
         let p = Arc::new(p);
         self.tokens.insert(key, p.clone(), exp);

@@ -151,7 +151,7 @@ async fn resolve_groups(
             let exp = principal.expires_at.unwrap_or_default();
             callers
                 .tokens
-                .insert(bearer_key(&raw.0), resolved.clone(), exp);
+                .insert(bearer_key(raw.0.as_bytes()), resolved.clone(), exp);
         }
         (None, Some(session)) => {
             if let Err(e) = session::remember_groups(

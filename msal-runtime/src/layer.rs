@@ -1,17 +1,24 @@
 //! [`MsalLayer`]: what msal-axum puts around an app. Outermost the header size limits (431),
-//! then sessions (for a web app), then the request context the extractors and the guard read,
-//! and after the handler the session save, whose failure is answered as an outage.
+//! then the request context the extractors and the guard read and, for a web app, the
+//! session: its id read from the cookie, and after the handler the session saved and its
+//! cookie set, a store failure answered as an outage.
+//!
+//! The session is a `tower_sessions::Session` over msal's store (any
+//! `tower_sessions::SessionStore` would do): handlers use it as they would under
+//! tower-sessions' own layer, which this one replaces because it parses every cookie into a
+//! jar and clones its configuration on each request.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::http::{Request, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
-use tower_sessions::{Session, SessionManagerLayer};
+use tower_sessions::{Expiry, Session};
 
 use crate::caller::Ctx;
 use crate::error::{Asker, AuthError, AuthRejection, is_navigation};
-use crate::session::MsalStore;
+use crate::session::{MsalStore, SessionCookie};
 
 /// Applies msal-axum to a router: sessions (cookie with only an opaque id: `HttpOnly`,
 /// `SameSite=Lax`, `Secure` except on http loopback) and the request context the extractors
@@ -19,55 +26,42 @@ use crate::session::MsalStore;
 #[derive(Clone)]
 pub struct MsalLayer {
     ctx: Ctx,
-    sessions: SessionManagerLayer<MsalStore>,
+    sessions: Option<Arc<Sessions>>,
+}
+
+/// What a web app's requests need to have a session: the store, the cookie, the expiry.
+struct Sessions {
+    store: Arc<MsalStore>,
+    cookie: SessionCookie,
+    expiry: Expiry,
 }
 
 impl MsalLayer {
     pub(crate) fn new(ctx: Ctx, store: MsalStore) -> Self {
         let config = &ctx.callers.config;
-        let lifetime = time::Duration::seconds(config.session_lifetime.as_secs() as i64);
-        let sessions = SessionManagerLayer::new(store)
-            .with_name(cookie_name(&config.cookie_name))
-            .with_http_only(true)
-            .with_same_site(tower_sessions::cookie::SameSite::Lax)
-            .with_secure(config.secure_cookies())
-            .with_path("/")
-            .with_expiry(tower_sessions::Expiry::OnInactivity(lifetime));
+        // A web API judges bearer tokens only and so never reads a cookie.
+        let sessions = (!ctx.callers.api_only).then(|| {
+            let lifetime = i64::try_from(config.session_lifetime.as_secs()).unwrap_or(i64::MAX);
+            Arc::new(Sessions {
+                store: Arc::new(store),
+                cookie: SessionCookie::new(config),
+                expiry: Expiry::OnInactivity(time::Duration::seconds(lifetime)),
+            })
+        });
         Self { ctx, sessions }
     }
 }
 
-/// The session cookie's name as tower-sessions keeps it: its service is cloned for every
-/// request, so the default name is borrowed rather than copied each time.
-fn cookie_name(name: &str) -> std::borrow::Cow<'static, str> {
-    const DEFAULT: &str = "msal_session";
-    if name == DEFAULT {
-        std::borrow::Cow::Borrowed(DEFAULT)
-    } else {
-        std::borrow::Cow::Owned(name.to_owned())
-    }
-}
-
 impl<S> Layer<S> for MsalLayer {
-    /// With sessions for a web app; without them for a web API ([`Msal::api`](crate::Msal::api)),
-    /// which judges bearer tokens only and so never reads a cookie. In front of both, the
-    /// size limits of [`MsalEntry`].
-    type Service = MsalEntry<
-        tower::util::Either<
-            <SessionManagerLayer<MsalStore> as Layer<MsalService<S>>>::Service,
-            MsalService<S>,
-        >,
-    >;
+    /// The app's service with the context and sessions, behind the size limits of
+    /// [`MsalEntry`].
+    type Service = MsalEntry<MsalService<S>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let service = MsalService {
+        MsalEntry(MsalService {
             ctx: self.ctx.clone(),
+            sessions: self.sessions.clone(),
             next: inner,
-        };
-        MsalEntry(if self.ctx.callers.api_only {
-            tower::util::Either::Right(service)
-        } else {
-            tower::util::Either::Left(self.sessions.layer(service))
         })
     }
 }
@@ -127,10 +121,12 @@ where
     }
 }
 
-/// The service [`MsalLayer`] wraps around the app's (inside the session layer).
+/// The service [`MsalLayer`] wraps around the app's: the request context, the session, and
+/// after the handler the session's save and cookie.
 #[derive(Clone)]
 pub struct MsalService<S> {
     ctx: Ctx,
+    sessions: Option<Arc<Sessions>>,
     next: S,
 }
 
@@ -151,29 +147,65 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         request.extensions_mut().insert(self.ctx.clone());
-        let session = request.extensions().get::<Session>().cloned();
+        let Some(sessions) = self.sessions.clone() else {
+            return Box::pin(self.next.call(request));
+        };
+        let id = sessions.cookie.id_in(request.headers());
+        let session = Session::new(id, sessions.store.clone(), Some(sessions.expiry));
+        request.extensions_mut().insert(session.clone());
         // Only what a refusal would need, kept cheaply; the strings are built on failure.
         let browser = is_navigation(request.method(), request.headers());
         let uri = request.uri().clone();
         let callers = self.ctx.callers.clone();
         let future = self.next.call(request);
         Box::pin(async move {
-            let response = future.await?;
-            // Save here, so a store failure becomes a 503 page or problem; the session layer
-            // would answer a bare 500. It skips its own save after a server error.
-            if let Some(session) = session
-                && session.is_modified()
-                && !response.status().is_server_error()
-                && !session.is_empty().await
-                && let Err(e) = session.save().await
-            {
-                return Ok(AuthRejection {
-                    error: AuthError::StoreUnavailable(e.to_string()),
-                    asker: Asker::of(browser, &uri, &callers.config.route_prefix),
+            let mut response = future.await?;
+            let failed = response.status().is_server_error();
+            let outcome = finish(&session, id.is_some(), &sessions.cookie, failed).await;
+            match outcome {
+                Ok(Some(cookie)) => {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
-                .into_response());
+                Ok(None) => {}
+                Err(error) => {
+                    return Ok(AuthRejection {
+                        error,
+                        asker: Asker::of(browser, &uri, &callers.config.route_prefix),
+                    }
+                    .into_response());
+                }
             }
             Ok(response)
         })
     }
+}
+
+/// After the handler: a changed session is saved (not after a server error) and its cookie
+/// set; an ended or unknown one has its cookie removed. A store failure is an outage (a 503
+/// page or problem), never a bare 500.
+async fn finish(
+    session: &Session,
+    had_cookie: bool,
+    cookie: &SessionCookie,
+    server_error: bool,
+) -> Result<Option<axum::http::HeaderValue>, AuthError> {
+    let modified = session.is_modified();
+    if !modified && !had_cookie {
+        return Ok(None);
+    }
+    // Empty: ended (flushed), or the cookie named a record the store does not have.
+    if session.is_empty().await {
+        return Ok(if had_cookie { cookie.remove() } else { None });
+    }
+    if !modified || server_error {
+        return Ok(None);
+    }
+    session
+        .save()
+        .await
+        .map_err(|e| AuthError::StoreUnavailable(e.to_string()))?;
+    let id = session
+        .id()
+        .ok_or_else(|| AuthError::StoreUnavailable("the store gave the session no id".into()))?;
+    Ok(cookie.keep(&id))
 }

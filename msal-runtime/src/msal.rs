@@ -120,6 +120,7 @@ impl Msal {
             app: app.clone(),
             tokens: TokenCache::new(TOKEN_CACHE_CAPACITY),
             sessions: sessions.clone(),
+            store: store.clone(),
             api_only,
         });
         let tokens = Arc::new(TokenSource::new(

@@ -27,7 +27,7 @@ pub(super) async fn logout(
         let keys = &ctx.config.session_keys;
         // Judged on the record the guards read, so a session whose tokens no longer open
         // is still one that can be ended.
-        let Some(who) = session::who(&session, keys, &ctx.app, &ctx.sessions).await? else {
+        let Some(who) = session::who(&session, &ctx.store, keys, &ctx.app, &ctx.sessions).await? else {
             return Ok("/".to_owned());
         };
         let id_token_hint = session::signed_in(&session, keys, &ctx.app)

@@ -12,12 +12,14 @@ use tower_sessions::Session;
 use tower_sessions::session::Id;
 
 mod binding;
+mod cookie;
 mod records;
 mod seal;
 mod store;
 mod vault;
 
 pub(crate) use binding::AppBinding;
+pub(crate) use cookie::SessionCookie;
 
 pub use store::MsalStore;
 pub(crate) use vault::{CachedToken, TokenVault};
@@ -310,27 +312,41 @@ impl WhoCache {
 /// [`signed_in`] when the tokens are used: the seal protects the tokens' secrecy, while the
 /// user's claims sit beside it unsealed in the same record, so decrypting here would prove
 /// nothing about them.
+///
+/// The record is read from the store as it is now (one look-up, nothing copied), not
+/// through the request's [`Session`]: a protected request only reads it, and a session ended
+/// anywhere is gone from the store for every instance at once.
 pub(crate) async fn who(
     session: &Session,
+    store: &MsalStore,
     keys: &[SessionKey],
     app: &AppBinding,
     cache: &WhoCache,
 ) -> Result<Option<Arc<Who>>, AuthError> {
-    let Some(text) = text_of(session, WHO).await? else {
+    let Some(id) = session.id() else {
         return Ok(None);
     };
-    let id = session.id();
-    if let Some(id) = &id
-        && let Some(who) = cache.get(id, &text)
-    {
+    let Some(record) = store.peek(&id).await? else {
+        return Ok(None);
+    };
+    let text = match record.data.get(WHO) {
+        Some(serde_json::Value::String(text)) => text,
+        None => return Ok(None),
+        Some(_) => {
+            tracing::info!(
+                key = WHO,
+                "a session value of an unknown shape: treated as signed out"
+            );
+            return Ok(None);
+        }
+    };
+    if let Some(who) = cache.get(&id, text) {
         return Ok(Some(who));
     }
-    let Some(who) = decode(&text, keys, app).map(Arc::new) else {
+    let Some(who) = decode(text, keys, app).map(Arc::new) else {
         return Ok(None);
     };
-    if let Some(id) = id {
-        cache.insert(id, text, who.clone());
-    }
+    cache.insert(id, text.clone(), who.clone());
     Ok(Some(who))
 }
 

@@ -138,6 +138,16 @@ impl MsalStore {
         Ok(MsalStore(Arc::new(backend)))
     }
 
+    /// The session record of `id` as the store holds it now, shared rather than copied where
+    /// the store allows (in memory it is one look-up): for reading, never for changing.
+    pub(crate) async fn peek(&self, id: &Id) -> Result<Option<Arc<Record>>, AuthError> {
+        match &*self.0 {
+            Backend::Memory(m) => Ok(m.peek(id)),
+            #[cfg(feature = "redis")]
+            Backend::Redis(r) => Ok(r.load(id).await.map_err(unavailable)?.map(Arc::new)),
+        }
+    }
+
     /// Stores a single-use record under a key derived from a secret (a flow's state, a
     /// code) until `ttl` has passed or it is taken.
     pub(crate) async fn put_once(

@@ -219,10 +219,12 @@ impl Memory {
     }
 
     pub(super) fn load(&self, id: &Id) -> Option<Record> {
-        self.sessions
-            .get(id)
-            .filter(live)
-            .map(|record| Record::clone(&record))
+        self.peek(id).map(|record| Record::clone(&record))
+    }
+
+    /// The live record of `id`, shared.
+    pub(super) fn peek(&self, id: &Id) -> Option<Arc<Record>> {
+        self.sessions.get(id).filter(live)
     }
 
     pub(super) fn delete(&self, id: &Id) {
