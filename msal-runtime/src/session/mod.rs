@@ -20,6 +20,7 @@ mod vault;
 pub(crate) use binding::AppBinding;
 
 pub use store::MsalStore;
+pub(crate) use store::{LOCK_TTL, StoreLock};
 pub(crate) use vault::{CachedToken, TokenVault};
 
 use crate::config::{IssuerRule, MsalConfig, SessionKey};
