@@ -43,6 +43,15 @@ pub(crate) async fn user_token(
         .flights
         .lock_for(&format!("{}|{}", signed_in.user.iss, signed_in.user.sub));
     let _one_here = flight.lock().await;
+    // Whoever refreshed while we waited here has saved the result: read it, and take the
+    // store's lock only to refresh.
+    reload(session).await?;
+    if claims.is_none()
+        && let Some((_, vault)) = session::signed_in(session, keys, app).await?
+        && let Some(t) = cached(&vault, scopes, this_api)
+    {
+        return Ok(t.into());
+    }
     let one_anywhere = refresh_lock(source, &id, deadline).await?;
     let refreshed = refresh_locked(source, session, scopes, claims).await;
     if let Err(e) = one_anywhere.release().await {
@@ -62,8 +71,8 @@ async fn reload(session: &Session) -> Result<(), AuthError> {
 }
 
 /// The refresh itself, with the session's locks held: the vault read afresh from the store
-/// (whoever refreshed while we waited has saved the result), then refreshed if it still
-/// needs to be, and saved.
+/// (another instance that refreshed while we waited for its lock has saved the result), then
+/// refreshed if it still needs to be, and saved.
 async fn refresh_locked(
     source: &TokenSource,
     session: &Session,
