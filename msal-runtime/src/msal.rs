@@ -127,6 +127,7 @@ impl Msal {
             config.clone(),
             provider.clone(),
             app.clone(),
+            store.clone(),
         ));
         let sign_in = Arc::new(SignIn {
             config: config.clone(),

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use msal_runtime::testing::TestIdp;
+use msal_tests::relay::Relay;
 use msal_tests::{TestApp, app_sign_in, browser, get_with_cookie, redis_url};
-use tokio::net::{TcpListener, TcpStream};
 
 #[tokio::test]
 async fn a_sign_in_on_one_instance_holds_on_another_and_sign_out_ends_both() {
@@ -93,47 +93,6 @@ async fn an_unreachable_redis_answers_503_not_a_panic() {
             .unwrap(),
         "anonymous"
     );
-}
-
-/// A TCP relay to Redis that can be cut, to lose Redis in the middle of a run.
-struct Relay {
-    port: u16,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Relay {
-    async fn to(redis: &str) -> Self {
-        Self::on(redis, 0).await
-    }
-
-    /// A relay on a given port (0: any), e.g. the one a cut relay had.
-    async fn on(redis: &str, port: u16) -> Self {
-        let target = url::Url::parse(redis).unwrap();
-        let target = format!(
-            "{}:{}",
-            target.host_str().unwrap(),
-            target.port().unwrap_or(6379)
-        );
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                connections.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Self { port, task }
-    }
-
-    /// Drops the listener and every relayed connection.
-    fn cut(&self) {
-        self.task.abort();
-    }
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ pub(crate) use binding::AppBinding;
 pub(crate) use cookie::SessionCookie;
 
 pub use store::MsalStore;
+pub(crate) use store::{LOCK_TTL, StoreLock};
 pub(crate) use vault::{CachedToken, TokenVault};
 
 use crate::config::{IssuerRule, MsalConfig, SessionKey};

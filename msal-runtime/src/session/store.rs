@@ -1,7 +1,8 @@
 //! The store behind sessions and msal's own records: in this process, or Redis shared by
 //! every instance of the app. Besides tower-sessions' records it keeps single-use records
-//! (pending sign-ins, Swagger codes), each taken by one atomic operation, and the
-//! front-channel index (`sid` → sessions), which lives as long as the sessions it names.
+//! (pending sign-ins, Swagger codes), each taken by one atomic operation, the
+//! front-channel index (`sid` → sessions), which lives as long as the sessions it names, and
+//! short locks shared by every instance (`lock`: one token refresh per session at a time).
 //! In Redis every key lives under the app's own namespace (`msal:{client id}:`), so apps
 //! sharing one Redis never read each other's records.
 //!
@@ -26,9 +27,12 @@ use tower_sessions::session_store::{self, SessionStore};
 use crate::config::{MsalConfig, SessionStoreKind};
 use crate::error::AuthError;
 
+mod lock;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+
+pub(crate) use lock::{LOCK_TTL, StoreLock};
 
 /// The session value naming the identity provider's session (`sid`) a signed-in record
 /// belongs to: saving such a record keeps its front-channel index alive as long as it.

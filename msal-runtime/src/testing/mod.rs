@@ -29,6 +29,7 @@
 mod browser;
 mod builder;
 mod controls;
+pub mod crash;
 mod faults;
 mod jwt;
 mod keys;

@@ -1,7 +1,7 @@
 //! Tokens for downstream APIs: the signed-in user's (cached in the session, refreshed
-//! silently, one refresh at a time per session), the app's own (client credentials, cached in
-//! process), and on-behalf-of (for web APIs calling other APIs). [`TokenSource`] is the
-//! handle that gets them; [`Tokens`] is what a handler holds.
+//! silently, one refresh at a time per session across instances), the app's own (client
+//! credentials, cached in process), and on-behalf-of (for web APIs calling other APIs).
+//! [`TokenSource`] is the handle that gets them; [`Tokens`] is what a handler holds.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,13 +9,17 @@ use std::sync::{Arc, Mutex};
 use crate::client::{Provider, ProviderError};
 use crate::config::MsalConfig;
 use crate::error::AuthError;
-use crate::session::{AppBinding, CachedToken};
+use crate::session::{AppBinding, CachedToken, MsalStore};
 use crate::validate::TokenCache;
 
 mod app;
 mod cache;
 mod handle;
+mod refresh_lock;
 mod user;
+
+#[cfg(feature = "testing")]
+pub(crate) use refresh_lock::abandon_lock;
 
 pub(crate) use app::{app_token, on_behalf_of};
 #[cfg(feature = "openapi")]
@@ -28,12 +32,14 @@ pub(crate) use user::user_token;
 const OBO_CACHE_CAPACITY: usize = 10_000;
 
 /// What getting tokens needs: the configuration, the provider, the app a session record must
-/// have been made for, and the in-process caches and single-flight locks.
+/// have been made for, the store (whose locks make refreshes single-flight across
+/// instances), and the in-process caches and single-flight locks.
 pub(crate) struct TokenSource {
     pub(crate) config: Arc<MsalConfig>,
     pub(crate) provider: Arc<Provider>,
     pub(crate) app: AppBinding,
-    /// One token refresh at a time per user.
+    pub(crate) store: MsalStore,
+    /// One token refresh at a time per user in this process.
     flights: cache::Flights,
     /// The app's own tokens, by scope set.
     app_tokens: Mutex<HashMap<Vec<String>, AccessToken>>,
@@ -43,11 +49,17 @@ pub(crate) struct TokenSource {
 }
 
 impl TokenSource {
-    pub(crate) fn new(config: Arc<MsalConfig>, provider: Arc<Provider>, app: AppBinding) -> Self {
+    pub(crate) fn new(
+        config: Arc<MsalConfig>,
+        provider: Arc<Provider>,
+        app: AppBinding,
+        store: MsalStore,
+    ) -> Self {
         Self {
             config,
             provider,
             app,
+            store,
             flights: cache::Flights::default(),
             app_tokens: Mutex::default(),
             app_flights: cache::Flights::default(),

@@ -38,6 +38,15 @@ const TAKE_SCRIPT: &str =
 const EXTEND_SCRIPT: &str = "local t = redis.call('TTL', KEYS[1]) if t == -2 then return 0 end \
      if t < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return 1";
 
+/// Deletes a lock if it still holds its holder's token (ARGV[1]): a lock that expired and
+/// was taken by another holder stays theirs.
+const UNLOCK_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('DEL', KEYS[1]) end return 0";
+
+/// Gives a lock that still holds its holder's token (ARGV[1]) ARGV[2] milliseconds more.
+const RENEW_SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
 /// How many MOVED/ASK redirections a cluster command follows before it fails.
 const REDIRECTIONS: u32 = 3;
 
@@ -249,6 +258,43 @@ impl Redis {
             .await
             .map_err(text)?;
         Ok(stored.is_some())
+    }
+
+    /// Takes the lock `name` for `ttl` with the holder's `token` unless another holds it;
+    /// says whether it did.
+    pub(super) async fn try_lock(
+        &self,
+        name: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, String> {
+        self.put_once(name, token.to_owned(), ttl).await
+    }
+
+    /// Gives the lock `name`, if `token` still holds it, `ttl` more; says whether it did.
+    pub(super) async fn renew_lock(
+        &self,
+        name: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, String> {
+        let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let renewed: i64 = self
+            .eval(
+                RENEW_SCRIPT,
+                &self.key(name),
+                &[RedisValue::from(token), RedisValue::from(millis)],
+            )
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    /// Deletes the lock `name` if `token` still holds it; says whether it did.
+    pub(super) async fn unlock(&self, name: &str, token: &str) -> Result<bool, String> {
+        let deleted: i64 = self
+            .eval(UNLOCK_SCRIPT, &self.key(name), &[RedisValue::from(token)])
+            .await?;
+        Ok(deleted == 1)
     }
 
     pub(super) async fn take_once(&self, name: &str) -> Result<Option<String>, String> {
