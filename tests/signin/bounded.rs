@@ -58,3 +58,32 @@ async fn strangers_starting_sign_ins_evict_only_the_oldest_pending_ones() {
     // Alice signed in before it all and still is: sessions are never evicted for flows.
     assert_eq!(app.who(&alice).await, "Alice Example");
 }
+
+#[tokio::test]
+async fn a_sign_in_request_too_large_to_keep_is_refused_and_stores_nothing() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_with(&idp, |c| c.memory_sessions_max(100)).await;
+    let stranger = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let scopes = vec!["api://x/Scope.Name"; 400].join(" ");
+    // (A long `next` is already cut to `/` by the sanitiser: 2 KiB at most.)
+    let r = stranger
+        .get(app.url("/auth/login"))
+        .query(&[("scopes", scopes.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("set-cookie").is_none(), "no flow cookie");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("at most 4096"), "{body}");
+    // An ordinary sign-in still starts.
+    let ok = stranger
+        .get(app.url("/auth/login?next=/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 302);
+}

@@ -32,24 +32,40 @@ impl SessionCookie {
         }
     }
 
-    /// The session id of the request's first cookie of this name, if it is a well-formed
-    /// one. Browsers send the most specific cookie first; a malformed value counts as no
-    /// cookie at all (a new session, never an error).
+    /// The session id the request's cookies of this name carry. Values that are no session
+    /// id are passed over (a malformed cookie tossed in first cannot hide the real one); two
+    /// different ids are no session at all: this app sets one cookie per host, so a second
+    /// was planted (from a sibling subdomain, say), and guessing which is the user's could
+    /// sign them in as someone else.
     pub(crate) fn id_in(&self, headers: &HeaderMap) -> Option<Id> {
-        let value = headers
+        let mut found = None;
+        let values = headers
             .get_all(header::COOKIE)
             .iter()
             .flat_map(|h| h.as_bytes().split(|&b| b == b';'))
-            .find_map(|pair| {
-                let pair = pair.trim_ascii();
-                let rest = pair.strip_prefix(self.name.as_bytes())?;
+            .filter_map(|pair| {
+                let rest = pair.trim_ascii().strip_prefix(self.name.as_bytes())?;
                 rest.strip_prefix(b"=")
-            })?;
-        let id = std::str::from_utf8(value).ok()?.parse::<Id>().ok();
-        if id.is_none() {
-            tracing::debug!("a session cookie that is no session id: ignored");
+            });
+        for value in values {
+            let Some(id) = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<Id>().ok())
+            else {
+                tracing::debug!("a session cookie that is no session id: passed over");
+                continue;
+            };
+            match found {
+                Some(seen) if seen != id => {
+                    tracing::info!(
+                        "two different session cookies (one planted?): treated as no session"
+                    );
+                    return None;
+                }
+                _ => found = Some(id),
+            }
         }
-        id
+        found
     }
 
     /// The `Set-Cookie` that keeps session `id` for the inactivity lifetime.
@@ -113,10 +129,21 @@ mod tests {
     }
 
     #[test]
-    fn the_first_of_two_cookies_of_the_name_counts() {
-        let (first, second) = (Id::default(), Id::default());
+    fn a_planted_second_session_cookie_is_no_session_and_a_malformed_one_hides_nothing() {
+        let (mine, planted) = (Id::default(), Id::default());
         let c = cookie();
-        let h = headers(&[&format!("msal_session={first}; msal_session={second}")]);
-        assert_eq!(c.id_in(&h), Some(first));
+        let two = headers(&[&format!("msal_session={planted}; msal_session={mine}")]);
+        assert_eq!(
+            c.id_in(&two),
+            None,
+            "which one is the user's is not for us to guess"
+        );
+        let same = headers(&[
+            &format!("msal_session={mine}"),
+            &format!("msal_session={mine}"),
+        ]);
+        assert_eq!(c.id_in(&same), Some(mine));
+        let tossed = headers(&[&format!("msal_session=x; msal_session={mine}")]);
+        assert_eq!(c.id_in(&tossed), Some(mine));
     }
 }

@@ -3,15 +3,29 @@
 
 use super::*;
 
+/// The most bytes of a pending sign-in's record (before sealing): room for every scope a
+/// sign-in asks for and a long `next`, not for whatever a stranger's query string holds.
+pub(crate) const MAX_FLOW_BYTES: usize = 4096;
+
 impl MsalStore {
-    /// Stores a pending flow under its state, sealed when a session key is configured.
+    /// Stores a pending flow under its state, sealed when a session key is configured. A
+    /// flow larger than [`MAX_FLOW_BYTES`] (a `next` or `scopes` nobody needs) is refused:
+    /// strangers start sign-ins, and what each one may make the store hold is bounded.
     pub(crate) async fn put_flow(
         &self,
         state: &str,
         flow: &PendingFlow,
         keys: &[SessionKey],
     ) -> Result<(), AuthError> {
-        self.put_sealed("flow", state, flow, Purpose::Flow, keys, FLOW_TTL)
+        let plain = serde_json::to_string(flow).map_err(unavailable)?;
+        if plain.len() > MAX_FLOW_BYTES {
+            return Err(AuthError::BadRequest(format!(
+                "this sign-in request is {} bytes with its `next` and `scopes`; at most \
+                 {MAX_FLOW_BYTES} are kept: ask for fewer scopes or a shorter `next`",
+                plain.len()
+            )));
+        }
+        self.put_sealed_text("flow", state, plain, Purpose::Flow, keys, FLOW_TTL)
             .await
     }
 
@@ -48,6 +62,7 @@ impl MsalStore {
             .await
     }
 
+    #[cfg(feature = "openapi")]
     async fn put_sealed<T: Serialize>(
         &self,
         kind: &str,
@@ -58,6 +73,19 @@ impl MsalStore {
         ttl: Duration,
     ) -> Result<(), AuthError> {
         let plain = serde_json::to_string(value).map_err(unavailable)?;
+        self.put_sealed_text(kind, key, plain, purpose, keys, ttl)
+            .await
+    }
+
+    async fn put_sealed_text(
+        &self,
+        kind: &str,
+        key: &str,
+        plain: String,
+        purpose: Purpose,
+        keys: &[SessionKey],
+        ttl: Duration,
+    ) -> Result<(), AuthError> {
         let (text, _) = seal::seal(plain, purpose, keys).map_err(unavailable)?;
         self.put_once(kind, key, text, ttl).await
     }

@@ -73,7 +73,7 @@ impl<K, V: Deadline> Expiry<K, V> for OnDeadline {
 /// A bounded cache of `max` entries, each ending at its deadline. Plain LRU, without moka's
 /// frequency-based admission: a new entry (a sign-in just made) is always kept, and the
 /// least recently used one makes room.
-fn bounded<K, V>(max: u64) -> Cache<K, V>
+fn bounded<K, V>(max: u64) -> moka::sync::CacheBuilder<K, V, Cache<K, V>>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Deadline + Clone + Send + Sync + 'static,
@@ -82,7 +82,12 @@ where
         .max_capacity(max)
         .eviction_policy(EvictionPolicy::lru())
         .expire_after(OnDeadline)
-        .build()
+}
+
+/// What a single-use record weighs against the cap: one per started KiB, so the cap bounds
+/// bytes too (a pending sign-in is under one; a Swagger code's tokens a few).
+fn weight(_: &String, record: &Arc<Until<String>>) -> u32 {
+    u32::try_from(record.value.len() / 1024 + 1).unwrap_or(u32::MAX)
 }
 
 /// Sessions, single-use records and the index, in this process.
@@ -96,10 +101,26 @@ impl Memory {
     /// A store keeping at most `max` sessions, `max` single-use records and `max` index
     /// entries.
     pub(super) fn new(max: u64) -> Self {
+        let sessions: Cache<Id, Arc<Record>> = bounded(max).build();
+        let ended = sessions.clone();
+        // Fail closed: an index entry pushed out for room takes its sessions with it, so a
+        // front-channel sign-out can never miss a session it no longer finds.
+        let sids = bounded(max)
+            .eviction_listener(move |_, entry: Arc<Until<Vec<String>>>, cause| {
+                if cause == moka::notification::RemovalCause::Size {
+                    for id in session_names(&entry.value)
+                        .iter()
+                        .filter_map(|name| name.parse::<Id>().ok())
+                    {
+                        ended.invalidate(&id);
+                    }
+                }
+            })
+            .build();
         Self {
-            sessions: bounded(max),
-            once: bounded(max),
-            sids: bounded(max),
+            sessions,
+            once: bounded(max).weigher(weight).build(),
+            sids,
         }
     }
 
@@ -148,7 +169,9 @@ impl Memory {
                 Some(e) if live(e.value()) => (e.value().value.clone(), e.value().until),
                 _ => (Vec::new(), until),
             };
-            members.push(added);
+            if !members.contains(&added) {
+                members.push(added);
+            }
             ends = ends.max(until);
             Op::Put(Arc::new(Until {
                 value: members,
@@ -227,8 +250,36 @@ impl Memory {
         self.sessions.get(id).filter(live)
     }
 
+    /// Deletes the record, and its member of the front-channel index: what is left there
+    /// names only sessions that may still be live.
     pub(super) fn delete(&self, id: &Id) {
-        self.sessions.invalidate(id);
+        let Some(record) = self.sessions.remove(id) else {
+            return;
+        };
+        let Some(name) = indexed_sid(&record) else {
+            return;
+        };
+        let gone = id.to_string();
+        self.sids.entry(name).and_compute_with(|entry| {
+            let Some(e) = entry else {
+                return Op::Nop;
+            };
+            let kept: Vec<String> = e
+                .value()
+                .value
+                .iter()
+                .filter(|m| super::parse_member(m).is_none_or(|(name, _)| name != gone))
+                .cloned()
+                .collect();
+            if kept.is_empty() {
+                Op::Remove
+            } else {
+                Op::Put(Arc::new(Until {
+                    value: kept,
+                    until: e.value().until,
+                }))
+            }
+        });
     }
 
     /// How many sessions, single-use records and index entries are held, once moka has

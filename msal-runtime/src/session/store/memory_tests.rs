@@ -135,3 +135,63 @@ fn ending_a_sid_ends_only_the_sessions_of_its_issuer() {
             .is_empty()
     );
 }
+
+#[test]
+fn an_index_entry_pushed_out_for_room_ends_its_sessions() {
+    let store = Memory::new(100);
+    let mut victim = record(in_an_hour());
+    victim.data.insert(SID_FIELD.into(), "sid-victim".into());
+    store.create(&mut victim);
+    store.index_sid(
+        derived("sid", "sid-victim"),
+        "https://a",
+        victim.id,
+        in_an_hour(),
+    );
+    // Others' sign-ins fill the index past its cap; the victim's entry is the oldest.
+    for i in 0..1_000 {
+        store.index_sid(
+            derived("sid", &format!("sid-{i}")),
+            "https://a",
+            Id::default(),
+            in_an_hour(),
+        );
+    }
+    let (_, _, sids) = store.counts();
+    assert!(sids <= 100, "{sids} index entries; the cap is 100");
+    assert!(
+        store.load(&victim.id).is_none(),
+        "a session its front-channel sign-out could no longer find is ended, not kept"
+    );
+}
+
+#[test]
+fn a_deleted_session_leaves_nothing_in_the_index() {
+    let store = Memory::new(10);
+    let mut r = record(in_an_hour());
+    r.data.insert(SID_FIELD.into(), "sid-1".into());
+    store.create(&mut r);
+    store.index_sid(derived("sid", "sid-1"), "https://a", r.id, in_an_hour());
+    store.index_sid(derived("sid", "sid-1"), "https://a", r.id, in_an_hour());
+    assert_eq!(store.counts().2, 1);
+    store.delete(&r.id);
+    assert_eq!(store.counts().2, 0, "its index entry went with it");
+}
+
+#[test]
+fn large_single_use_records_weigh_by_their_size() {
+    let store = Memory::new(100);
+    let big = "x".repeat(50 * 1024);
+    for i in 0..20 {
+        store.put_once(format!("swagger:{i}"), big.clone(), TEN_MINUTES);
+    }
+    let (_, once, _) = store.counts();
+    assert!(
+        once <= 2,
+        "{once} records of 50 KiB held; the cap of 100 is about 100 KiB"
+    );
+    assert!(
+        store.take_once("swagger:19").is_some(),
+        "the newest is kept"
+    );
+}

@@ -324,23 +324,20 @@ impl Redis {
         fits: impl Fn(&str) -> bool,
     ) -> Result<Vec<String>, String> {
         let key = self.key(name);
-        let ttl: i64 = self.commands.ttl(&key).await.map_err(text)?;
-        // SPOP takes the members and the key in one step: a concurrent sign-out finds
-        // nothing left to end twice.
-        let members: Vec<String> = self
-            .commands
-            .spop(&key, Some(100_000))
-            .await
-            .map_err(text)?;
-        let (ended, kept): (Vec<String>, Vec<String>) = members.into_iter().partition(|m| fits(m));
-        if !kept.is_empty() && ttl > 0 {
-            // Sessions of another issuer under the same `sid` keep their entries.
-            let _: i64 = self.commands.sadd(&key, kept).await.map_err(text)?;
-            let _: i64 = self.commands.expire(&key, ttl, None).await.map_err(text)?;
-        }
-        let names = session_names(&ended);
-        for name in &names {
-            let _: i64 = self.commands.del(self.key(name)).await.map_err(text)?;
+        let members: Vec<String> = self.commands.smembers(&key).await.map_err(text)?;
+        let ended: Vec<String> = members.into_iter().filter(|m| fits(m)).collect();
+        let mut names = Vec::with_capacity(ended.len());
+        // Each session is deleted before its member leaves the index: when Redis fails
+        // half-way the sign-out answers 503 and the provider's retry finds what is left, so
+        // a failure never leaves a session alive that nothing names any more. Sessions of
+        // another issuer under the same `sid` keep their members.
+        for m in &ended {
+            let Some(session) = session_names(std::slice::from_ref(m)).pop() else {
+                continue;
+            };
+            let _: i64 = self.commands.del(self.key(&session)).await.map_err(text)?;
+            let _: i64 = self.commands.srem(&key, m.as_str()).await.map_err(text)?;
+            names.push(session);
         }
         Ok(names)
     }
