@@ -4,28 +4,10 @@
 
 use super::*;
 
-const ID: &str = "11111111-2222-4333-8444-555555555555";
-const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+use super::tests::{ID, TID, has, problems_of};
 
 fn base() -> MsalConfigBuilder {
     MsalConfig::builder().client_id(ID).tenant_id(TID)
-}
-
-fn problems_of(builder: MsalConfigBuilder) -> Vec<String> {
-    builder
-        .build()
-        .unwrap_err()
-        .problems()
-        .iter()
-        .map(ToString::to_string)
-        .collect()
-}
-
-fn has(problems: &[String], needle: &str) {
-    assert!(
-        problems.iter().any(|p| p.contains(needle)),
-        "no problem mentions {needle:?}: {problems:#?}"
-    );
 }
 
 /// A temporary file, removed on drop.

@@ -8,8 +8,8 @@ use super::sources::Sources;
 use super::validator::parse_duration;
 use super::*;
 
-const ID: &str = "11111111-2222-4333-8444-555555555555";
-const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+pub(super) const ID: &str = "11111111-2222-4333-8444-555555555555";
+pub(super) const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
 
 fn sources(env: &[(&str, &str)], dir: &std::path::Path) -> Sources {
     Sources {
@@ -32,7 +32,8 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn problems_of(builder: MsalConfigBuilder) -> Vec<String> {
+/// Every problem the builder reports, as text (the redis tests share it).
+pub(super) fn problems_of(builder: MsalConfigBuilder) -> Vec<String> {
     builder
         .build()
         .unwrap_err()
@@ -42,7 +43,7 @@ fn problems_of(builder: MsalConfigBuilder) -> Vec<String> {
         .collect()
 }
 
-fn has(problems: &[String], needle: &str) {
+pub(super) fn has(problems: &[String], needle: &str) {
     assert!(
         problems.iter().any(|p| p.contains(needle)),
         "no problem mentions {needle:?}: {problems:#?}"

@@ -90,6 +90,15 @@ fn weight(_: &String, record: &Arc<Until<String>>) -> u32 {
     u32::try_from(record.value.len() / 1024 + 1).unwrap_or(u32::MAX)
 }
 
+/// An index entry once some of its members left: the rest, or nothing when none is left.
+fn what_is_left(kept: Vec<String>, until: OffsetDateTime) -> Op<Arc<Until<Vec<String>>>> {
+    if kept.is_empty() {
+        Op::Remove
+    } else {
+        Op::Put(Arc::new(Until { value: kept, until }))
+    }
+}
+
 /// Sessions, single-use records and the index, in this process.
 pub(super) struct Memory {
     sessions: Cache<Id, Arc<Record>>,
@@ -191,14 +200,7 @@ impl Memory {
             let (gone, kept): (Vec<String>, Vec<String>) =
                 e.value().value.iter().cloned().partition(|m| fits(m));
             ended = gone;
-            if kept.is_empty() {
-                Op::Remove
-            } else {
-                Op::Put(Arc::new(Until {
-                    value: kept,
-                    until: e.value().until,
-                }))
-            }
+            what_is_left(kept, e.value().until)
         });
         let names = session_names(&ended);
         for id in names.iter().filter_map(|name| name.parse::<Id>().ok()) {
@@ -271,14 +273,7 @@ impl Memory {
                 .filter(|m| super::parse_member(m).is_none_or(|(name, _)| name != gone))
                 .cloned()
                 .collect();
-            if kept.is_empty() {
-                Op::Remove
-            } else {
-                Op::Put(Arc::new(Until {
-                    value: kept,
-                    until: e.value().until,
-                }))
-            }
+            what_is_left(kept, e.value().until)
         });
     }
 
