@@ -17,27 +17,7 @@ async fn a_sign_in_on_one_instance_holds_on_another_and_sign_out_ends_both() {
     let r = redis.clone();
     let a = TestApp::start_with(&idp, move |c| c.session_store(r)).await;
     let b = TestApp::start_with(&idp, move |c| c.session_store(redis)).await;
-    let browser = browser();
-    assert_eq!(
-        app_sign_in(&browser, &a, "alice@contoso.test", "/")
-            .await
-            .status(),
-        303
-    );
-    // Cookies ignore ports: the browser sends the same session cookie to instance B.
-    let me: serde_json::Value = b.me(&browser).await;
-    assert_eq!(me["preferred_username"], "alice@contoso.test");
-
-    let csrf = b.csrf(&browser).await;
-    let out = browser
-        .post(b.url("/auth/logout"))
-        .form(&[("csrf_token", csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 303);
-    assert_eq!(a.who(&browser).await, "anonymous");
-    assert_eq!(b.who(&browser).await, "anonymous");
+    super::redis_deploy::share_a_sign_in(&a, &b, "alice@contoso.test").await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use msal_tests::redis_servers::{msal_keys_on, redirections_answered, redis_clust
 use msal_tests::{TestApp, app_sign_in, browser};
 
 /// Signed in on A is signed in on B; signing out on B ends it on A.
-async fn share_a_sign_in(a: &TestApp, b: &TestApp, user: &str) {
+pub(crate) async fn share_a_sign_in(a: &TestApp, b: &TestApp, user: &str) {
     let browser = browser();
     assert_eq!(app_sign_in(&browser, a, user, "/").await.status(), 303);
     // Cookies ignore ports: the browser sends the same session cookie to instance B.
@@ -85,12 +85,7 @@ async fn redis_cluster_shares_sign_ins_and_spreads_keys_over_its_nodes() {
     let Some(cluster) = redis_cluster() else {
         return;
     };
-    let p = &cluster.ports;
-    // One node in the URL, the others as node parameters (either alone would do).
-    let url = format!(
-        "redis-cluster://127.0.0.1:{}?node=127.0.0.1:{}&node=127.0.0.1:{}",
-        p[0], p[1], p[2]
-    );
+    let url = cluster.cluster_url();
     let idp = TestIdp::start().await.unwrap();
     let u = url.clone();
     let a = TestApp::start_with(&idp, move |c| c.session_store(u)).await;
@@ -140,7 +135,11 @@ async fn redis_cluster_shares_sign_ins_and_spreads_keys_over_its_nodes() {
     for user in &browsers {
         assert_eq!(b.who(user).await, "Alice Example");
     }
-    let per_node: Vec<usize> = p.iter().map(|port| msal_keys_on(*port).len()).collect();
+    let per_node: Vec<usize> = cluster
+        .ports
+        .iter()
+        .map(|port| msal_keys_on(*port).len())
+        .collect();
     assert!(
         per_node.iter().sum::<usize>() >= 6,
         "the sessions are in the cluster: {per_node:?}"
@@ -150,6 +149,10 @@ async fn redis_cluster_shares_sign_ins_and_spreads_keys_over_its_nodes() {
         "keys spread over more than one node: {per_node:?}"
     );
     // Every command (scripts too) went straight to its key's node: none was redirected.
-    let redirected: Vec<u64> = p.iter().map(|port| redirections_answered(*port)).collect();
+    let redirected: Vec<u64> = cluster
+        .ports
+        .iter()
+        .map(|port| redirections_answered(*port))
+        .collect();
     assert_eq!(redirected, [0, 0, 0], "MOVED/ASK replies per node");
 }

@@ -18,6 +18,16 @@ pub struct RedisServers {
     pub ports: Vec<u16>,
 }
 
+impl RedisServers {
+    /// The cluster's URL: one node in the authority, the others as `node` parameters
+    /// (either alone would do).
+    pub fn cluster_url(&self) -> String {
+        let (first, rest) = self.ports.split_first().expect("a server");
+        let nodes: Vec<String> = rest.iter().map(|p| format!("node=127.0.0.1:{p}")).collect();
+        format!("redis-cluster://127.0.0.1:{first}?{}", nodes.join("&"))
+    }
+}
+
 impl Drop for RedisServers {
     fn drop(&mut self) {
         for child in &mut self.children {

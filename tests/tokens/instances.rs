@@ -117,11 +117,7 @@ async fn two_instances_on_a_redis_cluster_share_one_refresh() {
     let Some(cluster) = redis_cluster() else {
         return;
     };
-    let p = &cluster.ports;
-    let url = format!(
-        "redis-cluster://127.0.0.1:{}?node=127.0.0.1:{}&node=127.0.0.1:{}",
-        p[0], p[1], p[2]
-    );
+    let url = cluster.cluster_url();
     many_requests_on_two_instances_share_one_refresh(&url).await;
 }
 
