@@ -99,22 +99,62 @@ fn what_is_left(kept: Vec<String>, until: OffsetDateTime) -> Op<Arc<Until<Vec<St
     }
 }
 
+/// The front-channel index: `sid` (derived) → members naming its sessions.
+type Index = Cache<String, Arc<Until<Vec<String>>>>;
+
+/// Takes session `id` (whose record is `record`) out of its `sid`'s index entry.
+fn forget_member(sids: &Index, record: &Record, id: &Id) {
+    let Some(name) = indexed_sid(record) else {
+        return;
+    };
+    let gone = id.to_string();
+    sids.entry(name).and_compute_with(|entry| {
+        let Some(e) = entry else {
+            return Op::Nop;
+        };
+        let kept: Vec<String> = e
+            .value()
+            .value
+            .iter()
+            .filter(|m| super::parse_member(m).is_none_or(|(name, _)| name != gone))
+            .cloned()
+            .collect();
+        what_is_left(kept, e.value().until)
+    });
+}
+
 /// Sessions, single-use records and the index, in this process.
 pub(super) struct Memory {
     sessions: Cache<Id, Arc<Record>>,
     once: Cache<String, Arc<Until<String>>>,
-    sids: Cache<String, Arc<Until<Vec<String>>>>,
+    sids: Index,
 }
 
 impl Memory {
     /// A store keeping at most `max` sessions, `max` single-use records and `max` index
     /// entries.
     pub(super) fn new(max: u64) -> Self {
-        let sessions: Cache<Id, Arc<Record>> = bounded(max).build();
+        // The index is built after the sessions, whose evictions prune it: set once, here.
+        let index: Arc<std::sync::OnceLock<Index>> = Arc::default();
+        let pruned = index.clone();
+        // A session that leaves for room or time leaves the index too: the index names
+        // only sessions that may still be live, so it never fills up with the dead.
+        let sessions: Cache<Id, Arc<Record>> = bounded(max)
+            .eviction_listener(move |id: Arc<Id>, record: Arc<Record>, cause| {
+                use moka::notification::RemovalCause::{Expired, Size};
+                if matches!(cause, Size | Expired)
+                    && let Some(sids) = pruned.get()
+                {
+                    forget_member(sids, &record, &id);
+                }
+            })
+            .build();
         let ended = sessions.clone();
         // Fail closed: an index entry pushed out for room takes its sessions with it, so a
-        // front-channel sign-out can never miss a session it no longer finds.
-        let sids = bounded(max)
+        // front-channel sign-out can never miss a session it no longer finds. Pruned as
+        // sessions leave, it holds about one entry per session; twice the sessions' cap and
+        // some room for the moments before moka catches up with its evictions.
+        let sids = bounded(max.saturating_mul(2).saturating_add(1024))
             .eviction_listener(move |_, entry: Arc<Until<Vec<String>>>, cause| {
                 if cause == moka::notification::RemovalCause::Size {
                     for id in session_names(&entry.value)
@@ -126,6 +166,8 @@ impl Memory {
                 }
             })
             .build();
+        // Infallible: `index` was made empty above and is set only here.
+        let _ = index.set(sids.clone());
         Self {
             sessions,
             once: bounded(max).weigher(weight).build(),
@@ -258,23 +300,7 @@ impl Memory {
         let Some(record) = self.sessions.remove(id) else {
             return;
         };
-        let Some(name) = indexed_sid(&record) else {
-            return;
-        };
-        let gone = id.to_string();
-        self.sids.entry(name).and_compute_with(|entry| {
-            let Some(e) = entry else {
-                return Op::Nop;
-            };
-            let kept: Vec<String> = e
-                .value()
-                .value
-                .iter()
-                .filter(|m| super::parse_member(m).is_none_or(|(name, _)| name != gone))
-                .cloned()
-                .collect();
-            what_is_left(kept, e.value().until)
-        });
+        forget_member(&self.sids, &record, id);
     }
 
     /// How many sessions, single-use records and index entries are held, once moka has

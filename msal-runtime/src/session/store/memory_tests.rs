@@ -149,7 +149,7 @@ fn an_index_entry_pushed_out_for_room_ends_its_sessions() {
         in_an_hour(),
     );
     // Others' sign-ins fill the index past its cap; the victim's entry is the oldest.
-    for i in 0..1_000 {
+    for i in 0..3_000 {
         store.index_sid(
             derived("sid", &format!("sid-{i}")),
             "https://a",
@@ -158,7 +158,10 @@ fn an_index_entry_pushed_out_for_room_ends_its_sessions() {
         );
     }
     let (_, _, sids) = store.counts();
-    assert!(sids <= 100, "{sids} index entries; the cap is 100");
+    assert!(
+        sids <= 1_224,
+        "{sids} index entries; the index's cap is 2 × 100 + 1024"
+    );
     assert!(
         store.load(&victim.id).is_none(),
         "a session its front-channel sign-out could no longer find is ended, not kept"
@@ -194,4 +197,22 @@ fn large_single_use_records_weigh_by_their_size() {
         store.take_once("swagger:19").is_some(),
         "the newest is kept"
     );
+}
+
+#[test]
+fn sessions_leaving_for_room_leave_the_index_too() {
+    let store = Memory::new(10);
+    // Thousands sign in, each with a sid of its own: their sessions push each other out,
+    // and their index entries go with them (the index never fills up with the dead, so it
+    // never has to end a live session for room).
+    for i in 0..3_000 {
+        let mut r = record(in_an_hour());
+        let sid = format!("sid-{i}");
+        r.data.insert(SID_FIELD.into(), sid.clone().into());
+        store.create(&mut r);
+        store.index_sid(derived("sid", &sid), "https://a", r.id, in_an_hour());
+    }
+    let (sessions, _, sids) = store.counts();
+    assert!(sessions <= 10, "{sessions} sessions");
+    assert!(sids <= 20, "{sids} index entries for {sessions} sessions");
 }
