@@ -29,11 +29,13 @@ pub struct MsalLayer {
     sessions: Option<Arc<Sessions>>,
 }
 
-/// What a web app's requests need to have a session: the store, the cookie, the expiry.
+/// What a web app's requests need to have a session: the store, the cookie, the expiry, and
+/// the sign-in prefix its refusals link to.
 struct Sessions {
     store: Arc<MsalStore>,
     cookie: SessionCookie,
     expiry: Expiry,
+    route_prefix: String,
 }
 
 impl MsalLayer {
@@ -46,6 +48,7 @@ impl MsalLayer {
                 store: Arc::new(store),
                 cookie: SessionCookie::new(config),
                 expiry: Expiry::OnInactivity(time::Duration::seconds(lifetime)),
+                route_prefix: config.route_prefix.clone(),
             })
         });
         Self { ctx, sessions }
@@ -156,7 +159,6 @@ where
         // Only what a refusal would need, kept cheaply; the strings are built on failure.
         let browser = is_navigation(request.method(), request.headers());
         let uri = request.uri().clone();
-        let callers = self.ctx.callers.clone();
         let future = self.next.call(request);
         Box::pin(async move {
             let mut response = future.await?;
@@ -170,7 +172,7 @@ where
                 Err(error) => {
                     return Ok(AuthRejection {
                         error,
-                        asker: Asker::of(browser, &uri, &callers.config.route_prefix),
+                        asker: Asker::of(browser, &uri, &sessions.route_prefix),
                     }
                     .into_response());
                 }

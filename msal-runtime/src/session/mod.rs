@@ -172,20 +172,25 @@ fn unavailable(e: impl fmt::Display) -> AuthError {
     AuthError::StoreUnavailable(e.to_string())
 }
 
-/// The text stored under `key`; a value of another shape (a record from an older version)
-/// counts as absent: signed out, never an error.
-async fn text_of(session: &Session, key: &str) -> Result<Option<String>, AuthError> {
-    match session.get_value(key).await.map_err(unavailable)? {
-        Some(serde_json::Value::String(text)) => Ok(Some(text)),
-        Some(_) => {
+/// The text a session value holds; a value of another shape (a record from an older
+/// version) counts as absent: signed out, never an error.
+fn as_text<'a>(value: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
+    match value? {
+        serde_json::Value::String(text) => Some(text),
+        _ => {
             tracing::info!(
                 key,
                 "a session value of an unknown shape: treated as signed out"
             );
-            Ok(None)
+            None
         }
-        None => Ok(None),
     }
+}
+
+/// The text stored under `key` in the request's session (see [`as_text`]).
+async fn text_of(session: &Session, key: &str) -> Result<Option<String>, AuthError> {
+    let value = session.get_value(key).await.map_err(unavailable)?;
+    Ok(as_text(value.as_ref(), key).map(str::to_owned))
 }
 
 /// The record of who is signed in, decoded; `None` when nobody is, when it was made for
@@ -330,16 +335,8 @@ pub(crate) async fn who(
     let Some(record) = store.peek(&id).await? else {
         return Ok(None);
     };
-    let text = match record.data.get(WHO) {
-        Some(serde_json::Value::String(text)) => text,
-        None => return Ok(None),
-        Some(_) => {
-            tracing::info!(
-                key = WHO,
-                "a session value of an unknown shape: treated as signed out"
-            );
-            return Ok(None);
-        }
+    let Some(text) = as_text(record.data.get(WHO), WHO) else {
+        return Ok(None);
     };
     if let Some(who) = cache.get(&id, text) {
         return Ok(Some(who));
@@ -347,7 +344,7 @@ pub(crate) async fn who(
     let Some(who) = decode(text, keys, app).map(Arc::new) else {
         return Ok(None);
     };
-    cache.insert(id, text.clone(), who.clone());
+    cache.insert(id, text.to_owned(), who.clone());
     Ok(Some(who))
 }
 

@@ -4,8 +4,8 @@
 //! In Redis a lock is a key (`SET … NX PX`) holding a random token of its holder's: only that
 //! token deletes it, so a holder whose lock expired never frees someone else's. It lives a
 //! short time (a refresh's: [`LOCK_TTL`]) and its holder renews it while it works, so a
-//! crashed instance blocks nobody for longer than that. In memory there is one process, whose in-process locks are
-//! enough: the lock is granted at once.
+//! crashed instance blocks nobody for longer than that. In memory there is one process,
+//! whose in-process locks are enough: the lock is granted at once.
 
 use std::time::Duration;
 

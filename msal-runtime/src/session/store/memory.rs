@@ -2,10 +2,13 @@
 //! the front-channel index, each a moka cache whose entries expire on their own deadline and
 //! whose least recently used entries make room when it is full.
 //!
-//! Each kind has its own cap (`MSAL_MEMORY_SESSIONS_MAX`), so what strangers can create
+//! Each kind has its own cap (`MSAL_MEMORY_SESSIONS_MAX` sessions, as many KiB of single-use
+//! records, the index a little over twice as many entries), so what strangers can create
 //! (pending sign-ins: one per `GET /auth/login`) never pushes out a signed-in session: a flood
 //! of sign-ins that are never finished only evicts the oldest pending sign-ins, which then
-//! answer "unknown sign-in, start again".
+//! answer "unknown sign-in, start again". The index holds only sessions that may be live
+//! (leaving ones take their member with them); should it still overflow, the sessions of the
+//! entry it drops end too, so a front-channel sign-out never misses one.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,7 +73,7 @@ impl<K, V: Deadline> Expiry<K, V> for OnDeadline {
     }
 }
 
-/// A bounded cache of `max` entries, each ending at its deadline. Plain LRU, without moka's
+/// A cache of at most `max` (entries, or weight with a weigher), each ending at its deadline. Plain LRU, without moka's
 /// frequency-based admission: a new entry (a sign-in just made) is always kept, and the
 /// least recently used one makes room.
 fn bounded<K, V>(max: u64) -> moka::sync::CacheBuilder<K, V, Cache<K, V>>
