@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::challenge::ClaimsRequest;
 use crate::config::ConfigError;
 
 /// Why msal-axum could not start or do what was asked.
@@ -73,6 +74,31 @@ pub enum AuthError {
         /// What the provider said.
         reason: String,
     },
+    /// Conditional Access (MFA, an authentication context) or Continuous Access Evaluation
+    /// asks for more than the caller's sign-in holds: these claims. A browser signs in again
+    /// asking for them (with `login_hint`); any other caller gets 401 with
+    /// `WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64>"` to request a
+    /// new token with.
+    #[error("more claims required: {reason}")]
+    InsufficientClaims {
+        /// The claims request, JSON (`{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`).
+        claims: String,
+        /// The scopes to ask for.
+        scopes: Vec<String>,
+        /// Who was signed in, to pre-fill the provider's page.
+        login_hint: Option<String>,
+        /// What asked for the claims.
+        reason: String,
+    },
+    /// The user or an administrator has not consented to these scopes (Entra's AADSTS65001).
+    /// A browser signs in again to consent; any other caller gets 403 saying so.
+    #[error("consent required for: {}", .scopes.join(" "))]
+    ConsentRequired {
+        /// The scopes consent is missing for.
+        scopes: Vec<String>,
+        /// Who was signed in, to pre-fill the provider's page.
+        login_hint: Option<String>,
+    },
     /// Signed in, but not allowed (role, group or tenant).
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -139,6 +165,16 @@ impl AuthError {
         )
     }
 
+    /// The refusal of a claims challenge the user answered by signing in a moment ago: the
+    /// provider asks for the same again, so another sign-in would only ask again.
+    pub(crate) fn claims_loop() -> Self {
+        AuthError::sign_in(
+            403,
+            "Additional verification did not succeed",
+            "The identity provider asked again for the verification you completed when you just signed in, so signing in again would only repeat it. Try again later, or ask your administrator about the Conditional Access policy.",
+        )
+    }
+
     pub(crate) fn sign_in(status: u16, title: &str, detail: impl Into<String>) -> Self {
         AuthError::SignInFailed {
             status,
@@ -151,9 +187,11 @@ impl AuthError {
         match self {
             AuthError::NotSignedIn
             | AuthError::InvalidToken(_)
-            | AuthError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
+            | AuthError::ReauthenticationRequired { .. }
+            | AuthError::InsufficientClaims { .. } => StatusCode::UNAUTHORIZED,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_)
+            | AuthError::ConsentRequired { .. }
             | AuthError::Forbidden(_)
             | AuthError::Undetermined(_) => StatusCode::FORBIDDEN,
             AuthError::SignInFailed { status, .. } => {
@@ -175,6 +213,8 @@ impl AuthError {
             AuthError::ReauthenticationRequired { .. } => "Sign-in required again".into(),
             AuthError::BadRequest(_) => "Malformed authorization".into(),
             AuthError::InsufficientScope(_) => "Insufficient scope".into(),
+            AuthError::InsufficientClaims { .. } => "Additional verification required".into(),
+            AuthError::ConsentRequired { .. } => "Consent required".into(),
             AuthError::Forbidden(_) => "Forbidden".into(),
             AuthError::Undetermined(_) => "Access cannot be decided".into(),
             AuthError::SignInFailed { title, .. } => title.clone(),
@@ -199,6 +239,13 @@ impl AuthError {
             AuthError::InsufficientScope(scopes) => {
                 format!("This needs the scopes: {}.", scopes.join(" "))
             }
+            AuthError::InsufficientClaims { reason, .. } => format!(
+                "{reason}: request a new token with the claims in the WWW-Authenticate challenge."
+            ),
+            AuthError::ConsentRequired { scopes, .. } => format!(
+                "The user or an administrator has not consented to this app using {} on the user's behalf. Sign in again to consent, or ask an administrator to grant consent for the app registration.",
+                scopes.join(" ")
+            ),
             AuthError::Forbidden(why) | AuthError::Undetermined(why) => why.clone(),
             AuthError::SignInFailed { detail, .. } => detail.clone(),
             AuthError::ProviderUnavailable(_) => {
@@ -299,25 +346,22 @@ impl IntoResponse for AuthRejection {
                 AuthError::NotSignedIn | AuthError::InvalidToken(_) => {
                     return redirect_to_login(&asker, &[]);
                 }
-                AuthError::InsufficientScope(scopes) => return redirect_to_login(&asker, scopes),
+                AuthError::InsufficientScope(scopes) => {
+                    return redirect_to_login(&asker, scopes);
+                }
                 AuthError::ReauthenticationRequired {
                     scopes, login_hint, ..
+                }
+                | AuthError::ConsentRequired { scopes, login_hint } => {
+                    return sign_in_again(&asker, scopes, login_hint.as_deref(), None);
+                }
+                AuthError::InsufficientClaims {
+                    claims,
+                    scopes,
+                    login_hint,
+                    ..
                 } => {
-                    let mut response = redirect_to_login(&asker, scopes);
-                    if let Some(hint) = login_hint
-                        && let Some(location) = response
-                            .headers()
-                            .get(header::LOCATION)
-                            .and_then(|l| l.to_str().ok())
-                    {
-                        let with_hint = format!(
-                            "{location}&login_hint={}",
-                            url::form_urlencoded::byte_serialize(hint.as_bytes())
-                                .collect::<String>()
-                        );
-                        response = redirect(StatusCode::FOUND, &with_hint);
-                    }
-                    return response;
+                    return sign_in_again(&asker, scopes, login_hint.as_deref(), Some(claims));
                 }
                 _ => {}
             }
@@ -349,6 +393,15 @@ impl IntoResponse for AuthRejection {
                 "Bearer error=\"insufficient_scope\", scope=\"{}\"",
                 quoted(&scopes.join(" "))
             )),
+            AuthError::InsufficientClaims { claims, reason, .. } => {
+                ClaimsRequest::parse(claims).map(|claims| {
+                    format!(
+                        "Bearer error=\"insufficient_claims\", error_description=\"{}\", claims=\"{}\"",
+                        quoted(reason),
+                        claims.to_base64()
+                    )
+                })
+            }
             _ => None,
         };
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -401,10 +454,27 @@ fn quoted(text: &str) -> String {
 }
 
 fn redirect_to_login(asker: &Asker, scopes: &[String]) -> Response {
+    sign_in_again(asker, scopes, None, None)
+}
+
+/// The redirect to the sign-in route: back to this request afterwards, asking for `scopes`,
+/// for `login_hint`, with a claims request.
+fn sign_in_again(
+    asker: &Asker,
+    scopes: &[String],
+    login_hint: Option<&str>,
+    claims: Option<&str>,
+) -> Response {
     let mut target = url::form_urlencoded::Serializer::new(String::new());
     target.append_pair("next", &asker.path_and_query);
     if !scopes.is_empty() {
         target.append_pair("scopes", &scopes.join(" "));
+    }
+    if let Some(hint) = login_hint {
+        target.append_pair("login_hint", hint);
+    }
+    if let Some(claims) = claims {
+        target.append_pair("claims", claims);
     }
     let location = format!("{}?{}", asker.login_path, target.finish());
     redirect(StatusCode::FOUND, &location)

@@ -1,9 +1,9 @@
 //! A small Microsoft Graph helper: the right token on every call, and one retry when Graph
 //! answers with a claims challenge (Continuous Access Evaluation, conditional access).
 
-use base64::Engine as _;
 use serde_json::Value;
 
+use crate::challenge::ClaimsRequest;
 use crate::error::{AuthError, AuthRejection, untrusted};
 use crate::tokens::Tokens;
 
@@ -126,9 +126,20 @@ impl Graph<'_> {
         if response.status() == reqwest::StatusCode::UNAUTHORIZED
             && let Some(claims) = claims_challenge(response.headers())
         {
-            // Once, and only once: a second challenge is an answer, not a loop.
+            // Once, and only once: a token asked for with the claims, then one more call.
             let token = self.tokens.for_caller(&self.scopes, Some(&claims)).await?;
             response = self.send(&url, token.secret()).await?;
+            if response.status() == reqwest::StatusCode::UNAUTHORIZED
+                && let Some(again) = claims_challenge(response.headers())
+            {
+                // Still not enough: only the user can answer it, by signing in again.
+                return Err(self.tokens.refuse(AuthError::InsufficientClaims {
+                    claims: again.as_str().to_owned(),
+                    scopes: self.scopes.clone(),
+                    login_hint: self.tokens.login_hint(),
+                    reason: "Microsoft Graph asks for more verification of the user".into(),
+                }));
+            }
         }
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -169,17 +180,12 @@ impl Graph<'_> {
     }
 }
 
-/// The decoded `claims` of a `WWW-Authenticate: Bearer … error="insufficient_claims",
-/// claims="<base64>"` challenge.
-fn claims_challenge(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    let header = headers
-        .get(reqwest::header::WWW_AUTHENTICATE)?
-        .to_str()
-        .ok()?;
-    let encoded = header.split("claims=\"").nth(1)?.split('"').next()?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
-        .ok()?;
-    String::from_utf8(decoded).ok()
+/// The claims of a `WWW-Authenticate: Bearer … error="insufficient_claims",
+/// claims="<base64>"` challenge; any other challenge is none.
+fn claims_challenge(headers: &reqwest::header::HeaderMap) -> Option<ClaimsRequest> {
+    headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(ClaimsRequest::from_www_authenticate)
 }

@@ -34,6 +34,7 @@
 #[doc(hidden)]
 pub mod __private;
 mod caller;
+mod challenge;
 mod client;
 pub mod config;
 mod error;

@@ -9,7 +9,11 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_SAFE_NO_PAD_ENGINE;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreGenderClaim, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreTokenIntrospectionResponse, CoreTokenResponse,
+};
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
     JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
@@ -19,13 +23,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::challenge::{ClaimsRequest, request_claims};
 use crate::config::{IssuerRule, MsalConfig, TokenAuthMethod, tenant_of_issuer};
 use crate::error::untrusted;
 use crate::validate::{KeyCache, ResolvedIssuer};
 
 mod discovery;
+mod refused;
 
 use discovery::Failure;
+pub(crate) use refused::{Refusal, RefusalKind};
 
 /// What discovery told us, checked.
 pub(crate) struct Discovered {
@@ -48,8 +55,8 @@ pub(crate) enum ProviderError {
     /// The provider said no (`invalid_grant` and friends), with its description. Both are
     /// the provider's text, escaped and bounded (see [`untrusted`]): fit for a log line,
     /// never for a caller's response.
-    #[error("{error}: {description}")]
-    Refused { error: String, description: String },
+    #[error("{}: {}", .0.error, .0.description)]
+    Refused(Refusal),
     /// The provider answered, but what it sent cannot be used.
     #[error("{0}")]
     Malformed(String),
@@ -104,6 +111,8 @@ pub(crate) struct Hints<'a> {
     pub(crate) login_hint: Option<&'a str>,
     pub(crate) domain_hint: Option<&'a str>,
     pub(crate) prompt: Option<&'a str>,
+    /// A claims challenge the sign-in answers.
+    pub(crate) claims: Option<&'a ClaimsRequest>,
 }
 
 /// The provider as this app talks to it.
@@ -149,7 +158,7 @@ impl Provider {
     fn client(&self, d: &Discovered, redirect_uri: &Url) -> Result<OidcClient, ProviderError> {
         let issuer = IssuerUrl::new(d.issuer_url.clone())
             .map_err(|e| ProviderError::Malformed(format!("issuer: {e}")))?;
-        let mut client = CoreClient::new(
+        let mut client = EntraClient::new(
             ClientId::new(self.config.client_id.clone()),
             issuer,
             JsonWebKeySet::default(),
@@ -190,10 +199,12 @@ impl Provider {
         if self.config.response_mode == crate::config::ResponseMode::FormPost {
             request = request.add_extra_param("response_mode", "form_post");
         }
+        let claims = request_claims(hints.claims, self.capabilities());
         for (name, value) in [
             ("login_hint", hints.login_hint),
             ("domain_hint", hints.domain_hint),
             ("prompt", hints.prompt),
+            ("claims", claims.as_deref()),
         ] {
             if let Some(value) = value {
                 request = request.add_extra_param(name, value);
@@ -215,12 +226,13 @@ impl Provider {
         redirect_uri: &Url,
         code: &str,
         pkce_verifier: &str,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<TokenResponse, ProviderError> {
         let client = self.client(d, redirect_uri)?;
         let mut request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
-        for (name, value) in self.extra_params(d, None)? {
+        for (name, value) in self.extra_params(d, claims)? {
             request = request.add_extra_param(name, value);
         }
         let response = request
@@ -242,7 +254,7 @@ impl Provider {
         d: &Discovered,
         refresh_token: &str,
         scopes: &[String],
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<TokenResponse, ProviderError> {
         let client = self.client_without_redirect(d)?;
         let refresh_token = openidconnect::RefreshToken::new(refresh_token.to_owned());
@@ -264,7 +276,7 @@ impl Provider {
         &self,
         d: &Discovered,
         scopes: &[String],
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<TokenResponse, ProviderError> {
         let client = self.client_without_redirect(d)?;
         let mut request = client
@@ -287,7 +299,7 @@ impl Provider {
         d: &Discovered,
         assertion: &str,
         scopes: &[String],
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<TokenResponse, ProviderError> {
         let scope = scopes.join(" ");
         let mut form = vec![
@@ -327,12 +339,14 @@ impl Provider {
         })?;
         let text = |name: &str| body.get(name).and_then(serde_json::Value::as_str);
         if !status.is_success() {
-            let error = untrusted(text("error").unwrap_or("error"));
-            let description = untrusted(text("error_description").unwrap_or_default());
+            let refusal = Refusal::from_json(&body);
             return Err(if status.is_server_error() {
-                ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
+                ProviderError::Unavailable(format!(
+                    "token endpoint: {}: {}",
+                    refusal.error, refusal.description
+                ))
             } else {
-                ProviderError::Refused { error, description }
+                refusal_or_outage(refusal)
             });
         }
         let access_token = text("access_token").ok_or_else(|| {
@@ -350,16 +364,22 @@ impl Provider {
         })
     }
 
-    /// What every token request may add: a claims challenge, and the client assertion of a
-    /// certificate credential.
+    /// The client capabilities this app declares (`cp1`: it handles CAE claims challenges).
+    fn capabilities(&self) -> &[String] {
+        // PENDING(dsl18): `&self.config.client_capabilities` once the config field lands.
+        &[]
+    }
+
+    /// What every token request may add: a claims challenge with the client capabilities,
+    /// and the client assertion of a certificate credential.
     fn extra_params(
         &self,
         d: &Discovered,
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<Vec<(&'static str, String)>, ProviderError> {
         let mut params = Vec::new();
-        if let Some(claims) = claims {
-            params.push(("claims", claims.to_owned()));
+        if let Some(claims) = request_claims(claims, self.capabilities()) {
+            params.push(("claims", claims));
         }
         if let Some(assertion) = self.assertion(d)? {
             params.push(("client_assertion_type", ASSERTION_TYPE.to_owned()));
@@ -404,34 +424,56 @@ impl Provider {
     }
 }
 
+/// A refusal, unless its error says the provider is having trouble (try again later).
+fn refusal_or_outage(refusal: Refusal) -> ProviderError {
+    if matches!(
+        refusal.error.as_str(),
+        "temporarily_unavailable" | "server_error"
+    ) {
+        ProviderError::Unavailable(format!(
+            "token endpoint: {}: {}",
+            refusal.error, refusal.description
+        ))
+    } else {
+        ProviderError::Refused(refusal)
+    }
+}
+
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-type OidcClient = CoreClient<
-    openidconnect::EndpointSet,
+/// openidconnect's core client, with an error type that keeps what Entra adds to a refusal
+/// (`suberror`, `claims`).
+type EntraClient<
+    HasAuthUrl = openidconnect::EndpointNotSet,
+    HasTokenUrl = openidconnect::EndpointNotSet,
+> = openidconnect::Client<
+    openidconnect::EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    refused::EntraErrorResponse,
+    CoreTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
+    HasAuthUrl,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
-    openidconnect::EndpointSet,
+    HasTokenUrl,
     openidconnect::EndpointNotSet,
 >;
 
+type OidcClient = EntraClient<openidconnect::EndpointSet, openidconnect::EndpointSet>;
+
 fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
+    e: RequestTokenError<RE, refused::EntraErrorResponse>,
 ) -> ProviderError {
     match e {
         RequestTokenError::ServerResponse(response) => {
-            let error = untrusted(response.error().as_ref());
-            let description = untrusted(
-                response
-                    .error_description()
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            );
-            if matches!(error.as_str(), "temporarily_unavailable" | "server_error") {
-                ProviderError::Unavailable(format!("token endpoint: {error}: {description}"))
-            } else {
-                ProviderError::Refused { error, description }
-            }
+            refusal_or_outage(Refusal::from_response(&response))
         }
         RequestTokenError::Request(e) => {
             ProviderError::Unavailable(format!("token endpoint unreachable: {e}"))

@@ -16,11 +16,12 @@ use super::{
     SignIn, Wired, constant_time_eq, cookie, provider_error, provider_said, random_token,
     redirect_uri, refuse, safe_next,
 };
-use crate::client::Hints;
+use crate::challenge::{ClaimsRequest, MAX_CLAIMS_BYTES};
+use crate::client::{Hints, ProviderError, RefusalKind};
 use crate::config::ResponseMode;
 use crate::error::{Asker, AuthError, AuthRejection, redirect, untrusted};
 use crate::principal::User;
-use crate::session::{self, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
+use crate::session::{self, AnsweredClaims, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// Each pending sign-in has its own cookie (named after its state) holding a random value
@@ -66,6 +67,9 @@ pub(crate) struct LoginParams {
     pub(crate) domain_hint: Option<String>,
     pub(crate) prompt: Option<String>,
     pub(crate) scopes: Option<String>,
+    /// A claims request (JSON) the sign-in must answer: a Conditional Access or CAE claims
+    /// challenge, or an `auth_context` rule's.
+    pub(crate) claims: Option<String>,
 }
 
 pub(super) async fn login(
@@ -118,12 +122,23 @@ pub(crate) async fn start_login(
             scopes.push(scope.clone());
         }
     }
+    let claims = match params.claims.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => Some(ClaimsRequest::parse(text).ok_or_else(|| {
+            AuthError::BadRequest(format!(
+                "`claims` must be a claims request: a JSON object such as \
+                 {{\"id_token\":{{\"acrs\":{{\"essential\":true,\"value\":\"c1\"}}}}}} of at most \
+                 {MAX_CLAIMS_BYTES} bytes"
+            ))
+        })?),
+    };
     let d = ctx.provider.discovered().await.map_err(provider_error)?;
     let redirect_uri = redirect_uri(ctx, headers)?;
     let hints = Hints {
         login_hint: params.login_hint.as_deref(),
         domain_hint: params.domain_hint.as_deref(),
         prompt,
+        claims: claims.as_ref(),
     };
     let request = ctx
         .provider
@@ -138,6 +153,8 @@ pub(crate) async fn start_login(
         redirect_uri: redirect_uri.to_string(),
         extra_scopes: extra,
         swagger,
+        claims: claims.map(|c| c.as_str().to_owned()),
+        login_hint: params.login_hint.clone(),
     };
     ctx.store
         .put_flow(&request.state, &flow, &config.session_keys)
@@ -252,11 +269,32 @@ async fn finish_login(
     let d = ctx.provider.discovered().await.map_err(provider_error)?;
     let redirect_uri = Url::parse(&flow.redirect_uri)
         .map_err(|e| AuthError::Misconfigured(format!("stored redirect URI: {e}")))?;
-    let tokens = ctx
+    let answering = flow.claims.as_deref().and_then(ClaimsRequest::parse);
+    let exchanged = ctx
         .provider
-        .exchange_code(&d, &redirect_uri, code, &flow.pkce_verifier)
-        .await
-        .map_err(provider_error)?;
+        .exchange_code(
+            &d,
+            &redirect_uri,
+            code,
+            &flow.pkce_verifier,
+            answering.as_ref(),
+        )
+        .await;
+    let tokens = match exchanged {
+        Ok(tokens) => tokens,
+        Err(ProviderError::Refused(r)) => {
+            if let RefusalKind::Interaction(Some(asked)) = r.kind() {
+                tracing::info!(error = %r.error, description = %r.description, "the code redemption asks for more verification");
+                if answering.as_ref() == Some(&asked) {
+                    // This sign-in already asked for exactly that: no second round.
+                    return Err(AuthError::claims_loop());
+                }
+                return Ok(sign_in_url(ctx, &flow, &asked));
+            }
+            return Err(provider_error(ProviderError::Refused(r)));
+        }
+        Err(e) => return Err(provider_error(e)),
+    };
     let config = &ctx.config;
     use secrecy::ExposeSecret;
     let raw_id_token = tokens
@@ -316,6 +354,10 @@ async fn finish_login(
         scopes,
         declined,
         groups: None,
+        answered: flow.claims.clone().map(|claims| AnsweredClaims {
+            claims,
+            at: crate::validate::now(),
+        }),
     };
     session::sign_in(
         session,
@@ -328,4 +370,19 @@ async fn finish_login(
     .await?;
     tracing::info!(oid = ?signed_in.user.oid, tid = ?signed_in.user.tid, "signed in");
     Ok(flow.next)
+}
+
+/// Where a sign-in whose code the provider would only redeem with more claims goes next: a
+/// new sign-in asking for them, for the same user, scopes and destination.
+fn sign_in_url(ctx: &SignIn, flow: &PendingFlow, claims: &ClaimsRequest) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("next", &flow.next);
+    if !flow.extra_scopes.is_empty() {
+        query.append_pair("scopes", &flow.extra_scopes.join(" "));
+    }
+    if let Some(hint) = &flow.login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    query.append_pair("claims", claims.as_str());
+    format!("{}/login?{}", ctx.config.route_prefix, query.finish())
 }

@@ -179,12 +179,12 @@ fn provider_error(e: ProviderError) -> AuthError {
         ProviderError::Malformed(why) => {
             AuthError::sign_in(401, "The identity provider's answer was refused", why)
         }
-        ProviderError::Refused { error, description } => {
-            tracing::info!(%error, %description, "the identity provider refused the sign-in");
+        ProviderError::Refused(r) => {
+            tracing::info!(error = %r.error, description = %r.description, "the identity provider refused the sign-in");
             AuthError::sign_in(
                 400,
                 "The identity provider refused the sign-in",
-                provider_said(&error, &description),
+                provider_said(&r.error, &r.description),
             )
         }
     }

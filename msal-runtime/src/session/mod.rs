@@ -54,6 +54,29 @@ pub(crate) struct SignedIn {
     pub(crate) declined: Vec<String>,
     /// Group memberships looked up in Microsoft Graph (group overage), when they were.
     pub(crate) groups: Option<LookedUpGroups>,
+    /// The claims challenge this sign-in answered, if it answered one.
+    pub(crate) answered: Option<AnsweredClaims>,
+}
+
+/// A claims challenge a sign-in answered, and when (seconds since the epoch): the same
+/// challenge again soon after is a loop the provider will not end, not a new request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AnsweredClaims {
+    pub(crate) claims: String,
+    pub(crate) at: i64,
+}
+
+/// How long after answering a claims challenge the same challenge counts as a loop.
+const ANSWER_HOLDS_FOR: i64 = 600;
+
+impl AnsweredClaims {
+    /// Whether `claims` is the challenge this sign-in answered a moment ago: asking the
+    /// user to answer it again would only ask again.
+    pub(crate) fn repeated_by(answered: Option<&Self>, claims: &str) -> bool {
+        answered.is_some_and(|a| {
+            a.claims == claims && crate::validate::now().saturating_sub(a.at) < ANSWER_HOLDS_FOR
+        })
+    }
 }
 
 impl fmt::Debug for SignedIn {
@@ -98,6 +121,8 @@ struct StoredWho {
     sealed_with: Option<String>,
     #[serde(default)]
     groups: Option<LookedUpGroups>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answered: Option<AnsweredClaims>,
 }
 
 impl StoredWho {
@@ -110,6 +135,7 @@ impl StoredWho {
             declined: signed_in.declined.clone(),
             sealed_with,
             groups: signed_in.groups.clone(),
+            answered: signed_in.answered.clone(),
         }
     }
 
@@ -120,6 +146,7 @@ impl StoredWho {
             scopes: self.scopes,
             declined: self.declined,
             groups: self.groups,
+            answered: self.answered,
         }
     }
 
@@ -149,6 +176,12 @@ pub(crate) struct PendingFlow {
     /// session is signed in.
     #[serde(default)]
     pub(crate) swagger: Option<SwaggerRequest>,
+    /// The claims request this sign-in answers (JSON), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) claims: Option<String>,
+    /// The `login_hint` it started with, for a second round the provider asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) login_hint: Option<String>,
 }
 
 impl fmt::Debug for PendingFlow {
@@ -250,6 +283,8 @@ pub(crate) struct Who {
     /// When group memberships looked up in Graph stop being trusted (seconds since the
     /// epoch): a cached entry past it is decoded again, and the groups looked up again.
     pub(crate) groups_until: Option<i64>,
+    /// The claims challenge the sign-in answered, if any.
+    pub(crate) answered: Option<AnsweredClaims>,
 }
 
 impl fmt::Debug for Who {
@@ -359,6 +394,7 @@ pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Optio
         .as_ref()
         .map(|g| (g, g.at.saturating_add(fresh_for)))
         .filter(|(_, until)| crate::validate::now() < *until);
+    let answered = signed_in.answered;
     let mut principal = Principal::session(
         signed_in.user,
         signed_in.scopes,
@@ -376,6 +412,7 @@ pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Optio
         principal: Arc::new(principal),
         csrf: signed_in.csrf,
         groups_until,
+        answered,
     })
 }
 

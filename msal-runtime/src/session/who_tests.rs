@@ -23,6 +23,7 @@ fn signed_in() -> SignedIn {
         scopes: vec!["User.Read".into()],
         declined: vec![],
         groups: None,
+        answered: None,
     }
 }
 

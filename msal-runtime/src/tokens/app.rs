@@ -8,8 +8,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use super::cache::{EARLY, check_request, expiry, scope_key};
-use super::{AccessToken, TokenSource, app_credential_refused, provider_failure};
-use crate::client::ProviderError;
+use super::{AccessToken, TokenSource, provider_failure};
+use crate::challenge::ClaimsRequest;
+use crate::client::{ProviderError, RefusalKind};
 use crate::error::AuthError;
 use crate::principal::{Principal, PrincipalKind};
 use crate::validate::{TokenCache, now};
@@ -19,7 +20,7 @@ use crate::validate::{TokenCache, now};
 pub(crate) async fn app_token(
     source: &TokenSource,
     scopes: &[String],
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
 ) -> Result<AccessToken, AuthError> {
     check_request(scopes, &source.config.audiences)?;
     let key = scope_key(scopes);
@@ -55,10 +56,10 @@ pub(crate) async fn app_token(
         .await
         .map_err(|e| match e {
             // The description stays out of any response body (see AuthError's detail).
-            ProviderError::Refused { error, description } => AuthError::AppTokenRefused {
+            ProviderError::Refused(r) => AuthError::AppTokenRefused {
                 scopes: key.join(" "),
-                error,
-                description,
+                error: r.error,
+                description: r.description,
             },
             e => provider_failure(e),
         })?;
@@ -81,7 +82,7 @@ pub(crate) async fn on_behalf_of(
     source: &TokenSource,
     caller: &Principal,
     scopes: &[String],
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
 ) -> Result<AccessToken, AuthError> {
     let (Some(raw), PrincipalKind::BearerUser) = (&caller.raw, caller.kind) else {
         return Err(AuthError::Forbidden(
@@ -111,19 +112,39 @@ pub(crate) async fn on_behalf_of(
         .on_behalf_of(&d, &raw.0, &key, claims)
         .await
         .map_err(|e| match e {
-            // The app's credential, not the caller's token, was refused.
-            ProviderError::Refused { error, description } if app_credential_refused(&error) => {
-                AuthError::AppTokenRefused {
-                    scopes: key.join(" "),
-                    error,
-                    description,
+            ProviderError::Refused(r) => {
+                tracing::info!(error = %r.error, description = %r.description, "on-behalf-of was refused");
+                let login_hint = caller.user.as_ref().and_then(|u| u.preferred_username.clone());
+                match r.kind() {
+                    // The app's credential, not the caller's token, was refused.
+                    RefusalKind::AppCredential => AuthError::AppTokenRefused {
+                        scopes: key.join(" "),
+                        error: r.error,
+                        description: r.description,
+                    },
+                    // Nothing the caller's token can fix: consent is missing downstream.
+                    RefusalKind::Consent => AuthError::ConsentRequired {
+                        scopes: key.clone(),
+                        login_hint,
+                    },
+                    // Conditional Access wants more of the user: the calling client gets the
+                    // claims, to ask for a token for this API that carries them.
+                    RefusalKind::Interaction(Some(claims)) => AuthError::InsufficientClaims {
+                        claims: claims.as_str().to_owned(),
+                        scopes: Vec::new(),
+                        login_hint,
+                        reason: format!(
+                            "the identity provider requires more verification of the user for {}",
+                            key.join(" ")
+                        ),
+                    },
+                    RefusalKind::Interaction(None) | RefusalKind::Grant => {
+                        AuthError::InvalidToken(format!(
+                            "the identity provider refused to exchange this token on behalf of its user ({})",
+                            r.error
+                        ))
+                    }
                 }
-            }
-            ProviderError::Refused { error, description } => {
-                tracing::info!(%error, %description, "on-behalf-of was refused");
-                AuthError::InvalidToken(format!(
-                    "the identity provider refused to exchange this token on behalf of its user ({error})"
-                ))
             }
             e => provider_failure(e),
         })?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tower_sessions::Session;
 
 use super::{AccessToken, TokenSource};
+use crate::challenge::ClaimsRequest;
 use crate::error::{Asker, AuthError, AuthRejection};
 use crate::principal::{Principal, PrincipalKind};
 
@@ -68,7 +69,7 @@ impl Tokens {
     async fn user_token_with_claims(
         &self,
         scopes: &[String],
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<AccessToken, AuthRejection> {
         let Some(session) = &self.session else {
             return Err(self.refuse(AuthError::NotSignedIn));
@@ -115,7 +116,7 @@ impl Tokens {
     pub(crate) async fn for_caller(
         &self,
         scopes: &[String],
-        claims: Option<&str>,
+        claims: Option<&ClaimsRequest>,
     ) -> Result<AccessToken, AuthRejection> {
         match self.principal.kind {
             PrincipalKind::Session => self.user_token_with_claims(scopes, claims).await,
@@ -128,6 +129,11 @@ impl Tokens {
                 .await
                 .map_err(|e| self.refuse(e)),
         }
+    }
+
+    /// The calling user's sign-in name, to pre-fill the provider's page.
+    pub(crate) fn login_hint(&self) -> Option<String> {
+        self.principal.user.as_ref()?.preferred_username.clone()
     }
 
     /// Who is calling.

@@ -123,19 +123,13 @@ impl From<&CachedToken> for AccessToken {
     }
 }
 
-/// Whether the provider refused the app itself (its secret or certificate), not the user's
-/// grant: nothing a user can fix by signing in again.
-fn app_credential_refused(error: &str) -> bool {
-    matches!(error, "invalid_client" | "unauthorized_client")
-}
-
 fn provider_failure(e: ProviderError) -> AuthError {
     match e {
         ProviderError::Unavailable(why) | ProviderError::Malformed(why) => {
             AuthError::ProviderUnavailable(why)
         }
-        ProviderError::Refused { error, description } => {
-            AuthError::ProviderUnavailable(format!("{error}: {description}"))
+        ProviderError::Refused(r) => {
+            AuthError::ProviderUnavailable(format!("{}: {}", r.error, r.description))
         }
     }
 }

@@ -8,10 +8,11 @@ use tower_sessions::Session;
 
 use super::cache::{cached, check_request, expiry, remember, scope_key};
 use super::refresh_lock::{longest_wait, refresh_lock};
-use super::{AccessToken, TokenSource, app_credential_refused, provider_failure};
-use crate::client::ProviderError;
+use super::{AccessToken, TokenSource, provider_failure};
+use crate::challenge::ClaimsRequest;
+use crate::client::{ProviderError, RefusalKind};
 use crate::error::AuthError;
-use crate::session;
+use crate::session::{self, AnsweredClaims};
 use crate::validate::{IdTokenExpectations, validate_id_token};
 
 /// The signed-in user's token for `scopes`: from the session's cache while it has more than
@@ -22,7 +23,7 @@ pub(crate) async fn user_token(
     source: &TokenSource,
     session: &Session,
     scopes: &[String],
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
 ) -> Result<AccessToken, AuthError> {
     let this_api = &source.config.audiences;
     check_request(scopes, this_api)?;
@@ -77,7 +78,7 @@ async fn refresh_locked(
     source: &TokenSource,
     session: &Session,
     scopes: &[String],
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
 ) -> Result<AccessToken, AuthError> {
     let this_api = &source.config.audiences;
     let keys = &source.config.session_keys;
@@ -112,26 +113,54 @@ async fn refresh_locked(
         .await
     {
         Ok(tokens) => tokens,
-        // The app's own credential was refused (an expired secret, say): the user's refresh
-        // token is still good, so it stays.
-        Err(ProviderError::Refused { error, description }) if app_credential_refused(&error) => {
-            return Err(AuthError::AppTokenRefused {
-                scopes: scope_key(scopes).join(" "),
-                error,
-                description,
+        Err(ProviderError::Refused(r)) => {
+            // The provider's description goes to the log, never to the caller.
+            tracing::info!(error = %r.error, description = %r.description, "a token refresh was refused");
+            let login_hint = signed_in.user.preferred_username.clone();
+            return Err(match r.kind() {
+                // The app's own credential was refused (an expired secret, say): the user's
+                // refresh token is still good, so it stays.
+                RefusalKind::AppCredential => AuthError::AppTokenRefused {
+                    scopes: scope_key(scopes).join(" "),
+                    error: r.error,
+                    description: r.description,
+                },
+                // Consent or an interaction is missing for this resource only: the refresh
+                // token still serves every other one, so it stays.
+                RefusalKind::Consent => AuthError::ConsentRequired {
+                    scopes: scope_key(scopes),
+                    login_hint,
+                },
+                RefusalKind::Interaction(Some(asked)) => {
+                    if AnsweredClaims::repeated_by(signed_in.answered.as_ref(), asked.as_str()) {
+                        return Err(AuthError::claims_loop());
+                    }
+                    AuthError::InsufficientClaims {
+                        claims: asked.as_str().to_owned(),
+                        scopes: scope_key(scopes),
+                        login_hint,
+                        reason: format!(
+                            "the identity provider requires more verification for {}",
+                            scope_key(scopes).join(" ")
+                        ),
+                    }
+                }
+                RefusalKind::Interaction(None) => reauth(format!(
+                    "the identity provider requires you to sign in again ({})",
+                    r.error
+                )),
+                // The refresh token is spent or revoked: forget it, so nothing retries it.
+                RefusalKind::Grant => {
+                    return refused(source, session, scopes, claims, &refresh_token)
+                        .await?
+                        .ok_or_else(|| {
+                            reauth(format!(
+                                "the identity provider refused to renew the tokens ({})",
+                                r.error
+                            ))
+                        });
+                }
             });
-        }
-        Err(ProviderError::Refused { error, description }) => {
-            // The refresh token is spent or revoked: forget it, so nothing retries it. The
-            // provider's description goes to the log, never to the caller.
-            tracing::info!(%error, %description, "a token refresh was refused");
-            return refused(source, session, scopes, claims, &refresh_token)
-                .await?
-                .ok_or_else(|| {
-                    reauth(format!(
-                        "the identity provider refused to renew the tokens ({error})"
-                    ))
-                });
         }
         Err(e) => return Err(provider_failure(e)),
     };
@@ -175,7 +204,7 @@ async fn refused(
     source: &TokenSource,
     session: &Session,
     scopes: &[String],
-    claims: Option<&str>,
+    claims: Option<&ClaimsRequest>,
     spent: &str,
 ) -> Result<Option<AccessToken>, AuthError> {
     let keys = &source.config.session_keys;
