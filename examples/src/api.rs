@@ -7,6 +7,7 @@
 //! | `GET /api/tasks` | `scopes = "Tasks.Read"` |
 //! | `POST /api/tasks` | `scopes = "Tasks.Write"` |
 //! | `GET /api/admin` | `app_permissions = "Tasks.ReadWrite.All"` |
+//! | `DELETE /api/tasks` | `scopes = "Tasks.Write", auth_context = "c1"` |
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -32,7 +33,7 @@ pub fn router() -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/hello", get(hello))
-        .route("/api/tasks", get(list).post(create))
+        .route("/api/tasks", get(list).post(create).delete(clear))
         .route("/api/admin", get(admin))
         .with_state(Tasks::default())
 }
@@ -67,6 +68,17 @@ async fn create(State(tasks): State<Tasks>, Json(task): Json<Task>) -> Json<Task
         .unwrap_or_else(PoisonError::into_inner)
         .push(task.clone());
     Json(task)
+}
+
+/// Deletes every task: needs `Tasks.Write` and a sign-in that satisfied the Conditional
+/// Access authentication context `c1` (`acrs`). Without it, 401 with an `insufficient_claims`
+/// challenge the client answers by requesting a token with those claims.
+#[msal_protected(scopes = "Tasks.Write", auth_context = "c1")]
+async fn clear(State(tasks): State<Tasks>) -> Json<serde_json::Value> {
+    let mut tasks = tasks.0.lock().unwrap_or_else(PoisonError::into_inner);
+    let deleted = tasks.len();
+    tasks.clear();
+    Json(serde_json::json!({ "deleted": deleted }))
 }
 
 /// Needs an app-only token with the application permission `Tasks.ReadWrite.All`.

@@ -1,5 +1,5 @@
 //! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/admin`,
-//! `/graph/me`.
+//! `/admin/keys`, `/graph/me`.
 
 use axum::response::Html;
 use axum::routing::get;
@@ -14,7 +14,7 @@ use msal_runtime::{AuthRejection, SignOutCsrf, Tokens, User, msal_protected};
         title = "msal-axum demo",
         description = "Sign in with Authorize, then try the protected routes."
     ),
-    paths(health, me, admin, graph_me)
+    paths(health, me, admin, admin_keys, graph_me)
 )]
 pub struct DemoDoc;
 
@@ -32,6 +32,7 @@ pub fn router() -> Router {
         .route("/me", get(me))
         .route("/profile", get(profile))
         .route("/admin", get(admin))
+        .route("/admin/keys", get(admin_keys))
         .route("/graph/me", get(graph_me))
 }
 
@@ -103,6 +104,17 @@ async fn admin(user: User) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "greeting": format!("welcome, {}", user.name.unwrap_or_default()),
         "roles": user.roles,
+    }))
+}
+
+/// For admins who signed in satisfying the Conditional Access authentication context `c1`:
+/// without it, the browser signs in again asking for it (`claims` with `acrs`).
+#[utoipa::path(get, path = "/admin/keys", responses((status = 200, description = "The key inventory")))]
+#[msal_protected(roles = "Admin", auth_context = "c1")]
+async fn admin_keys(user: User) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "keys": ["signing-2026", "backup-2025"],
+        "viewer": user.name.unwrap_or_default(),
     }))
 }
 

@@ -286,3 +286,81 @@ async fn swagger_ui_signs_in_for_this_api_and_tries_a_protected_route() {
     assert!(status.starts_with("200"), "{status}");
     client.close().await.unwrap();
 }
+
+/// Entra's sign-in page is another site than the app: TestIdp on `localhost`, the app on
+/// `127.0.0.1`, so Chromium applies its SameSite rules as it would with
+/// `login.microsoftonline.com`. The answer comes back as a cross-site `form_post`; consent
+/// grows one resource at a time without a second session; and an authentication context
+/// (`/admin/keys`, `auth_context = "c1"`) sends Bob through sign-in again and in.
+#[tokio::test]
+async fn cross_site_form_post_sign_in_incremental_consent_and_an_auth_context() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let idp = TestIdp::builder().host("localhost").start().await.unwrap();
+    assert!(
+        idp.base_url().starts_with("http://localhost:"),
+        "{}",
+        idp.base_url()
+    );
+    let app = TestApp::start_with_msal(
+        &idp,
+        |c| c.response_mode(msal_runtime::config::ResponseMode::FormPost),
+        msal_examples::demo::router(),
+        msal_examples::demo::docs,
+    )
+    .await;
+    assert!(app.base_url.starts_with("http://127.0.0.1:"));
+    let client = browser(&driver).await;
+
+    sign_in_as(&client, &app, "Alice Example").await;
+    let first_session = session_cookie(&client).await;
+    // Graph's User.Read was not asked for at sign-in: the first visit consents to it.
+    client.goto(&app.url("/graph/me")).await.unwrap();
+    wait_for_text(&client, "\"displayName\"").await;
+    assert_eq!(
+        client.current_url().await.unwrap().as_str(),
+        app.url("/graph/me")
+    );
+    let consented = idp
+        .consented_scopes("alice@contoso.test", msal_runtime::testing::DEFAULT_CLIENT_ID)
+        .unwrap();
+    assert!(
+        consented
+            .iter()
+            .any(|s| s == "https://graph.microsoft.com/User.Read"),
+        "{consented:?}"
+    );
+    // The same person, one session (its id cycled at the second sign-in, never doubled).
+    client.goto(&app.url("/")).await.unwrap();
+    wait_for_text(&client, "Signed in as Alice Example").await;
+    let cookies = client.get_all_cookies().await.unwrap();
+    let sessions: Vec<_> = cookies
+        .iter()
+        .filter(|c| c.name() == "msal_session")
+        .collect();
+    assert_eq!(sessions.len(), 1, "{cookies:?}");
+    assert_ne!(sessions[0].value(), first_session, "the id cycled at sign-in");
+    // Graph still answers without another round trip through the provider.
+    client.goto(&app.url("/graph/me")).await.unwrap();
+    wait_for_text(&client, "Alice Example").await;
+
+    // Bob: the admin page with an authentication context signs him in again, asking for c1.
+    client.goto(&app.url("/")).await.unwrap();
+    click(&client, Locator::Css("form[action='/auth/logout'] button")).await;
+    wait_for_text(&client, "Not signed in").await;
+    sign_in_as(&client, &app, "Bob Admin").await;
+    client.goto(&app.url("/admin/keys")).await.unwrap();
+    let keys = wait_for_text(&client, "signing-2026").await;
+    assert!(keys.contains("Bob Admin"), "{keys}");
+    client.close().await.unwrap();
+}
+
+/// The app's session cookie as the browser holds it.
+async fn session_cookie(client: &Client) -> String {
+    client
+        .get_named_cookie("msal_session")
+        .await
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default()
+}

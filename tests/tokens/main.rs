@@ -6,6 +6,7 @@
 
 mod app;
 mod cert;
+mod challenges;
 mod instances;
 mod service;
 mod user;
