@@ -77,6 +77,11 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
                 let missing = missing.iter().map(|s| (*s).to_owned()).collect();
                 Err(deny(parts, AuthError::InsufficientScope(missing)))
             }
+            // issue 18: the lead replaces this with the claims challenge
+            Verdict::MissingAuthContext => Err(deny(
+                parts,
+                AuthError::Forbidden(format!("This needs {}.", protected.rule.describe())),
+            )),
             Verdict::Deny => Err(deny(
                 parts,
                 AuthError::Forbidden(format!("This needs {}.", protected.rule.describe())),
