@@ -9,3 +9,4 @@ mod cert;
 mod instances;
 mod service;
 mod user;
+mod v1_user;
