@@ -8,7 +8,7 @@
 //! | `MSAL_CLIENT_CERTIFICATE` | PEM file (or PEM text) with the certificate and its key; excludes the secret | none |
 //! | `MSAL_TENANT_ID` | tenant id, domain, `common`, `organizations` or `consumers` | — |
 //! | `MSAL_INSTANCE` | cloud instance (or B2C host) | `https://login.microsoftonline.com` |
-//! | `MSAL_AUTHORITY` | full authority or any OIDC issuer URL; excludes the two above | — |
+//! | `MSAL_AUTHORITY` | full authority (a B2C one too, custom domain included: `https://login.contoso.com/{tenant}/{policy}`) or any OIDC issuer, matched exactly as written (a trailing `/` included); excludes the two above | — |
 //! | `MSAL_B2C_POLICY` | B2C user flow / policy, with `MSAL_INSTANCE` + `MSAL_TENANT_ID` | — |
 //! | `MSAL_PUBLIC_URL` | the app's public base URL (behind a proxy) | from the request |
 //! | `MSAL_REDIRECT_URI` | redirect URI, if not `{public url}{prefix}/callback` | derived |
@@ -58,7 +58,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
+pub use authority::{Authority, DEFAULT_INSTANCE, Issuer, Tenant};
 pub(crate) use authority::{
     IssuerRule, is_ciam_issuer, is_guid, is_loopback_http, parse_url as parse_endpoint,
     tenant_of_issuer, trim,
