@@ -86,6 +86,12 @@ fn variable_value(name: &'static str) -> BoxedStrategy<String> {
                 .prop_map(str::to_owned)
                 .boxed()
         }
+        "MSAL_CLIENT_CAPABILITIES" => proptest::collection::vec(
+            prop_oneof![Just("cp1".to_owned()), "[A-Za-z0-9_]{1,6}", "[a-z0-9_;\"'-]{0,6}"],
+            0..4,
+        )
+        .prop_map(|c| c.join(", "))
+        .boxed(),
         "MSAL_ROUTE_PREFIX" | "MSAL_COOKIE_NAME" => "[/a-zA-Z0-9_ ?#{}*:-]{0,20}".boxed(),
         // Secrets: values made to be recognisable, so an echo is caught. A certificate is
         // given as PEM text here (a path is another test).
@@ -192,6 +198,9 @@ fn check_config(sources: &Sources, secrets: &[String]) -> TestCaseResult {
                     .all(|t| is_guid(t) && *t == t.to_ascii_lowercase())
             );
             prop_assert!(!config.client_id.trim().is_empty());
+            prop_assert!(config.client_capabilities.iter().all(
+                |c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            ));
             format!("{config:?}")
         }
         Err(error) => {

@@ -14,6 +14,7 @@
 //! | `MSAL_REDIRECT_URI` | redirect URI, if not `{public url}{prefix}/callback` | derived |
 //! | `MSAL_POST_LOGOUT_REDIRECT_URI` | where the provider returns after sign-out | `{public url}/` |
 //! | `MSAL_SCOPES` | extra sign-in scopes (space or comma separated) | none |
+//! | `MSAL_CLIENT_CAPABILITIES` | client capabilities announced to Entra, such as `cp1` (Continuous Access Evaluation: the app handles claims challenges), comma or space separated | none |
 //! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
 //! | `MSAL_ROLES_FROM_ANY_TENANT` | multi-tenant apps: trust app roles from any tenant (the app scopes every role by `tid`) | `false` |
 //! | `MSAL_B2C_ALLOWED_POLICIES` | B2C: further user flows whose tokens are accepted (comma separated) | only `MSAL_B2C_POLICY` |
@@ -68,7 +69,7 @@ pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-pub(crate) const VARIABLES: [&str; 31] = [
+pub(crate) const VARIABLES: [&str; 32] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -80,6 +81,7 @@ pub(crate) const VARIABLES: [&str; 31] = [
     "MSAL_REDIRECT_URI",
     "MSAL_POST_LOGOUT_REDIRECT_URI",
     "MSAL_SCOPES",
+    "MSAL_CLIENT_CAPABILITIES",
     "MSAL_ALLOWED_TENANTS",
     "MSAL_ROLES_FROM_ANY_TENANT",
     "MSAL_B2C_ALLOWED_POLICIES",
@@ -266,6 +268,10 @@ pub struct MsalConfig {
     pub explicit_post_logout_redirect_uri: Option<Url>,
     /// Extra scopes asked for at sign-in (beyond `openid profile offline_access`).
     pub scopes: Vec<String>,
+    /// Client capabilities the app announces to the identity provider
+    /// (`MSAL_CLIENT_CAPABILITIES`), such as `cp1`: it can handle claims challenges, so Entra
+    /// may issue Continuous Access Evaluation tokens. Empty: none announced.
+    pub client_capabilities: Vec<String>,
     /// Tenant ids allowed to sign in; empty means any the authority lets through.
     pub allowed_tenants: Vec<String>,
     /// A multi-tenant app trusts app roles and application permissions from any tenant

@@ -754,3 +754,55 @@ fn a_half_b2c_authority_is_refused_with_the_shape_it_needs() {
         Authority::Issuer(_)
     ));
 }
+
+#[test]
+fn client_capabilities_are_names_listed_in_code_or_the_environment() {
+    let dir = temp_dir("capabilities");
+    let from_env = MsalConfig::builder()
+        .with_sources(&sources(
+            &[
+                ("MSAL_CLIENT_ID", ID),
+                ("MSAL_TENANT_ID", TID),
+                ("MSAL_CLIENT_CAPABILITIES", " cp1, llt cp1 "),
+            ],
+            &dir,
+        ))
+        .build()
+        .unwrap();
+    assert_eq!(from_env.client_capabilities, ["cp1", "llt"]);
+    let in_code = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .client_capabilities(["cp1"])
+        .build()
+        .unwrap();
+    assert_eq!(in_code.client_capabilities, ["cp1"]);
+    let none = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .build()
+        .unwrap();
+    assert!(none.client_capabilities.is_empty());
+
+    for bad in ["cp-1", "cp1;x", "\"cp1\""] {
+        let problems = problems_of(
+            MsalConfig::builder()
+                .client_id(ID)
+                .tenant_id(TID)
+                .with_sources(&sources(&[("MSAL_CLIENT_CAPABILITIES", bad)], &dir)),
+        );
+        has(&problems, "MSAL_CLIENT_CAPABILITIES");
+        has(&problems, "such as cp1");
+    }
+    // In code each item is one name: a separator inside it is refused, not split.
+    for bad in ["cp1 cp2", "cp1,cp2", "", "cp-1"] {
+        let problems = problems_of(
+            MsalConfig::builder()
+                .client_id(ID)
+                .tenant_id(TID)
+                .client_capabilities(["cp1", bad]),
+        );
+        has(&problems, "MSAL_CLIENT_CAPABILITIES (from code)");
+        has(&problems, "one name of letters, digits and '_'");
+    }
+}
