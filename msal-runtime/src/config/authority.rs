@@ -198,7 +198,7 @@ impl Authority {
                 {
                     // On a custom domain the shape is all that says B2C: a tenant that is
                     // neither a domain nor an id says it is something else.
-                    if !b2c_host && !(is_guid(tenant) || tenant.contains('.')) {
+                    if !(b2c_host || is_guid(tenant) || tenant.contains('.')) {
                         return Err(format!(
                             "'{text}' looks like a B2C authority on a custom domain, but its tenant '{tenant}' is neither a domain nor a tenant id: {expected}"
                         ));
