@@ -126,6 +126,7 @@ fn rule(item: &Item, private: &TokenStream) -> TokenStream {
                 Key::Groups => quote!(Groups),
                 Key::AppPermissions => quote!(AppPermissions),
                 Key::Tenants => quote!(Tenants),
+                Key::AuthContext => quote!(AuthContext),
             };
             let texts = values.iter().map(|v| v.text.as_str());
             quote!(#private::Rule::#variant(&[#(#texts),*]))

@@ -58,6 +58,24 @@ fn scopes_string_and_list() {
 }
 
 #[test]
+fn auth_context_string_and_list() {
+    check(
+        "auth_context",
+        quote!(scopes = "Tasks.Write", auth_context = "c1 c2"),
+        quote!(
+            async fn h() {}
+        ),
+    );
+    check(
+        "auth_context_list",
+        quote!(any(roles = "Admin", auth_context = ["c1", "c25"])),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
 fn every_key_at_the_top_level_is_anded() {
     check(
         "all_keys",

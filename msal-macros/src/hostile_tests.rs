@@ -167,6 +167,7 @@ fn key() -> impl Strategy<Value = String> {
             Just("groups"),
             Just("app_permissions"),
             Just("tenants"),
+            Just("auth_context"),
             Just("on_denied"),
             Just("crate"),
         ]
@@ -179,6 +180,7 @@ fn key() -> impl Strategy<Value = String> {
             Just("r#scopes"),
             Just("Scopes"),
             Just("anyy"),
+            Just("acrs"),
         ]
         .prop_map(str::to_owned),
         1 => "[a-zA-Z_][a-zA-Z0-9_]{0,12}",
@@ -278,17 +280,25 @@ fn clean_dsl() -> impl Strategy<Value = String> {
             format!("[{}]", items.join(", "))
         }),
     ];
-    let leaf = (
-        prop_oneof![
-            Just("scopes"),
-            Just("roles"),
-            Just("groups"),
-            Just("app_permissions"),
-            Just("tenants"),
-        ],
-        values,
-    )
-        .prop_map(|(key, values)| format!("{key} = {values}"));
+    let contexts = prop_oneof![
+        proptest::sample::subsequence(vec!["c1", "c2", "c99"], 1..3)
+            .prop_map(|c| format!("{:?}", c.join(" "))),
+        Just("[\"c7\"]".to_owned()),
+    ];
+    let leaf = prop_oneof![
+        5 => (
+            prop_oneof![
+                Just("scopes"),
+                Just("roles"),
+                Just("groups"),
+                Just("app_permissions"),
+                Just("tenants"),
+            ],
+            values,
+        )
+            .prop_map(|(key, values)| format!("{key} = {values}")),
+        1 => contexts.prop_map(|c| format!("auth_context = {c}")),
+    ];
     let tree = leaf.prop_recursive(4, 32, 4, |inner| {
         (
             prop_oneof![Just("any"), Just("all"), Just("not")],
@@ -371,8 +381,9 @@ fn is_guid(text: &str) -> bool {
 }
 
 /// An accepted rule never holds what validation exists to refuse: empty or blank values,
-/// values with spaces, a value twice, a non-GUID tenant, an empty `any`/`all`, a `not` of
-/// anything but one item, or one key twice where items are ANDed.
+/// values with spaces, a value twice, a non-GUID tenant, an authentication context other than
+/// `c1`…`c99`, an empty `any`/`all`, a `not` of anything but one item, one key twice where
+/// items are ANDed, or `auth_context` ANDed with `app_permissions`.
 fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
     let mut keys: Vec<Key> = Vec::new();
     for item in items {
@@ -398,6 +409,13 @@ fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
                     if *key == Key::Tenants {
                         prop_assert!(is_guid(&value.text), "accepted tenant {:?}", value.text);
                     }
+                    if *key == Key::AuthContext {
+                        prop_assert!(
+                            is_auth_context(&value.text),
+                            "accepted auth context {:?}",
+                            value.text
+                        );
+                    }
                 }
             }
             Item::Group {
@@ -411,7 +429,16 @@ fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
             }
         }
     }
+    prop_assert!(
+        !(keys.contains(&Key::AppPermissions) && keys.contains(&Key::AuthContext)),
+        "accepted app_permissions and auth_context side by side"
+    );
     Ok(())
+}
+
+/// `c1` to `c99` (the DSL's own definition of an authentication context id).
+fn is_auth_context(text: &str) -> bool {
+    (1..=99).any(|n| text == format!("c{n}"))
 }
 
 /// Writes an accepted rule back as DSL tokens (lists always in `[...]` form).

@@ -15,6 +15,7 @@ pub(crate) enum Key {
     Groups,
     AppPermissions,
     Tenants,
+    AuthContext,
 }
 
 impl Key {
@@ -25,6 +26,15 @@ impl Key {
             Key::Groups => "groups",
             Key::AppPermissions => "app_permissions",
             Key::Tenants => "tenants",
+            Key::AuthContext => "auth_context",
+        }
+    }
+
+    /// What a value of this key looks like, for "expected a string" errors.
+    fn examples(self) -> (&'static str, &'static str) {
+        match self {
+            Key::AuthContext => ("c1", "c2"),
+            _ => ("User.Read", "Mail.Read"),
         }
     }
 }
@@ -116,12 +126,13 @@ pub(crate) struct Attr {
     pub(crate) krate: Option<Path>,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "scopes",
     "roles",
     "groups",
     "app_permissions",
     "tenants",
+    "auth_context",
     "any",
     "all",
     "not",
@@ -263,6 +274,7 @@ fn entry(
         "groups" => Some(Key::Groups),
         "app_permissions" => Some(Key::AppPermissions),
         "tenants" => Some(Key::Tenants),
+        "auth_context" => Some(Key::AuthContext),
         _ => None,
     };
     if name == "on_denied" {
@@ -294,7 +306,7 @@ fn entry(
     }
     let Some(key_kind) = list_key else {
         let mut message = format!("unknown key `{name}`");
-        if let Some(best) = nearest(&name) {
+        if let Some(best) = claim_key(&name).or_else(|| nearest(&name)) {
             message.push_str(&format!("; did you mean `{best}`?"));
         } else {
             message.push_str(&format!("; expected one of {}", KEYS.join(", ")));
@@ -315,7 +327,7 @@ fn entry(
     input
         .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{name}`")))?;
-    let (values, value_span) = values(input, errors)?;
+    let (values, value_span) = values(input, key_kind, errors)?;
     Ok(Some(Item::List {
         key: key_kind,
         key_span: span,
@@ -325,7 +337,8 @@ fn entry(
 }
 
 /// `"a b"` (split on whitespace) or `["a", "b"]` (one value each).
-fn values(input: ParseStream, errors: &mut Errors) -> syn::Result<(Vec<Value>, Span)> {
+fn values(input: ParseStream, key: Key, errors: &mut Errors) -> syn::Result<(Vec<Value>, Span)> {
+    let (one, two) = key.examples();
     if input.peek(syn::token::Bracket) {
         let content;
         let bracket = bracketed!(content in input);
@@ -358,7 +371,7 @@ fn values(input: ParseStream, errors: &mut Errors) -> syn::Result<(Vec<Value>, S
                 let tt: TokenTree = content.parse()?;
                 errors.push(syn::Error::new(
                     tt.span(),
-                    "expected a string literal, like \"User.Read\"",
+                    format!("expected a string literal, like \"{one}\""),
                 ));
             }
             if content.is_empty() {
@@ -390,8 +403,17 @@ fn values(input: ParseStream, errors: &mut Errors) -> syn::Result<(Vec<Value>, S
     let tt: TokenTree = input.parse()?;
     Err(syn::Error::new(
         tt.span(),
-        "expected a string like \"User.Read Mail.Read\" or a list like [\"User.Read\", \"Mail.Read\"]",
+        format!("expected a string like \"{one} {two}\" or a list like [\"{one}\", \"{two}\"]"),
     ))
+}
+
+/// The key for a claim written by its token name (`acrs` is read by `auth_context`), which
+/// no spelling distance would find.
+fn claim_key(name: &str) -> Option<&'static str> {
+    match name {
+        "acrs" | "acr" | "authentication_context" => Some("auth_context"),
+        _ => None,
+    }
 }
 
 /// The known key closest to a misspelling, if it is close enough.
@@ -433,6 +455,8 @@ mod tests {
         assert_eq!(nearest("role"), Some("roles"));
         assert_eq!(nearest("app_permission"), Some("app_permissions"));
         assert_eq!(nearest("tenant"), Some("tenants"));
+        assert_eq!(nearest("auth_contexts"), Some("auth_context"));
         assert_eq!(nearest("zzzzzzzz"), None);
+        assert_eq!(claim_key("acrs"), Some("auth_context"));
     }
 }

@@ -27,6 +27,21 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
                 }
             }
         }
+        if seen.contains(&Key::AppPermissions) {
+            for item in items {
+                if let Item::List {
+                    key: Key::AuthContext,
+                    key_span,
+                    ..
+                } = item
+                {
+                    errors.push(syn::Error::new(
+                        *key_span,
+                        "contradiction: `app_permissions` admits only app-only tokens, which have no user to meet `auth_context`; use any(...) if either will do",
+                    ));
+                }
+            }
+        }
         for item in items {
             if let Item::Group {
                 combinator: Combinator::Not,
@@ -107,6 +122,16 @@ fn list(
                 format!("`{}` lists {:?} twice", key.name(), value.text),
             ));
         }
+        if key == Key::AuthContext && !is_auth_context(&value.text) {
+            let mut message = format!(
+                "{:?} is not an authentication context id: use its id from Conditional Access > Authentication contexts, \"c1\" to \"c99\"",
+                value.text
+            );
+            if let Some(fixed) = nearest_auth_context(&value.text) {
+                message.push_str(&format!("; did you mean {fixed:?}?"));
+            }
+            errors.push(syn::Error::new(value.span, message));
+        }
         if key == Key::Tenants && !is_guid(&value.text) {
             errors.push(syn::Error::new(
                 value.span,
@@ -117,6 +142,20 @@ fn list(
             ));
         }
     }
+}
+
+/// `c1` to `c99`: the ids Entra gives Conditional Access authentication contexts.
+fn is_auth_context(text: &str) -> bool {
+    text.strip_prefix('c').is_some_and(|n| {
+        !n.starts_with('0') && (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The id a near miss means: `C1` or `c01` is `c1`.
+fn nearest_auth_context(text: &str) -> Option<String> {
+    let digits = text.strip_prefix(['c', 'C'])?.trim_start_matches('0');
+    let fixed = format!("c{digits}");
+    is_auth_context(&fixed).then_some(fixed)
 }
 
 fn is_guid(text: &str) -> bool {

@@ -157,6 +157,18 @@ fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
                 ))
                 .into()
             });
+            let contexts = protected.rule.named_auth_contexts();
+            if !contexts.is_empty() {
+                // Documented like any signed-in requirement; the step-up is only a note.
+                let note = format!(
+                    "Needs the Conditional Access authentication context {} (the `acrs` claim): a caller who has not met it is asked to sign in again meeting it.",
+                    contexts.join(" and ")
+                );
+                operation.description = Some(match operation.description.take() {
+                    Some(text) if !text.trim().is_empty() => format!("{text}\n\n{note}"),
+                    _ => note,
+                });
+            }
         }
     }
 }

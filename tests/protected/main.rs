@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod app;
+mod auth_context;
 mod demo;
 mod forms;
 mod openapi;

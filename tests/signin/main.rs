@@ -6,6 +6,7 @@ mod concurrency;
 mod features;
 mod flow;
 mod isolation;
+mod issuers;
 mod outages;
 mod redis;
 mod redis_deploy;

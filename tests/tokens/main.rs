@@ -10,3 +10,4 @@ mod challenges;
 mod instances;
 mod service;
 mod user;
+mod v1_user;

@@ -366,8 +366,7 @@ impl Provider {
 
     /// The client capabilities this app declares (`cp1`: it handles CAE claims challenges).
     fn capabilities(&self) -> &[String] {
-        // PENDING(dsl18): `&self.config.client_capabilities` once the config field lands.
-        &[]
+        &self.config.client_capabilities
     }
 
     /// What every token request may add: a claims challenge with the client capabilities,

@@ -84,13 +84,69 @@ pub enum Authority {
         tenant: String,
     },
     /// Any OpenID Connect issuer: metadata at `{issuer}/.well-known/openid-configuration`.
-    Issuer(Url),
+    Issuer(Issuer),
+}
+
+/// An OpenID Connect issuer identifier, kept exactly as configured: the discovery
+/// document's `issuer` and every token's `iss` must equal it character for character
+/// (OpenID Connect Discovery §4.3), a trailing `/` included. Auth0 writes
+/// `https://tenant.auth0.com/`, Google `https://accounts.google.com`; a URL parser would make
+/// both end in `/`, so the text is kept beside the parsed URL.
+///
+/// ```
+/// # fn main() -> Result<(), String> {
+/// use msal_runtime::config::Issuer;
+/// let auth0 = Issuer::parse("https://tenant.auth0.com/")?;
+/// assert_eq!(auth0.as_str(), "https://tenant.auth0.com/");
+/// assert_eq!(Issuer::parse("https://accounts.google.com")?.as_str(), "https://accounts.google.com");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer {
+    url: Url,
+    text: String,
+}
+
+impl Issuer {
+    /// Reads an issuer: an https URL (http only on loopback) without query or fragment,
+    /// kept as written (surrounding whitespace aside).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = parse_url(text)?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "'{text}' has a query or fragment, which an OpenID Connect issuer never has: use the provider's issuer as its discovery document names it"
+            ));
+        }
+        Ok(Self {
+            url,
+            text: text.trim().to_owned(),
+        })
+    }
+
+    /// The issuer identifier, exactly as configured.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The issuer as a parsed URL (normalized: an empty path becomes `/`).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 impl Authority {
     /// Reads a full authority or issuer URL: Entra hosts become [`Authority::Entra`],
-    /// `*.b2clogin.com/{tenant}/{policy}` becomes [`Authority::B2c`], `*.ciamlogin.com`
-    /// becomes [`Authority::Ciam`], anything else is an OpenID Connect issuer.
+    /// `*.b2clogin.com/{tenant}/{policy}` becomes [`Authority::B2c`], and so does a B2C
+    /// custom domain's `https://login.contoso.com/{tenant}/{policy}` (a policy is named
+    /// `B2C_1_…` or `B2C_1A_…`; `/tfp/` before the tenant and `/v2.0` after the policy are
+    /// allowed); `*.ciamlogin.com` becomes [`Authority::Ciam`]; anything else is an OpenID
+    /// Connect issuer, kept exactly as written ([`Issuer`]).
     pub fn parse(text: &str) -> Result<Self, String> {
         let url = parse_url(text)?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
@@ -122,19 +178,46 @@ impl Authority {
             };
             return Ok(Authority::Ciam { instance, tenant });
         }
-        if host.ends_with(".b2clogin.com") {
-            return match segments.as_slice() {
-                [tenant, policy] | [tenant, policy, "v2.0"] => Ok(Authority::B2c {
-                    instance,
-                    tenant: (*tenant).to_owned(),
-                    policy: (*policy).to_owned(),
-                }),
+        // A B2C authority: on `*.b2clogin.com`, or on a custom domain (login.contoso.com),
+        // which only its path tells apart, since B2C names every user flow `B2C_1_…` and every
+        // custom policy `B2C_1A_…`. Either is the same authority as MSAL_INSTANCE +
+        // MSAL_TENANT_ID + MSAL_B2C_POLICY would give.
+        let b2c_host = host.ends_with(".b2clogin.com");
+        let path = match segments.as_slice() {
+            // MSAL's older form, `{instance}/tfp/{tenant}/{policy}`.
+            ["tfp", rest @ ..] if b2c_host || rest.iter().any(|s| is_b2c_policy(s)) => rest,
+            all => all,
+        };
+        if b2c_host || path.iter().any(|s| is_b2c_policy(s)) {
+            let expected = format!(
+                "expected {instance}<tenant>.onmicrosoft.com/<policy> or {instance}<tenant id>/<policy>"
+            );
+            return match path {
+                [tenant, policy] | [tenant, policy, "v2.0"]
+                    if b2c_host || is_b2c_policy(policy) =>
+                {
+                    // On a custom domain the shape is all that says B2C: a tenant that is
+                    // neither a domain nor an id says it is something else.
+                    if !(b2c_host || is_guid(tenant) || tenant.contains('.')) {
+                        return Err(format!(
+                            "'{text}' looks like a B2C authority on a custom domain, but its tenant '{tenant}' is neither a domain nor a tenant id: {expected}"
+                        ));
+                    }
+                    Ok(Authority::B2c {
+                        instance,
+                        tenant: (*tenant).to_owned(),
+                        policy: (*policy).to_owned(),
+                    })
+                }
+                _ if b2c_host => Err(format!(
+                    "'{text}' is a B2C host but not a B2C authority: {expected}"
+                )),
                 _ => Err(format!(
-                    "'{text}' is a B2C host but not a B2C authority: expected {instance}<tenant>.onmicrosoft.com/<policy>"
+                    "'{text}' names a B2C policy but is not a B2C authority: {expected} (a policy is named B2C_1_… or B2C_1A_…)"
                 )),
             };
         }
-        Ok(Authority::Issuer(url))
+        Ok(Authority::Issuer(Issuer::parse(text)?))
     }
 
     /// The OpenID Connect discovery document's URL.
@@ -157,9 +240,11 @@ impl Authority {
                 "{}/{tenant}/v2.0/.well-known/openid-configuration",
                 trim(instance)
             ),
-            Authority::Issuer(issuer) => {
-                format!("{}/.well-known/openid-configuration", trim(issuer))
-            }
+            // Discovery §4.1: the issuer without its terminating `/`, then the well-known path.
+            Authority::Issuer(issuer) => format!(
+                "{}/.well-known/openid-configuration",
+                issuer.as_str().trim_end_matches('/')
+            ),
         };
         // Every part above came from a parsed URL; joining them keeps it one.
         Url::parse(&text).unwrap_or_else(|_| self.base().clone())
@@ -170,7 +255,7 @@ impl Authority {
             Authority::Entra { instance, .. }
             | Authority::B2c { instance, .. }
             | Authority::Ciam { instance, .. } => instance,
-            Authority::Issuer(url) => url,
+            Authority::Issuer(issuer) => issuer.url(),
         }
     }
 
@@ -246,7 +331,8 @@ impl Authority {
                     .unwrap_or_default()
                     .to_ascii_lowercase(),
             },
-            Authority::Issuer(url) => IssuerRule::Exact(trim(url).to_owned()),
+            // Exactly as configured: a trailing `/` is part of the issuer (Auth0 writes one).
+            Authority::Issuer(issuer) => IssuerRule::Exact(issuer.as_str().to_owned()),
         }
     }
 }
@@ -323,6 +409,16 @@ const ENTRA_HOSTS: [&str; 4] = [
     "login.chinacloudapi.cn",
     "login.partner.microsoftonline.cn",
 ];
+
+/// A B2C user flow (`B2C_1_…`) or custom policy (`B2C_1A_…`), in any case.
+fn is_b2c_policy(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase();
+    ["b2c_1a_", "b2c_1_"].iter().any(|prefix| {
+        lower
+            .strip_prefix(prefix)
+            .is_some_and(|name| !name.is_empty())
+    })
+}
 
 /// `8-4-4-4-12` hex digits.
 pub(crate) fn is_guid(text: &str) -> bool {

@@ -45,6 +45,8 @@ fn variable_value(name: &'static str) -> BoxedStrategy<String> {
             "https://login.microsoftonline.com/",
             "https://x.b2clogin.com/",
             "https://x.ciamlogin.com/",
+            "https://login.contoso.test/contoso.onmicrosoft.com/B2C_1_",
+            "https://login.contoso.test/tfp/",
         ]),
         "[a-zA-Z0-9./:@?#%{}-]{0,60}",
     )
@@ -84,6 +86,12 @@ fn variable_value(name: &'static str) -> BoxedStrategy<String> {
                 .prop_map(str::to_owned)
                 .boxed()
         }
+        "MSAL_CLIENT_CAPABILITIES" => proptest::collection::vec(
+            prop_oneof![Just("cp1".to_owned()), "[A-Za-z0-9_]{1,6}", "[a-z0-9_;\"'-]{0,6}"],
+            0..4,
+        )
+        .prop_map(|c| c.join(", "))
+        .boxed(),
         "MSAL_ROUTE_PREFIX" | "MSAL_COOKIE_NAME" => "[/a-zA-Z0-9_ ?#{}*:-]{0,20}".boxed(),
         // Secrets: values made to be recognisable, so an echo is caught. A certificate is
         // given as PEM text here (a path is another test).
@@ -190,6 +198,9 @@ fn check_config(sources: &Sources, secrets: &[String]) -> TestCaseResult {
                     .all(|t| is_guid(t) && *t == t.to_ascii_lowercase())
             );
             prop_assert!(!config.client_id.trim().is_empty());
+            prop_assert!(config.client_capabilities.iter().all(
+                |c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            ));
             format!("{config:?}")
         }
         Err(error) => {
@@ -398,5 +409,56 @@ proptest! {
         .into();
         let sources = Sources { env, dotenv: None, default_secrets_dir: nowhere() };
         check_config(&sources, &[value])?;
+    }
+}
+
+/// A B2C authority's parts: a custom domain or `*.b2clogin.com`, a tenant (domain or id, in
+/// any case), a user flow or custom policy, and the optional `/tfp/` and `/v2.0`.
+fn b2c_parts() -> impl Strategy<Value = (String, String, String, bool, bool)> {
+    (
+        prop_oneof![
+            "login\\.[a-z]{1,10}\\.(test|com|co\\.uk)",
+            "[a-z]{1,10}\\.b2clogin\\.com",
+        ],
+        prop_oneof![
+            Just(TID.to_owned()),
+            Just(TID.to_uppercase()),
+            "[a-z0-9]{1,10}\\.onmicrosoft\\.com",
+        ],
+        "[Bb]2[Cc]_1[Aa]?_[A-Za-z0-9_]{1,12}",
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// A B2C authority given whole (`MSAL_AUTHORITY`, custom domain or not) is the same
+    /// configuration as its parts (`MSAL_INSTANCE` + `MSAL_TENANT_ID` + `MSAL_B2C_POLICY`):
+    /// the same authority, policy check and host rule.
+    #[test]
+    fn hostile_b2c_authority_and_its_parts_are_the_same_config(
+        (host, tenant, policy, tfp, v2) in b2c_parts()
+    ) {
+        let whole = format!(
+            "https://{host}/{}{tenant}/{policy}{}",
+            if tfp { "tfp/" } else { "" },
+            if v2 { "/v2.0" } else { "" },
+        );
+        let from_whole = MsalConfig::builder().client_id(TID).authority(&whole).build();
+        let from_parts = MsalConfig::builder()
+            .client_id(TID)
+            .instance(format!("https://{host}"))
+            .tenant_id(&tenant)
+            .b2c_policy(&policy)
+            .build();
+        match (from_whole, from_parts) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                prop_assert_eq!(a.b2c_policies, vec![policy.to_ascii_lowercase()]);
+            }
+            (a, b) => prop_assert!(false, "{} gave {:?}, its parts {:?}", whole, a.err(), b.err()),
+        }
     }
 }

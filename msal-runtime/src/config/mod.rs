@@ -8,12 +8,13 @@
 //! | `MSAL_CLIENT_CERTIFICATE` | PEM file (or PEM text) with the certificate and its key; excludes the secret | none |
 //! | `MSAL_TENANT_ID` | tenant id, domain, `common`, `organizations` or `consumers` | — |
 //! | `MSAL_INSTANCE` | cloud instance (or B2C host) | `https://login.microsoftonline.com` |
-//! | `MSAL_AUTHORITY` | full authority or any OIDC issuer URL; excludes the two above | — |
+//! | `MSAL_AUTHORITY` | full authority (a B2C one too, custom domain included: `https://login.contoso.com/{tenant}/{policy}`) or any OIDC issuer, matched exactly as written (a trailing `/` included); excludes the two above | — |
 //! | `MSAL_B2C_POLICY` | B2C user flow / policy, with `MSAL_INSTANCE` + `MSAL_TENANT_ID` | — |
 //! | `MSAL_PUBLIC_URL` | the app's public base URL (behind a proxy) | from the request |
 //! | `MSAL_REDIRECT_URI` | redirect URI, if not `{public url}{prefix}/callback` | derived |
 //! | `MSAL_POST_LOGOUT_REDIRECT_URI` | where the provider returns after sign-out | `{public url}/` |
 //! | `MSAL_SCOPES` | extra sign-in scopes (space or comma separated) | none |
+//! | `MSAL_CLIENT_CAPABILITIES` | client capabilities announced to Entra, such as `cp1` (Continuous Access Evaluation: the app handles claims challenges), comma or space separated | none |
 //! | `MSAL_ALLOWED_TENANTS` | tenant ids allowed to sign in (comma separated) | any |
 //! | `MSAL_ROLES_FROM_ANY_TENANT` | multi-tenant apps: trust app roles from any tenant (the app scopes every role by `tid`) | `false` |
 //! | `MSAL_B2C_ALLOWED_POLICIES` | B2C: further user flows whose tokens are accepted (comma separated) | only `MSAL_B2C_POLICY` |
@@ -58,7 +59,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-pub use authority::{Authority, DEFAULT_INSTANCE, Tenant};
+pub use authority::{Authority, DEFAULT_INSTANCE, Issuer, Tenant};
 pub(crate) use authority::{
     IssuerRule, is_ciam_issuer, is_guid, is_loopback_http, parse_url as parse_endpoint,
     tenant_of_issuer, trim,
@@ -68,7 +69,7 @@ pub use sources::Source;
 pub(crate) use sources::Sources;
 
 /// Every variable the configuration reads.
-pub(crate) const VARIABLES: [&str; 31] = [
+pub(crate) const VARIABLES: [&str; 32] = [
     "MSAL_CLIENT_ID",
     "MSAL_CLIENT_SECRET",
     "MSAL_CLIENT_CERTIFICATE",
@@ -80,6 +81,7 @@ pub(crate) const VARIABLES: [&str; 31] = [
     "MSAL_REDIRECT_URI",
     "MSAL_POST_LOGOUT_REDIRECT_URI",
     "MSAL_SCOPES",
+    "MSAL_CLIENT_CAPABILITIES",
     "MSAL_ALLOWED_TENANTS",
     "MSAL_ROLES_FROM_ANY_TENANT",
     "MSAL_B2C_ALLOWED_POLICIES",
@@ -266,6 +268,10 @@ pub struct MsalConfig {
     pub explicit_post_logout_redirect_uri: Option<Url>,
     /// Extra scopes asked for at sign-in (beyond `openid profile offline_access`).
     pub scopes: Vec<String>,
+    /// Client capabilities the app announces to the identity provider
+    /// (`MSAL_CLIENT_CAPABILITIES`), such as `cp1`: it can handle claims challenges, so Entra
+    /// may issue Continuous Access Evaluation tokens. Empty: none announced.
+    pub client_capabilities: Vec<String>,
     /// Tenant ids allowed to sign in; empty means any the authority lets through.
     pub allowed_tenants: Vec<String>,
     /// A multi-tenant app trusts app roles and application permissions from any tenant

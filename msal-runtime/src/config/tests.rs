@@ -552,3 +552,257 @@ fn the_tenant_of_an_issuer_is_its_last_segment_before_v2() {
         assert_eq!(tenant_of_issuer(iss), None, "{iss}");
     }
 }
+
+#[test]
+fn an_issuer_is_matched_exactly_as_written_trailing_slash_included() {
+    use crate::validate::ResolvedIssuer;
+    let auth0 = Authority::parse("https://tenant.auth0.com/").unwrap();
+    let Authority::Issuer(ref issuer) = auth0 else {
+        panic!("{auth0:?}")
+    };
+    assert_eq!(issuer.as_str(), "https://tenant.auth0.com/");
+    assert_eq!(
+        auth0.issuer_rule(),
+        IssuerRule::Exact("https://tenant.auth0.com/".into())
+    );
+    // Discovery §4.1: the terminating `/` goes before the well-known path is appended.
+    assert_eq!(
+        auth0.discovery_url().as_str(),
+        "https://tenant.auth0.com/.well-known/openid-configuration"
+    );
+    let google = Authority::parse("https://accounts.google.com").unwrap();
+    assert_eq!(
+        google.issuer_rule(),
+        IssuerRule::Exact("https://accounts.google.com".into())
+    );
+    assert_eq!(
+        google.discovery_url().as_str(),
+        "https://accounts.google.com/.well-known/openid-configuration"
+    );
+    let realm = Authority::parse("https://keycloak.test/realms/x/").unwrap();
+    assert_eq!(
+        realm.discovery_url().as_str(),
+        "https://keycloak.test/realms/x/.well-known/openid-configuration"
+    );
+    // Discovery §4.3: the document's issuer is the configured one, character for character.
+    for (authority, discovered, ok) in [
+        (&auth0, "https://tenant.auth0.com/", true),
+        (&auth0, "https://tenant.auth0.com", false),
+        (&google, "https://accounts.google.com", true),
+        (&google, "https://accounts.google.com/", false),
+        (&realm, "https://keycloak.test/realms/x/", true),
+        (&realm, "https://keycloak.test/realms/x", false),
+    ] {
+        assert_eq!(
+            ResolvedIssuer::from_discovery(&authority.issuer_rule(), discovered).is_ok(),
+            ok,
+            "{authority:?} and {discovered}"
+        );
+    }
+    // The same from the environment, whitespace around it aside.
+    let config = MsalConfig::builder()
+        .client_id(ID)
+        .authority(" https://tenant.auth0.com/ ")
+        .build()
+        .unwrap();
+    assert_eq!(
+        config.authority.issuer_rule(),
+        IssuerRule::Exact("https://tenant.auth0.com/".into())
+    );
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .authority("https://tenant.auth0.com/?tenant=x"),
+    );
+    has(&problems, "query or fragment");
+}
+
+#[test]
+fn entras_issuer_rules_are_unchanged_by_a_trailing_slash() {
+    for text in [
+        format!("https://login.microsoftonline.com/{TID}"),
+        format!("https://login.microsoftonline.com/{TID}/"),
+        format!("https://login.microsoftonline.com/{TID}/v2.0/"),
+    ] {
+        assert_eq!(
+            Authority::parse(&text).unwrap().issuer_rule(),
+            IssuerRule::Exact(format!("https://login.microsoftonline.com/{TID}/v2.0")),
+            "{text}"
+        );
+    }
+}
+
+/// The B2C configuration of `MSAL_INSTANCE` + `MSAL_TENANT_ID` + `MSAL_B2C_POLICY`.
+fn b2c_parts(instance: &str, tenant: &str, policy: &str) -> MsalConfig {
+    MsalConfig::builder()
+        .client_id(ID)
+        .instance(instance)
+        .tenant_id(tenant)
+        .b2c_policy(policy)
+        .b2c_allowed_policies("B2C_1_mfa")
+        .build()
+        .unwrap()
+}
+
+fn b2c_authority(authority: &str) -> MsalConfig {
+    MsalConfig::builder()
+        .client_id(ID)
+        .authority(authority)
+        .b2c_allowed_policies("B2C_1_mfa")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_b2c_custom_domain_authority_is_the_same_config_as_instance_tenant_and_policy() {
+    for (authority, instance, tenant, policy) in [
+        (
+            "https://login.contoso.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0",
+            "https://login.contoso.com",
+            "contoso.onmicrosoft.com",
+            "B2C_1_signin",
+        ),
+        (
+            &format!("https://login.contoso.com/{TID}/B2C_1_signin"),
+            "https://login.contoso.com",
+            TID,
+            "B2C_1_signin",
+        ),
+        (
+            "https://login.contoso.com/tfp/contoso.onmicrosoft.com/B2C_1A_signup_signin/",
+            "https://login.contoso.com",
+            "contoso.onmicrosoft.com",
+            "B2C_1A_signup_signin",
+        ),
+        (
+            "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin",
+            "https://contoso.b2clogin.com",
+            "contoso.onmicrosoft.com",
+            "B2C_1_signin",
+        ),
+    ] {
+        let whole = b2c_authority(authority);
+        let parts = b2c_parts(instance, tenant, policy);
+        assert_eq!(format!("{whole:?}"), format!("{parts:?}"), "{authority}");
+        assert!(
+            matches!(&whole.authority, Authority::B2c { policy: p, .. } if p == policy),
+            "{authority}: {:?}",
+            whole.authority
+        );
+        // The policy check applies: the configured flow and the allowed ones.
+        assert_eq!(
+            whole.b2c_policies,
+            [policy.to_ascii_lowercase(), "b2c_1_mfa".into()]
+        );
+        // Secrets go only to the authority's own host.
+        assert_eq!(
+            whole
+                .authority
+                .endpoint_origin()
+                .unwrap()
+                .ascii_serialization(),
+            instance
+        );
+        assert_eq!(
+            whole.authority.issuer_rule(),
+            IssuerRule::FromDiscovery {
+                prefix: format!("{instance}/")
+            }
+        );
+    }
+}
+
+#[test]
+fn a_half_b2c_authority_is_refused_with_the_shape_it_needs() {
+    for (authority, why) in [
+        (
+            "https://login.contoso.com/B2C_1_signin",
+            "names a B2C policy",
+        ),
+        (
+            "https://login.contoso.com/contoso.onmicrosoft.com/B2C_1_signin/extra",
+            "names a B2C policy",
+        ),
+        (
+            "https://login.contoso.com/contoso.onmicrosoft.com/B2C_1_a/B2C_1_b",
+            "names a B2C policy",
+        ),
+        (
+            "https://login.contoso.com/contoso/B2C_1_signin",
+            "neither a domain nor a tenant id",
+        ),
+        (
+            "https://x.b2clogin.com/only-tenant",
+            "B2C host but not a B2C authority",
+        ),
+    ] {
+        let problems = problems_of(MsalConfig::builder().client_id(ID).authority(authority));
+        has(&problems, why);
+        has(&problems, "<tenant>.onmicrosoft.com/<policy>");
+    }
+    // Both forms at once: which one is meant?
+    let problems = problems_of(
+        MsalConfig::builder()
+            .client_id(ID)
+            .authority("https://login.contoso.com/contoso.onmicrosoft.com/B2C_1_signin")
+            .b2c_policy("B2C_1_signin"),
+    );
+    has(&problems, "conflicts with MSAL_AUTHORITY");
+    // A path that merely starts like a policy is not one.
+    assert!(matches!(
+        Authority::parse("https://idp.test/realms/b2c_1_").unwrap(),
+        Authority::Issuer(_)
+    ));
+}
+
+#[test]
+fn client_capabilities_are_names_listed_in_code_or_the_environment() {
+    let dir = temp_dir("capabilities");
+    let from_env = MsalConfig::builder()
+        .with_sources(&sources(
+            &[
+                ("MSAL_CLIENT_ID", ID),
+                ("MSAL_TENANT_ID", TID),
+                ("MSAL_CLIENT_CAPABILITIES", " cp1, llt cp1 "),
+            ],
+            &dir,
+        ))
+        .build()
+        .unwrap();
+    assert_eq!(from_env.client_capabilities, ["cp1", "llt"]);
+    let in_code = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .client_capabilities(["cp1"])
+        .build()
+        .unwrap();
+    assert_eq!(in_code.client_capabilities, ["cp1"]);
+    let none = MsalConfig::builder()
+        .client_id(ID)
+        .tenant_id(TID)
+        .build()
+        .unwrap();
+    assert!(none.client_capabilities.is_empty());
+
+    for bad in ["cp-1", "cp1;x", "\"cp1\""] {
+        let problems = problems_of(
+            MsalConfig::builder()
+                .client_id(ID)
+                .tenant_id(TID)
+                .with_sources(&sources(&[("MSAL_CLIENT_CAPABILITIES", bad)], &dir)),
+        );
+        has(&problems, "MSAL_CLIENT_CAPABILITIES");
+        has(&problems, "such as cp1");
+    }
+    // In code each item is one name: a separator inside it is refused, not split.
+    for bad in ["cp1 cp2", "cp1,cp2", "", "cp-1"] {
+        let problems = problems_of(
+            MsalConfig::builder()
+                .client_id(ID)
+                .tenant_id(TID)
+                .client_capabilities(["cp1", bad]),
+        );
+        has(&problems, "MSAL_CLIENT_CAPABILITIES (from code)");
+        has(&problems, "one name of letters, digits and '_'");
+    }
+}

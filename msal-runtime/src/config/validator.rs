@@ -90,6 +90,22 @@ impl Validator {
         let explicit_post_logout_redirect_uri =
             self.parse("MSAL_POST_LOGOUT_REDIRECT_URI", authority::parse_url);
         let scopes: Vec<String> = self.get("MSAL_SCOPES").map(split_list).unwrap_or_default();
+        let client_capabilities = self
+            .parse("MSAL_CLIENT_CAPABILITIES", |t| {
+                let mut capabilities: Vec<String> = Vec::new();
+                for capability in split_list(t) {
+                    if !is_capability(&capability) {
+                        return Err(format!(
+                            "'{capability}' is not a client capability: list names of letters, digits and '_', such as cp1, comma or space separated"
+                        ));
+                    }
+                    if !capabilities.contains(&capability) {
+                        capabilities.push(capability);
+                    }
+                }
+                Ok(capabilities)
+            })
+            .unwrap_or_default();
         let allowed_tenants: Vec<String> = self
             .parse("MSAL_ALLOWED_TENANTS", |t| {
                 let list = split_list(t);
@@ -337,6 +353,7 @@ impl Validator {
                 explicit_redirect_uri,
                 explicit_post_logout_redirect_uri,
                 scopes,
+                client_capabilities,
                 allowed_tenants,
                 roles_from_any_tenant,
                 b2c_policies,
@@ -434,6 +451,11 @@ pub(super) fn parse_bool(text: &str) -> Result<bool, String> {
         "false" | "0" | "no" => Ok(false),
         _ => Err(format!("'{text}' must be true or false")),
     }
+}
+
+/// A client capability's name: `[A-Za-z0-9_]+`, as Entra's `cp1`.
+pub(super) fn is_capability(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 pub(super) fn split_list(text: &str) -> Vec<String> {

@@ -16,7 +16,8 @@ pub(crate) use rule::{named_groups, registered};
 /// never rejects.
 ///
 /// Serialized (`Json<User>`), it gives the user-facing fields only: `oid`, `tid`, `sub`,
-/// `name`, `preferred_username`, `email`, `roles`, `groups`. The protocol's own claims
+/// `name`, `preferred_username`, `email`, `roles`, `groups`, and `auth_contexts` when there
+/// are any. The protocol's own claims
 /// (`iss`, `sid`, `nonce`, `aud`, `aio`, `uti`, …) stay on the server unless a handler hands
 /// them out on purpose through [`claims`](Self::claims).
 ///
@@ -42,7 +43,8 @@ pub struct User {
     pub iss: String,
     /// Display name (`name`).
     pub name: Option<String>,
-    /// Sign-in name (`preferred_username`). Not unique and not verified: never authorize on it.
+    /// Sign-in name (`preferred_username`; in Entra's v1 tokens, which have none, `upn`, then
+    /// `unique_name`). Not unique and not verified: never authorize on it.
     pub preferred_username: Option<String>,
     /// `email`, when the provider sends it.
     pub email: Option<String>,
@@ -50,6 +52,10 @@ pub struct User {
     pub roles: Vec<String>,
     /// Group object ids (`groups`).
     pub groups: Vec<String>,
+    /// The Conditional Access authentication contexts the user met at this sign-in
+    /// (`acrs`), such as `c1`. Serialized only when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth_contexts: Vec<String>,
     /// The identity provider's session id (`sid`), used by front-channel sign-out. Not
     /// serialized: whoever knows it can ask for that session's front-channel sign-out.
     #[serde(skip)]
@@ -81,10 +87,15 @@ impl User {
             sub: text("sub").unwrap_or_default(),
             iss: text("iss").unwrap_or_default(),
             name: text("name"),
-            preferred_username: text("preferred_username"),
+            // An API registered with Entra's default (v1) access tokens gets no
+            // preferred_username: the sign-in name is `upn` (or `unique_name`) there.
+            preferred_username: text("preferred_username")
+                .or_else(|| text("upn"))
+                .or_else(|| text("unique_name")),
             email: text("email"),
             roles: list("roles"),
             groups: list("groups"),
+            auth_contexts: auth_contexts(&claims),
             sid: text("sid"),
             claims,
         }
@@ -154,6 +165,15 @@ fn strings(claims: &Map<String, Value>, name: &str) -> Option<Vec<String>> {
     })
 }
 
+/// The authentication contexts in `acrs`: an array of strings, or (as some tokens write a
+/// single one) a string.
+fn auth_contexts(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("acrs") {
+        Some(Value::String(one)) => one.split_whitespace().map(str::to_owned).collect(),
+        _ => strings(claims, "acrs").unwrap_or_default(),
+    }
+}
+
 /// Whether the claims carry Entra's group overage marker instead of the groups: the user is
 /// in more groups than a token can hold (`_claim_names.groups`, or `hasgroups` in implicit
 /// flows).
@@ -184,6 +204,8 @@ pub struct Principal {
     /// The groups are not in the token (overage) and have not been looked up.
     pub(crate) groups_overage: bool,
     pub(crate) tid: Option<String>,
+    /// The authentication contexts met (`acrs`).
+    pub(crate) auth_contexts: Vec<String>,
     /// This API's names (its audiences), for reading prefixed scopes.
     pub(crate) this_api: std::sync::Arc<[String]>,
 }
@@ -206,6 +228,7 @@ impl Principal {
             groups: strings(&user.claims, "groups"),
             groups_overage: has_group_overage(&user.claims),
             tid: user.tid.clone(),
+            auth_contexts: user.auth_contexts.clone(),
             user: Some(user),
             this_api,
         }
@@ -237,6 +260,7 @@ impl Principal {
             groups: strings(&claims, "groups"),
             groups_overage: has_group_overage(&claims),
             tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
+            auth_contexts: auth_contexts(&claims),
             user: (!app).then(|| User::from_claims(claims)),
             this_api,
         }
@@ -281,6 +305,13 @@ impl Principal {
     pub fn tenant_id(&self) -> Option<&str> {
         self.tid.as_deref()
     }
+    /// The Conditional Access authentication contexts met (`acrs`).
+    pub fn auth_contexts(&self) -> &[String] {
+        &self.auth_contexts
+    }
+    fn has_auth_context(&self, id: &str) -> bool {
+        self.auth_contexts.iter().any(|c| c == id)
+    }
     fn is_app(&self) -> bool {
         self.kind == PrincipalKind::BearerApp
     }
@@ -300,3 +331,7 @@ impl Principal {
         self.groups.as_deref().ok_or(Undetermined::NoGroupsClaim)
     }
 }
+
+#[cfg(test)]
+#[path = "user_tests.rs"]
+mod tests;

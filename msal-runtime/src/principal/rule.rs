@@ -29,6 +29,11 @@ pub enum Rule {
     AppPermissions(&'static [&'static str]),
     /// The tenant is one of these.
     Tenants(&'static [&'static str]),
+    /// All these Conditional Access authentication contexts (`c1`…`c99`), met by a user: the
+    /// `acrs` claim of the bearer token, or of the ID token of a browser session. A user who
+    /// has not met one can, by signing in again (or getting a new token) with the claims
+    /// request the policy asks for; an app-only token never meets one.
+    AuthContext(&'static [&'static str]),
     /// Every rule.
     All(&'static [Rule]),
     /// At least one rule.
@@ -37,14 +42,20 @@ pub enum Rule {
     Not(&'static Rule),
 }
 
-/// The outcome of a [`Rule`]: three-valued (Allow, Deny, Unknown), plus missing delegated
-/// scopes, which consent can fix. Unknown never becomes Allow:
+/// The outcome of a [`Rule`]: three-valued (Allow, Deny, Unknown), plus two fixable
+/// outcomes: missing delegated scopes, which consent can fix, and a missing authentication
+/// context, which a fresh sign-in (or token) meeting it can fix. Unknown never becomes Allow:
 ///
-/// | rule | Allow | Deny | Unknown | MissingScopes |
-/// | --- | --- | --- | --- | --- |
-/// | `not(x)` | Deny | Allow | Unknown | Allow |
-/// | `all(…)` | when every item allows | when any item denies | otherwise, when any item is unknown | otherwise, when scopes are missing |
-/// | `any(…)` | when any item allows | when every item denies | otherwise, when any item is unknown | otherwise, when scopes are missing |
+/// | rule | Allow | Deny | Unknown | MissingAuthContext | MissingScopes |
+/// | --- | --- | --- | --- | --- | --- |
+/// | `not(x)` | Deny | Allow | Unknown | Allow | Allow |
+/// | `all(…)` | when every item allows | when any item denies | otherwise, when any item is unknown | otherwise, when an authentication context is missing | otherwise, when scopes are missing |
+/// | `any(…)` | when any item allows | when every item denies | otherwise, when any item is unknown | otherwise, when the first fixable item misses an authentication context | otherwise, when the first fixable item misses scopes |
+///
+/// In `all(…)` a missing authentication context outweighs missing scopes (the step-up asks
+/// for them too: [`Rule::missing_scopes`] and [`Rule::missing_auth_contexts`] gather every
+/// item's); in `any(…)` the first alternative that can be fixed is the one asked for, and
+/// both lists come from it.
 ///
 /// A group rule for a token with group overage that Microsoft Graph could not resolve, or
 /// with no `groups` claim, is Unknown; so is a tenant rule for a token without `tid`.
@@ -55,6 +66,10 @@ pub enum Verdict {
     Allow,
     /// Only delegated scopes are missing: consent can fix it.
     MissingScopes,
+    /// A user has not met a Conditional Access authentication context the rule needs (and
+    /// perhaps lacks scopes too): signing in again, or a new token, with the claims request
+    /// for it can fix it.
+    MissingAuthContext,
     /// Not allowed, and consent would not change that.
     Deny,
     /// A fact the rule needs is missing, so it cannot be decided: refused.
@@ -94,6 +109,13 @@ impl Undetermined {
 impl std::fmt::Display for Undetermined {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.reason())
+    }
+}
+
+impl Verdict {
+    /// Whether a user can fix it: by consent or by meeting an authentication context.
+    fn is_fixable(self) -> bool {
+        matches!(self, Verdict::MissingScopes | Verdict::MissingAuthContext)
     }
 }
 
@@ -143,27 +165,40 @@ impl Rule {
                 None => Unknown(Undetermined::NoTenant),
                 Some(tid) => allow_if(tenants.iter().any(|x| x.eq_ignore_ascii_case(tid))),
             },
-            // Deny outweighs Unknown, which outweighs missing scopes.
+            // No user, so nobody to step up.
+            Rule::AuthContext(_) if p.is_app() => Deny,
+            Rule::AuthContext(contexts) => {
+                if contexts.iter().all(|c| p.has_auth_context(c)) {
+                    Allow
+                } else {
+                    MissingAuthContext
+                }
+            }
+            // Deny outweighs Unknown, which outweighs a missing authentication context,
+            // which outweighs missing scopes.
             Rule::All(rules) => {
                 let mut outcome = Allow;
                 for r in *rules {
                     match r.evaluate(p) {
                         Deny => return Deny,
                         Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
+                        MissingAuthContext if !matches!(outcome, Unknown(_)) => {
+                            outcome = MissingAuthContext
+                        }
                         MissingScopes if outcome == Allow => outcome = MissingScopes,
                         _ => {}
                     }
                 }
                 outcome
             }
-            // Allow outweighs Unknown, which outweighs missing scopes.
+            // Allow outweighs Unknown, which outweighs the first fixable alternative.
             Rule::Any(rules) => {
                 let mut outcome = Deny;
                 for r in *rules {
                     match r.evaluate(p) {
                         Allow => return Allow,
                         Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
-                        MissingScopes if outcome == Deny => outcome = MissingScopes,
+                        fixable if fixable.is_fixable() && outcome == Deny => outcome = fixable,
                         _ => {}
                     }
                 }
@@ -171,7 +206,7 @@ impl Rule {
             }
             Rule::Not(rule) => match rule.evaluate(p) {
                 Allow => Deny,
-                Deny | MissingScopes => Allow,
+                Deny | MissingScopes | MissingAuthContext => Allow,
                 Unknown(why) => Unknown(why),
             },
         }
@@ -245,14 +280,67 @@ impl Rule {
                 }
             }
             Rule::All(rules) => rules.iter().for_each(|r| r.collect_missing(p, out)),
-            // The first alternative that consent can satisfy.
+            // The alternative the verdict asks for: the first one a user can fix.
             Rule::Any(rules) => {
-                if let Some(r) = rules
-                    .iter()
-                    .find(|r| r.evaluate(p) == Verdict::MissingScopes)
-                {
+                if let Some(r) = first_fixable(rules, p) {
                     r.collect_missing(p, out);
                 }
+            }
+            _ => {}
+        }
+    }
+
+    /// The authentication contexts whose step-up would let `p` through (when the verdict is
+    /// [`Verdict::MissingAuthContext`]), for the claims request of a new sign-in or token.
+    /// With [`missing_scopes`](Self::missing_scopes), everything one round trip should ask
+    /// for.
+    pub fn missing_auth_contexts(&self, p: &Principal) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.collect_missing_contexts(p, &mut out);
+        out
+    }
+
+    fn collect_missing_contexts(&self, p: &Principal, out: &mut Vec<&'static str>) {
+        match self {
+            Rule::AuthContext(contexts) => {
+                for c in *contexts {
+                    if !p.has_auth_context(c) && !out.contains(c) {
+                        out.push(c);
+                    }
+                }
+            }
+            Rule::All(rules) => rules
+                .iter()
+                .for_each(|r| r.collect_missing_contexts(p, out)),
+            Rule::Any(rules) => {
+                if let Some(r) = first_fixable(rules, p) {
+                    r.collect_missing_contexts(p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every authentication context the rule names outside `not`: what a caller may be
+    /// asked to meet (for documentation).
+    #[cfg(any(feature = "openapi", test))]
+    pub(crate) fn named_auth_contexts(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.collect_named_contexts(&mut out);
+        out
+    }
+
+    #[cfg(any(feature = "openapi", test))]
+    fn collect_named_contexts(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Rule::AuthContext(contexts) => out.extend(
+                contexts
+                    .iter()
+                    .filter(|c| !out.contains(c))
+                    .collect::<Vec<_>>(),
+            ),
+            Rule::All(rules) | Rule::Any(rules) => {
+                rules.iter().for_each(|r| r.collect_named_contexts(out))
             }
             _ => {}
         }
@@ -270,6 +358,7 @@ impl Rule {
             Rule::Groups(g) => format!("membership of {} required groups", g.len()),
             Rule::AppPermissions(a) => list("the application permission", a),
             Rule::Tenants(t) => format!("a user of the tenant {}", t.join(" or ")),
+            Rule::AuthContext(c) => list("the authentication context", c),
             Rule::All(rules) => rules
                 .iter()
                 .map(Rule::describe)
@@ -286,6 +375,13 @@ impl Rule {
             Rule::Not(rule) => format!("not {}", rule.describe()),
         }
     }
+}
+
+/// The alternative of an `any` that a verdict of [`Verdict::MissingScopes`] or
+/// [`Verdict::MissingAuthContext`] stands for: the first one a user can fix, when none
+/// allows or is unknown.
+fn first_fixable<'r>(rules: &'r [Rule], p: &Principal) -> Option<&'r Rule> {
+    rules.iter().find(|r| r.evaluate(p).is_fixable())
 }
 
 /// A protected handler, as `#[msal_protected]` registers it.

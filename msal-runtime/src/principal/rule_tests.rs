@@ -1,5 +1,6 @@
-//! Requirements are total functions over Allow / Deny / Unknown (and missing scopes): every
-//! combinator on every outcome, and the facts that make a leaf Unknown.
+//! Requirements are total functions over Allow / Deny / Unknown (and the fixable missing
+//! scopes and authentication contexts): every combinator on every outcome, and the facts
+//! that make a leaf Unknown.
 
 use std::sync::Arc;
 
@@ -62,7 +63,7 @@ fn principals() -> Vec<(&'static str, Principal)> {
 }
 
 use Undetermined::{GroupOverage, NoGroupsClaim, NoTenant};
-use Verdict::{Allow, Deny, MissingScopes, Unknown};
+use Verdict::{Allow, Deny, MissingAuthContext, MissingScopes, Unknown};
 
 const GROUP: Rule = Rule::Groups(&[G1]);
 const NOT_GROUP: Rule = Rule::Not(&GROUP);
@@ -379,4 +380,187 @@ fn one_id_with_two_refusal_builders_is_a_clash() {
         ..with(None)
     };
     assert!(!with(None).same_as(&other_rule));
+}
+
+const C1: Rule = Rule::AuthContext(&["c1"]);
+const C1_C2: Rule = Rule::AuthContext(&["c1", "c2"]);
+
+fn bearer(claims: Value, app: bool) -> Principal {
+    let Value::Object(mut map) = claims else {
+        unreachable!("claims are an object")
+    };
+    map.insert("sub".into(), "sub".into());
+    map.insert("tid".into(), TID.into());
+    Principal::bearer(map, app, "token", this_api())
+}
+
+#[test]
+fn auth_contexts_come_from_acrs_as_a_list_or_a_single_string() {
+    let listed = session(json!({"acrs": ["c1", "c2"]}), &[]);
+    assert_eq!(listed.auth_contexts(), ["c1", "c2"]);
+    assert_eq!(C1_C2.evaluate(&listed), Allow);
+    let single = bearer(json!({"scp": "Tasks.Read", "acrs": "c1"}), false);
+    assert_eq!(single.auth_contexts(), ["c1"]);
+    assert_eq!(C1.evaluate(&single), Allow);
+    assert_eq!(C1_C2.evaluate(&single), MissingAuthContext);
+    // Anything else in `acrs` meets nothing.
+    for odd in [json!(1), json!({"c1": true}), json!([1, null])] {
+        let p = session(json!({ "acrs": odd }), &[]);
+        assert_eq!(C1.evaluate(&p), MissingAuthContext, "{odd}");
+    }
+}
+
+#[test]
+fn a_missing_auth_context_is_fixable_for_users_and_denied_for_apps() {
+    let none = json!({"scp": "Tasks.Read"});
+    assert_eq!(C1.evaluate(&session(json!({}), &[])), MissingAuthContext);
+    assert_eq!(
+        C1.evaluate(&bearer(none.clone(), false)),
+        MissingAuthContext
+    );
+    // An app-only token has no user to step up, with or without the claim.
+    assert_eq!(C1.evaluate(&bearer(json!({"roles": ["X"]}), true)), Deny);
+    assert_eq!(
+        C1.evaluate(&bearer(json!({"roles": ["X"], "acrs": ["c1"]}), true)),
+        Deny
+    );
+    let p = session(json!({"acrs": ["c2"]}), &[]);
+    assert_eq!(C1_C2.missing_auth_contexts(&p), vec!["c1"]);
+    assert!(
+        C1.missing_auth_contexts(&session(json!({"acrs": ["c1"]}), &[]))
+            .is_empty()
+    );
+}
+
+#[test]
+fn auth_contexts_compose_like_scopes_and_outweigh_them_in_all() {
+    // (rule, [c1 and User.Read, c1 only, User.Read only, neither, in no group with neither])
+    let met_both = session(json!({"tid": TID, "acrs": ["c1"]}), &["User.Read"]);
+    let met_c1 = session(json!({"tid": TID, "acrs": ["c1"]}), &[]);
+    let met_scope = session(json!({"tid": TID}), &["User.Read"]);
+    let neither = session(json!({"tid": TID}), &[]);
+    let outsider = session(json!({"tid": TID, "groups": []}), &[]);
+    let principals = [met_both, met_c1, met_scope, neither, outsider];
+    let table: &[(&str, Rule, [Verdict; 5])] = &[
+        (
+            "auth_context",
+            C1,
+            [
+                Allow,
+                Allow,
+                MissingAuthContext,
+                MissingAuthContext,
+                MissingAuthContext,
+            ],
+        ),
+        (
+            "not(auth_context)",
+            Rule::Not(&C1),
+            [Deny, Deny, Allow, Allow, Allow],
+        ),
+        (
+            "all(scopes, auth_context)",
+            Rule::All(&[GRAPH_READ, C1]),
+            [
+                Allow,
+                MissingScopes,
+                MissingAuthContext,
+                MissingAuthContext,
+                MissingAuthContext,
+            ],
+        ),
+        (
+            "all(auth_context, scopes)",
+            Rule::All(&[C1, GRAPH_READ]),
+            [
+                Allow,
+                MissingScopes,
+                MissingAuthContext,
+                MissingAuthContext,
+                MissingAuthContext,
+            ],
+        ),
+        (
+            "all(auth_context, groups)",
+            Rule::All(&[C1, GROUP]),
+            [
+                Unknown(NoGroupsClaim),
+                Unknown(NoGroupsClaim),
+                Unknown(NoGroupsClaim),
+                Unknown(NoGroupsClaim),
+                Deny,
+            ],
+        ),
+        (
+            "any(scopes, auth_context)",
+            Rule::Any(&[GRAPH_READ, C1]),
+            [Allow, Allow, Allow, MissingScopes, MissingScopes],
+        ),
+        (
+            "any(auth_context, scopes)",
+            Rule::Any(&[C1, GRAPH_READ]),
+            [Allow, Allow, Allow, MissingAuthContext, MissingAuthContext],
+        ),
+        (
+            "any(auth_context, groups)",
+            Rule::Any(&[C1, GROUP]),
+            [
+                Allow,
+                Allow,
+                Unknown(NoGroupsClaim),
+                Unknown(NoGroupsClaim),
+                MissingAuthContext,
+            ],
+        ),
+        (
+            "not(all(scopes, auth_context))",
+            Rule::Not(&Rule::All(&[GRAPH_READ, C1])),
+            [Deny, Allow, Allow, Allow, Allow],
+        ),
+    ];
+    for (name, rule, expected) in table {
+        for (i, (p, want)) in principals.iter().zip(expected).enumerate() {
+            assert_eq!(rule.evaluate(p), *want, "{name} for principal {i}");
+        }
+    }
+}
+
+#[test]
+fn one_step_up_gathers_every_missing_context_and_scope_of_an_all() {
+    let neither = session(json!({"tid": TID}), &[]);
+    let rule = Rule::All(&[GRAPH_READ, C1, Rule::AuthContext(&["c2", "c1"])]);
+    assert_eq!(rule.evaluate(&neither), MissingAuthContext);
+    assert_eq!(rule.missing_auth_contexts(&neither), vec!["c1", "c2"]);
+    assert_eq!(rule.missing_scopes(&neither), vec!["User.Read"]);
+}
+
+#[test]
+fn an_any_asks_for_its_first_fixable_alternative_only() {
+    let neither = session(json!({"tid": TID}), &[]);
+    let first_context = Rule::Any(&[Rule::All(&[C1, MAIL]), GRAPH_READ]);
+    assert_eq!(first_context.evaluate(&neither), MissingAuthContext);
+    assert_eq!(first_context.missing_auth_contexts(&neither), vec!["c1"]);
+    assert_eq!(first_context.missing_scopes(&neither), vec!["Mail.Read"]);
+    let first_scope = Rule::Any(&[GRAPH_READ, C1]);
+    assert_eq!(first_scope.evaluate(&neither), MissingScopes);
+    assert!(first_scope.missing_auth_contexts(&neither).is_empty());
+    assert_eq!(first_scope.missing_scopes(&neither), vec!["User.Read"]);
+    // A context under `not` is never asked for.
+    assert!(Rule::Not(&C1).missing_auth_contexts(&neither).is_empty());
+}
+
+#[test]
+fn auth_context_rules_describe_and_name_their_contexts() {
+    assert_eq!(C1_C2.describe(), "the authentication context c1 and c2");
+    assert_eq!(
+        Rule::All(&[GRAPH_READ, C1]).describe(),
+        "the scopes User.Read, and the authentication context c1"
+    );
+    let rule = Rule::All(&[
+        C1,
+        Rule::Any(&[C1_C2, ADMIN]),
+        Rule::Not(&Rule::AuthContext(&["c3"])),
+    ]);
+    assert_eq!(rule.named_auth_contexts(), vec!["c1", "c2"]);
+    assert!(!C1.names_app_roles() && !C1.names_groups());
 }
