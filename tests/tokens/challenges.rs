@@ -409,3 +409,30 @@ async fn without_client_capabilities_graph_does_not_challenge() {
     assert_eq!(json_get(&browser, &app, "/graph/me").await.status(), 200);
     assert_eq!(idp.requests(Endpoint::Graph), 1, "not challenged");
 }
+
+#[tokio::test]
+async fn a_sign_in_asked_for_garbage_claims_is_refused_with_the_fix() {
+    let idp = idp().await;
+    let app = web_app(&idp).await;
+    for claims in ["not json", "[]", "{}", r#"{"id_token":"acrs"}"#] {
+        let response = browser()
+            .get(app.url("/auth/login"))
+            .query(&[("claims", claims), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{claims}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("`claims` must be a claims request"), "{body}");
+    }
+    // A good one reaches the provider as it was asked.
+    let asked = r#"{"id_token":{"acrs":{"essential":true,"value":"c2"}}}"#;
+    let response = browser()
+        .get(app.url("/auth/login"))
+        .query(&[("claims", asked)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(param(&location(&response), "claims").as_deref(), Some(asked));
+}

@@ -27,6 +27,7 @@ fn query() -> impl Strategy<Value = Vec<u8>> {
         6 => proptest::sample::select(vec![
             "code", "state", "error", "error_description", "session_state", "next",
             "login_hint", "domain_hint", "prompt", "scopes", "sid", "iss", "csrf_token",
+            "claims",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z_%=&+]{0,12}",
@@ -47,6 +48,11 @@ fn query() -> impl Strategy<Value = Vec<u8>> {
             "%00",
             "a%2",
             "access_denied",
+            r#"{"id_token":{"acrs":{"essential":true,"value":"c1"}}}"#,
+            r#"{"access_token":null}"#,
+            "{}",
+            "[]",
+            r#"{"id_token":{"acrs":"#,
         ])
         .prop_map(str::to_owned),
     ];
