@@ -1,14 +1,25 @@
 //! The OpenID RP conformance cases that apply to a resource server, each its own test.
 
-use msal_runtime::testing::{KeyRotation, Mint, MintKey, TestIdp};
+use msal_runtime::testing::{KeyRotation, Mint, MintKey, TestIdp, TokenVersion};
 
-use crate::common::{api, assert_invalid_token, call, claims, mint, user_token};
+use crate::common::{
+    api, assert_invalid_token, audience, call, claims, for_both_token_versions, idp, issuer, mint,
+    user_token,
+};
 
-#[tokio::test]
-async fn a_valid_rs256_token_is_accepted() {
-    let idp = TestIdp::start().await.unwrap();
+for_both_token_versions!(
+    a_valid_rs256_token_is_accepted,
+    a_wrong_issuer_is_refused,
+    a_missing_or_wrong_audience_is_refused,
+);
+
+async fn a_valid_rs256_token_is_accepted(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = api(&idp, |c| c).await;
     let token = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    let (_, claims) = msal_tests::decode_unverified(&token);
+    assert_eq!(claims["iss"], issuer(&idp, version, &idp.tenant().id));
+    assert_eq!(claims["aud"], audience(version));
     let hello = call(&app, "/api/hello", &token).await;
     assert_eq!(hello.status(), 200);
     assert_eq!(hello.text().await.unwrap(), "hello, Alice Example");
@@ -65,20 +76,33 @@ async fn hs256_keyed_with_the_public_key_is_refused() {
     .await;
 }
 
-#[tokio::test]
-async fn a_wrong_issuer_is_refused() {
-    let idp = TestIdp::start().await.unwrap();
+async fn a_wrong_issuer_is_refused(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = api(&idp, |c| c).await;
+    let tid = idp.tenant().id;
+    let evil = match version {
+        TokenVersion::V2 => format!("https://evil.test/{tid}/v2.0"),
+        _ => format!("https://evil.test/{tid}/"),
+    };
     let token = mint(
         &idp,
-        Mint::new(claims(&idp, &["Tasks.Read"])).claim("iss", "https://evil.test/v2.0"),
+        Mint::new(claims(&idp, &["Tasks.Read"])).claim("iss", evil),
     );
     assert_invalid_token(call(&app, "/api/hello", &token).await, "issuer").await;
+    // The other version's issuer, right tenant: an issuer this API trusts too.
+    let other = match version {
+        TokenVersion::V2 => idp.v1_issuer_for(&tid),
+        _ => idp.issuer_for(&tid),
+    };
+    let token = mint(
+        &idp,
+        Mint::new(claims(&idp, &["Tasks.Read"])).claim("iss", other),
+    );
+    assert_eq!(call(&app, "/api/hello", &token).await.status(), 200);
 }
 
-#[tokio::test]
-async fn a_missing_or_wrong_audience_is_refused() {
-    let idp = TestIdp::start().await.unwrap();
+async fn a_missing_or_wrong_audience_is_refused(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = api(&idp, |c| c).await;
     let wrong = mint(
         &idp,

@@ -1,18 +1,22 @@
-//! Entra's rules for access tokens.
+//! Entra's rules for access tokens, for APIs registered for v1 tokens (Entra's default) and
+//! for v2 ones.
 
 use msal_runtime::testing::{
-    DEFAULT_CLIENT_ID, Mint, TestClient, TestIdp, TestTenant, TestUser, TokenVersion,
+    DEFAULT_CLIENT_ID, Endpoint, Fault, Mint, TestIdp, TestTenant, TestUser, TokenVersion,
 };
 use msal_tests::{TestApp, app_sign_in, browser, sign_in};
 
 use msal_runtime::config::MsalConfigBuilder;
 
-use crate::common::{api, app_token, assert_invalid_token, call, claims, mint, user_token};
+use crate::common::{
+    api, app_token, assert_invalid_token, audience, call, claims, for_both_token_versions, idp,
+    idp_builder, issuer, mint, user_token,
+};
 
 const FABRIKAM: &str = "0ddba11a-0000-4000-8000-000000000001";
 
-async fn two_tenants() -> TestIdp {
-    TestIdp::builder()
+async fn two_tenants(version: TokenVersion) -> TestIdp {
+    idp_builder(version)
         .tenant(TestTenant::new(FABRIKAM, "fabrikam.test"))
         .user(TestUser::new("dave@fabrikam.test", "Dave Fabrikam").tenant(FABRIKAM))
         .start()
@@ -20,37 +24,92 @@ async fn two_tenants() -> TestIdp {
         .unwrap()
 }
 
+for_both_token_versions!(
+    the_tenantid_template_must_match_the_tokens_tid,
+    an_app_only_token_passes_app_permissions_and_nothing_delegated,
+    a_token_with_neither_scp_nor_roles_is_refused_unless_allowed,
+    the_tenant_allow_list_applies_to_bearer_tokens,
+    the_configured_audiences_replace_the_defaults,
+    a_bearer_header_is_never_rescued_by_the_session_cookie,
+);
+
 #[tokio::test]
-async fn v2_and_v1_issuers_are_both_accepted() {
-    let idp = TestIdp::builder()
-        .without_defaults()
-        .tenant(TestTenant::new(
-            msal_runtime::testing::DEFAULT_TENANT_ID,
-            "contoso.test",
-        ))
-        .client(TestClient::default_app().access_token_version(TokenVersion::V1))
-        .user(TestUser::alice())
-        .start()
-        .await
-        .unwrap();
+async fn a_v1_token_from_an_issuer_on_another_host_is_accepted_once_the_v1_metadata_names_it() {
+    let idp = idp(TokenVersion::V1).await;
     let app = api(&idp, |c| c).await;
+    let tid = idp.tenant().id;
     let v1 = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     let (_, claims) = msal_tests::decode_unverified(&v1);
     assert_eq!(claims["ver"], "1.0");
-    assert_eq!(claims["iss"], idp.v1_issuer_for(&idp.tenant().id));
+    assert_eq!(claims["iss"], idp.v1_issuer_for(&tid));
     assert_eq!(claims["aud"], format!("api://{DEFAULT_CLIENT_ID}"));
+    assert!(
+        !claims["iss"].as_str().unwrap().starts_with(idp.base_url()),
+        "not the authority's host"
+    );
     assert_eq!(call(&app, "/api/tasks", &v1).await.status(), 200);
-
-    let v2_idp = TestIdp::start().await.unwrap();
-    let v2_app = api(&v2_idp, |c| c).await;
-    let v2 = user_token(&v2_idp, "alice@contoso.test", "Tasks.Read").await;
-    assert_eq!(msal_tests::decode_unverified(&v2).1["ver"], "2.0");
-    assert_eq!(call(&v2_app, "/api/tasks", &v2).await.status(), 200);
+    assert_eq!(
+        idp.requests(Endpoint::V1Discovery),
+        1,
+        "learned once, at discovery"
+    );
 }
 
 #[tokio::test]
-async fn the_tenantid_template_must_match_the_tokens_tid() {
-    let idp = two_tenants().await;
+async fn a_v1_issuer_on_an_unrelated_host_is_refused() {
+    let idp = idp(TokenVersion::V1).await;
+    let app = api(&idp, |c| c).await;
+    let tid = idp.tenant().id;
+    // The right shape and tenant, another host than the v1 metadata names.
+    for iss in [
+        format!("https://sts.windows.net/{tid}/"),
+        format!("{}/{tid}/", idp.base_url()),
+    ] {
+        let token = mint(
+            &idp,
+            Mint::new(claims(&idp, &["Tasks.Read"])).claim("iss", iss.clone()),
+        );
+        assert_invalid_token(call(&app, "/api/hello", &token).await, "issuer").await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_v1_issuer_from_the_v1_metadata_v1_tokens_are_refused_and_v2_ones_accepted() {
+    // The metadata cannot be fetched...
+    let idp = idp(TokenVersion::V1).await;
+    idp.set_fault(Endpoint::V1Discovery, Fault::status(503));
+    let unavailable = api(&idp, |c| c).await;
+    // ...or names another tenant's issuer, or one that is not a v1 issuer.
+    let tid = idp.tenant().id;
+    let v1 = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    let v2 = mint(
+        &idp,
+        Mint::new(claims(&idp, &["Tasks.Read"]))
+            .claim("iss", idp.issuer_for(&tid))
+            .claim("aud", DEFAULT_CLIENT_ID),
+    );
+    assert_invalid_token(call(&unavailable, "/api/hello", &v1).await, "issuer").await;
+    assert_eq!(call(&unavailable, "/api/hello", &v2).await.status(), 200);
+    idp.clear_faults();
+    let port = idp.addr().port();
+    for lie in [
+        format!("http://localhost:{port}/{FABRIKAM}/"),
+        format!("http://localhost:{port}/{tid}/v2.0"),
+        format!("http://evil.test/{tid}/"),
+    ] {
+        idp.override_v1_discovery_issuer(Some(&lie));
+        let misled = api(&idp, |c| c).await;
+        assert_invalid_token(call(&misled, "/api/hello", &v1).await, "issuer").await;
+        assert_eq!(
+            call(&misled, "/api/hello", &v2).await.status(),
+            200,
+            "{lie}"
+        );
+    }
+}
+
+async fn the_tenantid_template_must_match_the_tokens_tid(version: TokenVersion) {
+    let idp = two_tenants(version).await;
     // Any tenant: this API says it scopes its app roles by `tid` itself.
     let app = api(&idp, |c| {
         c.tenant_id("organizations").roles_from_any_tenant(true)
@@ -60,6 +119,10 @@ async fn the_tenantid_template_must_match_the_tokens_tid() {
     let contoso = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &contoso).await.status(), 200);
     let fabrikam = user_token(&idp, "dave@fabrikam.test", "Tasks.Read").await;
+    assert_eq!(
+        msal_tests::decode_unverified(&fabrikam).1["iss"],
+        issuer(&idp, version, FABRIKAM)
+    );
     assert_eq!(call(&app, "/api/hello", &fabrikam).await.status(), 200);
     // ...a Contoso issuer with Fabrikam's tid does not.
     let mixed = mint(
@@ -72,11 +135,12 @@ async fn the_tenantid_template_must_match_the_tokens_tid() {
     )
     .await;
     // Nor does a tid that is not a GUID, even if the issuer is built from it.
+    let evil_iss = issuer(&idp, version, "evil");
     let evil = mint(
         &idp,
         Mint::new(claims(&idp, &["Tasks.Read"]))
             .claim("tid", "evil")
-            .claim("iss", format!("{}/evil/v2.0", idp.base_url())),
+            .claim("iss", evil_iss),
     );
     assert_invalid_token(call(&app, "/api/hello", &evil).await, "is not a tenant id").await;
 }
@@ -89,7 +153,8 @@ async fn a_graph_token_is_never_accepted() {
     let graph = body["access_token"].as_str().unwrap();
     assert_eq!(
         msal_tests::decode_unverified(graph).1["aud"],
-        "https://graph.microsoft.com"
+        "00000003-0000-0000-c000-000000000000",
+        "Graph, named by bare scopes"
     );
     let response = call(&app, "/api/hello", graph).await;
     assert_eq!(response.status(), 401);
@@ -108,11 +173,13 @@ async fn an_id_token_is_not_a_bearer_token() {
     .await;
 }
 
-#[tokio::test]
-async fn an_app_only_token_passes_app_permissions_and_nothing_delegated() {
-    let idp = TestIdp::start().await.unwrap();
+async fn an_app_only_token_passes_app_permissions_and_nothing_delegated(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = api(&idp, |c| c).await;
     let token = app_token(&idp).await;
+    let (_, claims) = msal_tests::decode_unverified(&token);
+    assert!(claims.get("idtyp").is_none(), "told apart without idtyp");
+    assert_eq!(claims["aud"], audience(version));
     let admin = call(&app, "/api/admin", &token).await;
     assert_eq!(admin.status(), 200);
     assert_eq!(
@@ -129,9 +196,8 @@ async fn an_app_only_token_passes_app_permissions_and_nothing_delegated() {
     assert_eq!(call(&app, "/api/admin", &user).await.status(), 403);
 }
 
-#[tokio::test]
-async fn a_token_with_neither_scp_nor_roles_is_refused_unless_allowed() {
-    let idp = TestIdp::start().await.unwrap();
+async fn a_token_with_neither_scp_nor_roles_is_refused_unless_allowed(version: TokenVersion) {
+    let idp = idp(version).await;
     let bare = mint(&idp, Mint::new(claims(&idp, &[])).without_claim("scp"));
     let strict = api(&idp, |c| c).await;
     assert_invalid_token(call(&strict, "/api/hello", &bare).await, "grants nothing").await;
@@ -139,9 +205,8 @@ async fn a_token_with_neither_scp_nor_roles_is_refused_unless_allowed() {
     assert_eq!(call(&lenient, "/api/hello", &bare).await.status(), 200);
 }
 
-#[tokio::test]
-async fn the_tenant_allow_list_applies_to_bearer_tokens() {
-    let idp = two_tenants().await;
+async fn the_tenant_allow_list_applies_to_bearer_tokens(version: TokenVersion) {
+    let idp = two_tenants(version).await;
     let app = api(&idp, |c| {
         c.tenant_id("organizations").allowed_tenants(FABRIKAM)
     })
@@ -152,22 +217,18 @@ async fn the_tenant_allow_list_applies_to_bearer_tokens() {
     assert_eq!(call(&app, "/api/hello", &fabrikam).await.status(), 200);
 }
 
-#[tokio::test]
-async fn the_configured_audiences_replace_the_defaults() {
-    let idp = TestIdp::start().await.unwrap();
+async fn the_configured_audiences_replace_the_defaults(version: TokenVersion) {
+    let idp = idp(version).await;
     let token = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     let other = api(&idp, |c| c.audience("api://another-api")).await;
     assert_invalid_token(call(&other, "/api/hello", &token).await, "another audience").await;
-    let both = api(&idp, |c| {
-        c.audience(format!("api://another-api, {DEFAULT_CLIENT_ID}"))
-    })
-    .await;
+    let ours = audience(version);
+    let both = api(&idp, |c| c.audience(format!("api://another-api, {ours}"))).await;
     assert_eq!(call(&both, "/api/hello", &token).await.status(), 200);
 }
 
-#[tokio::test]
-async fn a_bearer_header_is_never_rescued_by_the_session_cookie() {
-    let idp = TestIdp::start().await.unwrap();
+async fn a_bearer_header_is_never_rescued_by_the_session_cookie(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = TestApp::start(&idp).await;
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
@@ -199,7 +260,7 @@ async fn a_bearer_header_is_never_rescued_by_the_session_cookie() {
 async fn a_multi_tenant_app_whose_rules_use_app_roles_does_not_start_without_a_tenant_list() {
     // Any tenant's admin can consent to a multi-tenant app and assign themselves its app
     // roles; `app_permissions = "Tasks.ReadWrite.All"` (examples/api) would admit them.
-    let idp = two_tenants().await;
+    let idp = two_tenants(TokenVersion::V2).await;
     let multi = |tweak: fn(MsalConfigBuilder) -> MsalConfigBuilder| {
         tweak(msal_tests::app_config(&idp, "http://127.0.0.1:1"))
             .build()

@@ -1,12 +1,13 @@
 //! The example API's contract (DESIGN.md): what `cargo run --example api` serves.
 
-use msal_runtime::testing::TestIdp;
+use msal_runtime::testing::{TestIdp, TokenVersion};
 
-use crate::common::{api, app_token, call, user_token};
+use crate::common::{api, app_token, call, for_both_token_versions, idp, user_token};
 
-#[tokio::test]
-async fn routes_answer_by_scope_and_permission() {
-    let idp = TestIdp::start().await.unwrap();
+for_both_token_versions!(routes_answer_by_scope_and_permission);
+
+async fn routes_answer_by_scope_and_permission(version: TokenVersion) {
+    let idp = idp(version).await;
     let app = api(&idp, |c| c).await;
     assert_eq!(
         reqwest::get(app.url("/health"))

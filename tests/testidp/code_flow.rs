@@ -9,6 +9,8 @@ use msal_tests::{
 };
 use serde_json::json;
 
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
 /// Reads `name="…" value="…"` pairs of a page's inputs and buttons (enough for TestIdp's).
 fn form_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -83,17 +85,19 @@ async fn login_hint_signs_in_and_tokens_verify_independently() {
     assert_eq!(iat, nbf);
     assert_eq!(exp - iat, 3600);
 
-    // With no API scope the access token is for Microsoft Graph, and like Graph's real
-    // tokens it carries a header nonce that makes standard verification fail.
+    // With no API scope the access token is for Microsoft Graph (named by nothing, so by
+    // its application id), and like Graph's real tokens it carries a header nonce that
+    // makes standard verification fail.
     let access = body["access_token"].as_str().unwrap();
     let (header, at) = decode_unverified(access);
     assert!(header["nonce"].is_string());
-    assert_eq!(at["aud"], "https://graph.microsoft.com");
+    assert_eq!(at["aud"], GRAPH_APP_ID);
     assert_eq!(at["ver"], "1.0");
+    assert_eq!(at["amr"], json!(["pwd"]));
     let err = verify(
         &idp,
         access,
-        "https://graph.microsoft.com",
+        GRAPH_APP_ID,
         &idp.v1_issuer_for(&idp.tenant().id),
     )
     .await
@@ -389,6 +393,7 @@ async fn a_public_client_redeems_with_pkce_alone() {
     let body: serde_json::Value = response.json().await.unwrap();
     let (_, at) = decode_unverified(body["access_token"].as_str().unwrap());
     assert_eq!(at["appid"], public);
+    assert_eq!(at["appidacr"], "0", "a public client");
     verify(
         &idp,
         body["id_token"].as_str().unwrap(),

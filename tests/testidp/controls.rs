@@ -340,7 +340,11 @@ async fn claim_helpers_describe_valid_tokens() {
     let claims = verify_for_app(&idp, &idp.mint(&Mint::new(app)).unwrap())
         .await
         .unwrap();
-    assert_eq!(claims["idtyp"], "app");
+    assert_eq!(claims["roles"], serde_json::json!(["Tasks.ReadWrite.All"]));
+    assert_eq!(
+        claims["oid"], claims["sub"],
+        "an app-only token: its own subject"
+    );
     assert!(matches!(
         idp.id_token_claims("nobody", DEFAULT_CLIENT_ID, None),
         Err(TestIdpError::UnknownUser(_))

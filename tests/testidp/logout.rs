@@ -152,3 +152,28 @@ async fn logout_without_a_redirect_shows_a_signed_out_page() {
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("You signed out"));
 }
+
+#[tokio::test]
+async fn front_channel_sign_out_can_send_only_the_sid() {
+    let idp = TestIdp::start().await.unwrap();
+    idp.set_front_channel_logout_uri(DEFAULT_CLIENT_ID, "http://127.0.0.1:8080/auth/signout-oidc")
+        .unwrap();
+    idp.front_channel_sid_only(true);
+    let browser = browser();
+    let id_token = signed_in(&idp, &browser).await;
+    let sid = decode_unverified(&id_token).1["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = browser
+        .get(logout_url(&idp, &[("id_token_hint", &id_token)]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expected = format!("src=\"http://127.0.0.1:8080/auth/signout-oidc?sid={sid}\"");
+    assert!(html.contains(&expected), "expected {expected} in {html}");
+    assert!(!html.contains("iss="), "no issuer: {html}");
+}

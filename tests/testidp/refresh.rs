@@ -1,4 +1,5 @@
-//! Refresh tokens: they rotate, can move to another resource, expire and can be revoked.
+//! Refresh tokens: each refresh returns another (the redeemed one stays valid, as at
+//! Entra), they can move to another resource, expire and can be revoked.
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ fn refresh_token_of(body: &serde_json::Value) -> String {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_the_used_token_is_refused() {
+async fn refresh_returns_a_new_token_and_the_redeemed_one_stays_valid() {
     let idp = TestIdp::start().await.unwrap();
     let first = sign_in(&idp, "alice@contoso.test", "openid profile offline_access").await;
     let rt1 = refresh_token_of(&first);
@@ -42,10 +43,27 @@ async fn refresh_rotates_and_the_used_token_is_refused() {
         "no nonce on a refreshed ID token"
     );
 
+    // Entra does not revoke a refresh token on use: the redeemed one works again, and so
+    // does the new one.
+    assert_eq!(refresh(&idp, &rt1, None).await.status(), 200);
+    assert_eq!(refresh(&idp, &rt2, None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn revoking_used_refresh_tokens_leaves_only_the_unused_ones() {
+    let idp = TestIdp::start().await.unwrap();
+    let first = sign_in(&idp, "alice@contoso.test", "openid offline_access").await;
+    let rt1 = refresh_token_of(&first);
+    let second: serde_json::Value = refresh(&idp, &rt1, None).await.json().await.unwrap();
+    let rt2 = refresh_token_of(&second);
+    assert_eq!(
+        idp.revoke_used_refresh_tokens("alice@contoso.test")
+            .unwrap(),
+        1
+    );
     let (error, description) = oauth_error(refresh(&idp, &rt1, None).await, 400).await;
     assert_eq!(error, "invalid_grant");
-    assert!(description.starts_with("AADSTS70000:"), "{description}");
-    assert!(description.contains("already used"), "{description}");
+    assert!(description.starts_with("AADSTS50173:"), "{description}");
     assert_eq!(refresh(&idp, &rt2, None).await.status(), 200);
 }
 

@@ -29,8 +29,12 @@ async fn client_credentials_gives_an_app_token_with_granted_roles() {
         .await
         .expect("app token verifies");
     assert_eq!(claims["roles"], serde_json::json!(["Tasks.ReadWrite.All"]));
-    assert_eq!(claims["idtyp"], "app");
+    assert!(
+        claims.get("idtyp").is_none(),
+        "idtyp is an optional claim the API did not ask for"
+    );
     assert_eq!(claims["azp"], DEFAULT_CLIENT_ID);
+    assert_eq!(claims["azpacr"], "1", "a secret");
     assert_eq!(claims["oid"], idp.client().service_principal_id);
     assert_eq!(claims["sub"], claims["oid"]);
     assert!(claims.get("scp").is_none(), "app tokens carry no scp");

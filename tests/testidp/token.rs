@@ -254,3 +254,81 @@ async fn a_json_body_is_refused() {
         "{description}"
     );
 }
+
+/// A client-credentials request with this `Authorization: Basic` value (base64 of it).
+async fn with_basic(idp: &TestIdp, credentials: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(idp.token_endpoint())
+        .header(
+            "authorization",
+            format!("Basic {}", STANDARD.encode(credentials)),
+        )
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn form_encoded(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn client_secret_basic_is_url_decoded_by_default() {
+    assert!(DEFAULT_CLIENT_SECRET.contains('~'), "as Entra's secrets do");
+    let encoded = form_encoded(DEFAULT_CLIENT_SECRET);
+    assert!(
+        encoded.contains("%7E"),
+        "form encoding escapes '~': {encoded}"
+    );
+    let idp = TestIdp::start().await.unwrap();
+    // RFC 6749 2.3.1: the encoded form is what the spec says to send...
+    let spec = with_basic(&idp, &format!("{DEFAULT_CLIENT_ID}:{encoded}")).await;
+    assert_eq!(spec.status(), 200);
+    // ...and a raw `~` decodes to itself.
+    let raw = with_basic(
+        &idp,
+        &format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"),
+    )
+    .await;
+    assert_eq!(raw.status(), 200);
+}
+
+#[tokio::test]
+async fn without_decoding_only_the_raw_secret_authenticates_as_at_entra() {
+    let idp = TestIdp::start().await.unwrap();
+    idp.decode_basic_credentials(false);
+    let raw = with_basic(
+        &idp,
+        &format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"),
+    )
+    .await;
+    assert_eq!(raw.status(), 200);
+    let encoded = form_encoded(DEFAULT_CLIENT_SECRET);
+    let spec = with_basic(&idp, &format!("{DEFAULT_CLIENT_ID}:{encoded}")).await;
+    let (error, description) = oauth_error(spec, 401).await;
+    assert_eq!(error, "invalid_client");
+    assert_code(&description, "7000215");
+    // client_secret_post is form-decoded as any form is, either way.
+    let post = token_request(
+        &idp,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
+        ],
+    )
+    .await;
+    assert_eq!(post.status(), 200);
+    idp.decode_basic_credentials(true);
+    assert_eq!(
+        with_basic(&idp, &format!("{DEFAULT_CLIENT_ID}:{encoded}"))
+            .await
+            .status(),
+        200
+    );
+}

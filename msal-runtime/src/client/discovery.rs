@@ -4,6 +4,12 @@
 
 use super::*;
 
+/// Entra's v1 metadata: only its issuer is read.
+#[derive(Deserialize)]
+struct V1Metadata {
+    issuer: String,
+}
+
 #[derive(Deserialize)]
 struct RawMetadata {
     issuer: String,
@@ -148,11 +154,11 @@ impl Provider {
                 }
             }
         }
-        let v1_issuer = self
-            .config
-            .authority
-            .v1_issuer_base()
-            .map(|base| match &issuer {
+        let v1_issuer = match (
+            self.config.authority.v1_issuer_base(),
+            &self.config.authority,
+        ) {
+            (Some(base), _) => Some(match &issuer {
                 ResolvedIssuer::Exact(v2) => {
                     let tid = tenant_of_issuer(v2).unwrap_or_default();
                     ResolvedIssuer::Exact(format!("{base}/{tid}/"))
@@ -160,7 +166,13 @@ impl Provider {
                 ResolvedIssuer::Template(_) => {
                     ResolvedIssuer::Template(format!("{base}/{{tenantid}}/"))
                 }
-            });
+            }),
+            (None, crate::config::Authority::Entra { instance, tenant }) => {
+                self.v1_issuer_from_metadata(instance, tenant, &issuer)
+                    .await
+            }
+            (None, _) => None,
+        };
         Ok(Discovered {
             v1_issuer,
             issuer,
@@ -174,5 +186,130 @@ impl Provider {
                 self.config.jwks_cooldown,
             )),
         })
+    }
+}
+
+impl Provider {
+    /// A custom Entra instance's v1 issuer, from its v1 metadata
+    /// (`{instance}/{tenant}/.well-known/openid-configuration`): Entra's v1 issuer lives on
+    /// a host of its own (`https://sts.windows.net`), so it cannot be derived from the
+    /// instance. Fails closed: metadata that cannot be fetched, or that names anything but
+    /// a v1 issuer of the same tenant, leaves no v1 issuer, and v1 access tokens are refused.
+    async fn v1_issuer_from_metadata(
+        &self,
+        instance: &Url,
+        tenant: &crate::config::Tenant,
+        v2: &ResolvedIssuer,
+    ) -> Option<ResolvedIssuer> {
+        let url = format!(
+            "{}/{}/.well-known/openid-configuration",
+            crate::config::trim(instance),
+            tenant.segment()
+        );
+        let learned = async {
+            let response = self
+                .http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("unreachable: {e}"))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(format!("HTTP {status}"));
+            }
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            let doc: V1Metadata = serde_json::from_slice(&body)
+                .map_err(|e| format!("not a metadata document: {e}"))?;
+            v1_issuer_of(v2, &doc.issuer)
+        }
+        .await;
+        match learned {
+            Ok(v1) => Some(v1),
+            Err(reason) => {
+                tracing::warn!(
+                    %url,
+                    %reason,
+                    "no v1 issuer learned from the v1 metadata: v1 access tokens will be refused"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The v1 issuer a v1 metadata document names, if it is one for the tenant(s) of the v2
+/// issuer: `{origin}/{tenant id}/` (`{origin}/{tenantid}/` for a template), over https or
+/// loopback http. Any host: Entra's v1 issuer is not on the authority's own, and the
+/// document comes from the authority itself; the tokens are still checked against the
+/// authority's keys.
+fn v1_issuer_of(v2: &ResolvedIssuer, candidate: &str) -> Result<ResolvedIssuer, String> {
+    let shown = untrusted(candidate);
+    let url =
+        Url::parse(candidate).map_err(|e| format!("the v1 issuer '{shown}' is not a URL ({e})"))?;
+    if url.scheme() != "https" && !crate::config::is_loopback_http(&url) {
+        return Err(format!(
+            "the v1 issuer '{shown}' is neither https nor on loopback"
+        ));
+    }
+    let (tenant, template) = match v2 {
+        ResolvedIssuer::Exact(v2) => (tenant_of_issuer(v2).unwrap_or_default(), false),
+        ResolvedIssuer::Template(_) => ("{tenantid}", true),
+    };
+    let expected = format!("{}/{tenant}/", url.origin().ascii_serialization());
+    if url.origin().is_tuple() && candidate == expected {
+        Ok(if template {
+            ResolvedIssuer::Template(expected)
+        } else {
+            ResolvedIssuer::Exact(expected)
+        })
+    } else {
+        Err(format!(
+            "the v1 metadata names issuer '{shown}', which is not a v1 issuer of tenant '{tenant}' ({{origin}}/{tenant}/)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ResolvedIssuer, v1_issuer_of};
+
+    const TID: &str = "c0ffee00-0000-4000-8000-00000000c0de";
+
+    #[test]
+    fn a_v1_issuer_must_name_the_same_tenant_and_nothing_more() {
+        let v2 = ResolvedIssuer::Exact(format!("https://login.example.test/{TID}/v2.0"));
+        let ok = |candidate: &str| v1_issuer_of(&v2, candidate).ok();
+        assert_eq!(
+            ok(&format!("https://sts.example.test/{TID}/")),
+            Some(ResolvedIssuer::Exact(format!(
+                "https://sts.example.test/{TID}/"
+            )))
+        );
+        assert!(ok(&format!("http://localhost:5100/{TID}/")).is_some());
+        for refused in [
+            format!("http://sts.example.test/{TID}/"),
+            format!("https://sts.example.test/{TID}"),
+            format!("https://sts.example.test/{TID}/v2.0"),
+            format!("https://sts.example.test/x/{TID}/"),
+            format!("https://sts.example.test/{TID}/?x=1"),
+            format!("https://user@sts.example.test/{TID}/"),
+            "https://sts.example.test/0ddba11a-0000-4000-8000-000000000001/".to_owned(),
+            "https://sts.example.test/{tenantid}/".to_owned(),
+            "not a url".to_owned(),
+        ] {
+            assert_eq!(ok(&refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_template_v2_issuer_takes_only_a_template_v1_issuer() {
+        let v2 = ResolvedIssuer::Template("https://login.example.test/{tenantid}/v2.0".into());
+        assert_eq!(
+            v1_issuer_of(&v2, "https://sts.example.test/{tenantid}/").ok(),
+            Some(ResolvedIssuer::Template(
+                "https://sts.example.test/{tenantid}/".into()
+            ))
+        );
+        assert!(v1_issuer_of(&v2, &format!("https://sts.example.test/{TID}/")).is_err());
     }
 }

@@ -279,21 +279,23 @@ impl Authority {
     }
 
     /// Where Entra's v1 tokens say they come from (`https://sts.windows.net`), for an Entra
-    /// authority; other providers have no v1 tokens. A custom instance (a TestIdp, a proxy)
-    /// issues v1 tokens under itself.
+    /// authority in a public or national cloud, whose v1 issuers are known. `None` for other
+    /// providers (no v1 tokens) and for a custom Entra instance (a TestIdp, a proxy): its v1
+    /// issuer is on a host of its own, which discovery learns from the instance's v1
+    /// metadata, `{instance}/{tenant}/.well-known/openid-configuration`.
     pub(crate) fn v1_issuer_base(&self) -> Option<String> {
         let Authority::Entra { instance, .. } = self else {
             return None;
         };
-        Some(match instance.host_str().unwrap_or_default() {
+        match instance.host_str().unwrap_or_default() {
             "login.microsoftonline.com" | "login.microsoftonline.us" => {
-                "https://sts.windows.net".to_owned()
+                Some("https://sts.windows.net".to_owned())
             }
             "login.chinacloudapi.cn" | "login.partner.microsoftonline.cn" => {
-                "https://sts.chinacloudapi.cn".to_owned()
+                Some("https://sts.chinacloudapi.cn".to_owned())
             }
-            _ => trim(instance).to_owned(),
-        })
+            _ => None,
+        }
     }
 
     /// The issuer rule tokens must satisfy, before discovery refines it.

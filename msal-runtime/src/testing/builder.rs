@@ -28,6 +28,7 @@ pub struct TestIdpBuilder {
     publish_ec_key: bool,
     key_source: keys::KeySource,
     addr: SocketAddr,
+    host: Option<String>,
 }
 
 impl Default for TestIdpBuilder {
@@ -45,6 +46,7 @@ impl Default for TestIdpBuilder {
             publish_ec_key: false,
             key_source: keys::KeySource::Generated,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            host: None,
         }
     }
 }
@@ -112,6 +114,21 @@ impl TestIdpBuilder {
         self.addr = addr;
         self
     }
+    /// The host name TestIdp's URLs use (default `127.0.0.1`, or the address given to
+    /// [`bind`](Self::bind); `localhost` for cross-site browser tests). It still binds
+    /// 127.0.0.1. The v1 issuer lives on the other loopback host (`localhost` for
+    /// `127.0.0.1`, `127.0.0.1` for any other).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let idp = msal_runtime::testing::TestIdp::builder().host("localhost").start().await?;
+    /// assert!(idp.base_url().starts_with("http://localhost:"));
+    /// # Ok(()) }
+    /// ```
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = Some(host.to_owned());
+        self
+    }
 
     fn registry(mut self) -> Result<(Registry, Settings), TestIdpError> {
         let Some(first) = self.tenants.first().map(|t| t.id.clone()) else {
@@ -163,20 +180,38 @@ impl TestIdpBuilder {
                 Some(_) => {}
             }
         }
-        if !problems.is_empty() {
-            return Err(TestIdpError::Config(problems.join("; ")));
-        }
         let registry = Registry {
             tenants: self.tenants,
             clients: self.clients,
             users: self.users,
         };
+        for client in &registry.clients {
+            for scope in &client.admin_consents {
+                if let Err(err) = tokens::parse_scopes(&registry, scope) {
+                    problems.push(format!(
+                        "client '{}' has admin consent for '{scope}', which is not a scope: {}",
+                        client.client_id,
+                        err.text()
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(TestIdpError::Config(problems.join("; ")));
+        }
         Ok((registry, self.settings))
     }
 
     /// Binds, and serves on the current tokio runtime until the handle is dropped.
     pub async fn start(self) -> Result<TestIdp, TestIdpError> {
         let addr = self.addr;
+        let host = self.host.clone();
+        let host = move |local: SocketAddr| {
+            host.unwrap_or_else(|| match local.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            })
+        };
         let publish_ec = self.publish_ec_key;
         let key_source = self.key_source;
         let (registry, settings) = self.registry()?;
@@ -187,9 +222,8 @@ impl TestIdpBuilder {
         let local = listener
             .local_addr()
             .map_err(|source| TestIdpError::Bind { addr, source })?;
-        let base_url = format!("http://{local}");
         let shared = Arc::new(Shared::new(
-            base_url,
+            &host(local),
             local.port(),
             settings,
             registry,

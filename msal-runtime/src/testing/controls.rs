@@ -108,9 +108,18 @@ impl TestIdp {
             .store(lifetime.as_secs().max(1), Ordering::Relaxed);
     }
 
-    /// The Graph stand-in answers the next `times` requests with `401` and a claims
-    /// challenge (`WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`), as
-    /// Graph does under Continuous Access Evaluation.
+    /// The Graph stand-in answers the next `times` requests with `401` and this claims
+    /// challenge (`WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`),
+    /// whatever token they carry, even one requested with those claims: a resource that
+    /// keeps challenging, for testing that a client retries once and only once. For how
+    /// Graph really challenges (CAE-capable tokens, after a critical event, until a token
+    /// with the claims arrives) use [`cae_event`](Self::cae_event).
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.challenge_graph(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#, 2);
+    /// # }
+    /// ```
     pub fn challenge_graph(&self, claims_json: &str, times: u32) {
         *lock(&self.shared.graph_challenge) = Some((claims_json.to_owned(), times));
     }
@@ -147,6 +156,13 @@ impl TestIdp {
 
     /// Revokes every refresh token and IdP session of a user (as Entra's
     /// `revokeSignInSessions`). Returns how many refresh tokens were revoked.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let revoked = idp.revoke_refresh_tokens("alice@contoso.test")?;
+    /// # let _ = revoked;
+    /// # Ok(()) }
+    /// ```
     pub fn revoke_refresh_tokens(&self, username: &str) -> Result<usize, TestIdpError> {
         let oid = self.user(username)?.oid;
         let mut revoked = 0;
@@ -158,5 +174,67 @@ impl TestIdp {
         }
         lock(&self.shared.sso).retain(|_, s| s.oid != oid);
         Ok(revoked)
+    }
+
+    /// Revokes the user's refresh tokens that were ever redeemed, leaving the ones not used
+    /// yet. Entra does not spend a refresh token on use; a test that must prove a client
+    /// keeps the refresh token each refresh returns (rather than the one it redeemed) calls
+    /// this after the refresh. Returns how many were revoked.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// // After a refresh: only the refresh token it returned still works.
+    /// idp.revoke_used_refresh_tokens("alice@contoso.test")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn revoke_used_refresh_tokens(&self, username: &str) -> Result<usize, TestIdpError> {
+        let oid = self.user(username)?.oid;
+        let mut revoked = 0;
+        for grant in lock(&self.shared.refresh_tokens).values_mut() {
+            if grant.oid == oid && grant.redeemed && grant.status == RefreshStatus::Active {
+                grant.status = RefreshStatus::Revoked;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Whether the token endpoint URL-decodes `client_secret_basic` credentials (RFC 6749
+    /// §2.3.1; default true). Off: the raw Basic value is compared, as Entra does, so a
+    /// client that form-encodes a secret's `~` as `%7E` fails with AADSTS7000215.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.decode_basic_credentials(false); // Entra's way
+    /// # }
+    /// ```
+    pub fn decode_basic_credentials(&self, on: bool) {
+        self.shared.decode_basic.store(on, Ordering::Relaxed);
+    }
+
+    /// Front-channel sign-out sends only `sid` (no `iss`), as Entra may.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.front_channel_sid_only(true);
+    /// # }
+    /// ```
+    pub fn front_channel_sid_only(&self, on: bool) {
+        self.shared
+            .front_channel_sid_only
+            .store(on, Ordering::Relaxed);
+    }
+
+    /// Makes the v1 metadata (`/{tenant}/.well-known/openid-configuration`) claim this
+    /// `issuer` (`None`: the real one again), to test that an app refuses a v1 issuer that
+    /// is not its tenant's.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.override_v1_discovery_issuer(Some("https://sts.windows.net/someone-else/"));
+    /// # }
+    /// ```
+    pub fn override_v1_discovery_issuer(&self, issuer: Option<&str>) {
+        *lock(&self.shared.v1_discovery_issuer) = issuer.map(str::to_owned);
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 pub enum Endpoint {
     /// `/{tenant}/v2.0/.well-known/openid-configuration`
     Discovery,
-    /// `/{tenant}/discovery/v2.0/keys`
+    /// `/{tenant}/discovery/v2.0/keys` (and Entra's v1 path, `/{tenant}/discovery/keys`)
     Jwks,
     /// `/{tenant}/oauth2/v2.0/authorize`
     Authorize,
@@ -18,16 +18,20 @@ pub enum Endpoint {
     Logout,
     /// `/graph/v1.0/...`, the Microsoft Graph stand-in.
     Graph,
+    /// `/{tenant}/.well-known/openid-configuration`, Entra's v1 metadata (where the v1
+    /// issuer is learned).
+    V1Discovery,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 6] = [
+    pub(crate) const ALL: [Endpoint; 7] = [
         Endpoint::Discovery,
         Endpoint::Jwks,
         Endpoint::Authorize,
         Endpoint::Token,
         Endpoint::Logout,
         Endpoint::Graph,
+        Endpoint::V1Discovery,
     ];
 
     pub(crate) fn index(self) -> usize {

@@ -1,16 +1,21 @@
 //! `TestIdp`: an Entra-compatible OpenID Connect identity provider on loopback.
 //!
 //! It serves Entra's v2.0 paths (`/{tenant}/v2.0/.well-known/openid-configuration`,
-//! `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/{authorize,token,logout}`) and a
+//! `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/{authorize,token,logout}`), Entra's
+//! v1 metadata (`/{tenant}/.well-known/openid-configuration`, naming the v1 issuer) and a
 //! Microsoft Graph stand-in (`/graph/v1.0/me`), so an app configured with
 //! [`TestIdp::authority`] behaves as it would against `login.microsoftonline.com`. It is a
-//! strict adversary, not a rubber stamp: PKCE S256 is required, codes and refresh tokens are
-//! single use, redirect URIs must be registered, client secrets are checked, and errors carry
-//! Entra's `AADSTS` codes.
+//! strict adversary, not a rubber stamp, and no kinder than Entra: PKCE S256 is required,
+//! codes are single use, redirect URIs must be registered, client secrets are checked,
+//! refreshes need the user's (or an admin's) consent, armed Conditional Access policies
+//! answer `interaction_required` with a claims challenge, Graph challenges CAE-capable
+//! tokens after a critical event, v1 access tokens (Entra's default) come from an issuer on
+//! another host, and errors carry Entra's `AADSTS` codes, `suberror` and `claims`.
 //!
 //! Tests drive it further: [`TestIdp::rotate_keys`], [`TestIdp::mint`] for forged or broken
 //! tokens, [`TestIdp::set_fault`] for outages and garbage, [`TestIdp::requests`] to count
-//! calls, [`TestIdp::advance_clock`] for expiry.
+//! calls, [`TestIdp::advance_clock`] for expiry, [`TestIdp::arm_policy`],
+//! [`TestIdp::withdraw_consent`] and [`TestIdp::cae_event`] for Entra's refusals.
 //!
 //! It shares no code with the runtime's client or validation, so it can catch their mistakes.
 //!
@@ -28,6 +33,9 @@
 
 mod browser;
 mod builder;
+mod cae;
+mod claims_request;
+mod consent;
 mod controls;
 pub mod crash;
 mod faults;
@@ -36,6 +44,7 @@ mod keys;
 #[doc(hidden)]
 pub mod measure;
 mod model;
+mod policy;
 mod server;
 mod state;
 mod tokens;
@@ -57,13 +66,14 @@ pub use model::{
     BOB_GROUP_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_DOMAIN,
     DEFAULT_TENANT_ID, TestClient, TestTenant, TestUser, TokenVersion,
 };
+pub use policy::CaPolicy;
 
 /// The HTTP client crate [`browser`] returns, so a test needs no dependency of its own for
 /// it: `msal_runtime::testing::reqwest::Client::new()` for API calls.
 pub use reqwest;
 
 use state::{RefreshStatus, Registry, Settings, Shared, lock, read, write};
-use tokens::{Resource, ScopeSet};
+use tokens::{Authn, ClientAuth, Issue, Resource, ScopeSet};
 
 /// Why a TestIdp could not start, or a control could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +102,9 @@ pub enum TestIdpError {
     /// This instance never had a signing key with this `kid`.
     #[error("this TestIdp never had a signing key with kid '{0}'")]
     UnknownKid(String),
+    /// A scope that names no registered resource or exposed scope.
+    #[error("not a scope of a registered resource: {0}")]
+    InvalidScope(String),
 }
 
 /// A running test identity provider. Dropping it stops the server.
@@ -127,6 +140,13 @@ impl TestIdp {
     }
 
     /// Starts one with the defaults on `127.0.0.1:0`.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let idp = msal_runtime::testing::TestIdp::start().await?;
+    /// assert!(idp.base_url().starts_with("http://127.0.0.1:"));
+    /// # Ok(()) }
+    /// ```
     pub async fn start() -> Result<Self, TestIdpError> {
         Self::builder().start().await
     }
@@ -153,7 +173,8 @@ impl TestIdp {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`: the "instance", as `https://login.microsoftonline.com` is.
+    /// `http://127.0.0.1:PORT` (or the [`host`](TestIdpBuilder::host) chosen): the
+    /// "instance", as `https://login.microsoftonline.com` is.
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
     }
@@ -179,8 +200,19 @@ impl TestIdp {
         self.shared.v2_issuer(tenant_id)
     }
 
-    /// The v1 issuer of a tenant id, `{base_url}/{tenant id}/` (the shape of
-    /// `https://sts.windows.net/{tid}/`).
+    /// The v1 issuer of a tenant id, `http://localhost:PORT/{tenant id}/` (the shape of
+    /// `https://sts.windows.net/{tid}/`): on the other loopback host, as Entra's v1 issuer
+    /// is not on the authority's host (`http://127.0.0.1:PORT/…` when the TestIdp's host is
+    /// `localhost`). The same listener answers both; an app learns it from the v1 metadata,
+    /// [`v1_discovery_url`](Self::v1_discovery_url).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let idp = msal_runtime::testing::TestIdp::start().await?;
+    /// let v1 = idp.v1_issuer_for(&idp.tenant().id);
+    /// assert!(v1.starts_with("http://localhost:") && v1.ends_with('/'));
+    /// # Ok(()) }
+    /// ```
     pub fn v1_issuer_for(&self, tenant_id: &str) -> String {
         self.shared.v1_issuer(tenant_id)
     }
@@ -188,6 +220,12 @@ impl TestIdp {
     /// The default tenant's discovery document URL.
     pub fn discovery_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.issuer())
+    }
+
+    /// The default tenant's v1 metadata URL (`{authority}/.well-known/openid-configuration`),
+    /// whose `issuer` is the v1 issuer.
+    pub fn v1_discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.authority())
     }
 
     /// The default tenant's JWKS URL.
@@ -299,7 +337,7 @@ impl TestIdp {
         mint.sign(&read(&self.shared.keys))
     }
 
-    fn parts(
+    pub(crate) fn parts(
         &self,
         username: &str,
         client_id: &str,
@@ -334,12 +372,14 @@ impl TestIdp {
             nonce,
             "00000000-0000-4000-8000-000000000000",
             true,
+            &Authn::password(),
         ))
     }
 
     /// The claims of a valid delegated access token for the API of `api_client_id`, with
     /// these scope names in `scp` (not checked against what the API exposes), requested by
-    /// the API's own client. Its version follows the API's [`TokenVersion`].
+    /// the API's own client with its secret after a password sign-in. Its version follows
+    /// the API's [`TokenVersion`] (a v1 token's `aud` is the App ID URI).
     pub fn access_token_claims(
         &self,
         username: &str,
@@ -349,6 +389,7 @@ impl TestIdp {
         let (user, api) = self.parts(username, api_client_id)?;
         let set = ScopeSet {
             oidc: Vec::new(),
+            named: api.app_id_uri.trim_end_matches('/').to_owned(),
             resource: Resource::Api(Box::new(api.clone())),
             names: scopes.iter().map(|s| (*s).to_owned()).collect(),
             default: false,
@@ -357,16 +398,20 @@ impl TestIdp {
         Ok(tokens::user_access_token(
             &self.shared,
             &reg,
-            &user,
-            &api,
-            true,
-            &set,
-            None,
+            &Issue {
+                user: &user,
+                caller: &api,
+                auth: ClientAuth::Secret,
+                scopes: &set,
+                sid: None,
+                authn: &Authn::password(),
+                capabilities: &[],
+            },
         ))
     }
 
-    /// The claims of a valid app-only token (client credentials) from `caller_client_id`
-    /// for the API of `api_client_id`, with these `roles`.
+    /// The claims of a valid app-only token (client credentials, with a secret) from
+    /// `caller_client_id` for the API of `api_client_id`, with these `roles`.
     pub fn app_token_claims(
         &self,
         caller_client_id: &str,
@@ -389,7 +434,9 @@ impl TestIdp {
         Ok(tokens::app_access_token(
             &self.shared,
             caller,
+            ClientAuth::Secret,
             &Resource::Api(Box::new(api.clone())),
+            api.app_id_uri.trim_end_matches('/'),
             &roles,
             &tenant,
         ))

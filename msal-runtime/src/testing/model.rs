@@ -9,19 +9,27 @@ pub const DEFAULT_TENANT_DOMAIN: &str = "contoso.test";
 /// Client (application) id of the default app registration.
 pub const DEFAULT_CLIENT_ID: &str = "11111111-2222-4333-8444-555555555555";
 /// Client secret of the default app registration. Test-only: never use it anywhere real.
-pub const DEFAULT_CLIENT_SECRET: &str = "test-only-client-secret";
-
-/// Which access-token format an API asks for (Entra's `accessTokenAcceptedVersion`).
 ///
-/// Version 2 tokens carry `aud` = the client id, `azp` and the `…/v2.0` issuer; version 1
-/// tokens carry `aud` = the App ID URI, `appid` and the `…/{tid}/` issuer.
+/// It holds `~`, as the secrets Entra generates do: a client that form-encodes it into a
+/// `client_secret_basic` header sends `%7E`, which Entra compares as it is (see
+/// [`TestIdp::decode_basic_credentials`](super::TestIdp::decode_basic_credentials)).
+pub const DEFAULT_CLIENT_SECRET: &str = "test~only-client~secret";
+
+/// Which access-token format an API asks for (the manifest's `requestedAccessTokenVersion`,
+/// formerly `accessTokenAcceptedVersion`). As at Entra, an API that does not ask gets v1.
+///
+/// Version 2 tokens carry `aud` = the client id, `azp`/`azpacr`, `preferred_username` and
+/// the `…/v2.0` issuer; version 1 tokens carry `aud` = the resource as the client named it
+/// (the App ID URI, or the client id), `appid`/`appidacr`, `upn` and `unique_name`, and
+/// the v1 issuer, which lives on another host ([`TestIdp::v1_issuer_for`](super::TestIdp::v1_issuer_for)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum TokenVersion {
-    /// `ver: "1.0"`, issuer `{base}/{tid}/` (the shape of `https://sts.windows.net/{tid}/`).
+    /// `ver: "1.0"`, issuer `http://{the other loopback host}:{port}/{tid}/` (the shape of
+    /// `https://sts.windows.net/{tid}/`). Entra's default.
+    #[default]
     V1,
     /// `ver: "2.0"`, issuer `{base}/{tid}/v2.0`.
-    #[default]
     V2,
 }
 
@@ -53,6 +61,9 @@ impl TestTenant {
 
 /// An app registration: a client that signs users in, and the API it may expose.
 ///
+/// A new registration is as Entra makes one: v1 access tokens for its API, no `groups`
+/// claim, no optional claims, no admin consent.
+///
 /// ```
 /// use msal_runtime::testing::{TestClient, TokenVersion};
 /// let api = TestClient::new("22222222-0000-4000-8000-000000000002")
@@ -60,8 +71,10 @@ impl TestTenant {
 ///     .redirect_uri("http://127.0.0.1/auth/callback")
 ///     .scope("Tasks.Read")
 ///     .app_role("Admin")
-///     .access_token_version(TokenVersion::V1);
+///     .access_token_version(TokenVersion::V2)
+///     .admin_consent("User.Read");
 /// assert_eq!(api.app_id_uri, "api://22222222-0000-4000-8000-000000000002");
+/// assert_eq!(api.access_token_version, TokenVersion::V2);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -89,8 +102,18 @@ pub struct TestClient {
     /// (`api://…/Tasks.ReadWrite.All`, `https://graph.microsoft.com/User.Read.All`; a bare role
     /// means Microsoft Graph). They become `roles` in client-credentials tokens.
     pub app_permissions: Vec<String>,
-    /// The access-token version this app's API accepts.
+    /// The access-token version this app's API accepts (default [`TokenVersion::V1`]).
     pub access_token_version: TokenVersion,
+    /// Entra's `groupMembershipClaims`: whether this app's ID tokens and its API's access
+    /// tokens carry `groups` (and `wids` for users with directory roles). Default off.
+    pub group_membership_claims: bool,
+    /// The optional claim `idtyp` (`user` or `app`) on this API's access tokens. Default off,
+    /// as at Entra: an API must tell app-only tokens apart without it.
+    pub optional_claim_idtyp: bool,
+    /// Delegated permissions an administrator consented to for every user of this client,
+    /// as written in a scope request (`User.Read` = Microsoft Graph, `api://…/Tasks.Read`,
+    /// `{client id}/.default`).
+    pub admin_consents: Vec<String>,
     /// Object id of the app's service principal (`oid`/`sub` of its app-only tokens).
     pub service_principal_id: String,
     /// Registered certificates for `private_key_jwt`: (SHA-256 thumbprint base64url, public
@@ -110,6 +133,9 @@ impl std::fmt::Debug for TestClient {
             .field("app_roles", &self.app_roles)
             .field("app_permissions", &self.app_permissions)
             .field("access_token_version", &self.access_token_version)
+            .field("group_membership_claims", &self.group_membership_claims)
+            .field("optional_claim_idtyp", &self.optional_claim_idtyp)
+            .field("admin_consents", &self.admin_consents)
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +156,10 @@ impl TestClient {
             scopes: Vec::new(),
             app_roles: Vec::new(),
             app_permissions: Vec::new(),
-            access_token_version: TokenVersion::V2,
+            access_token_version: TokenVersion::V1,
+            group_membership_claims: false,
+            optional_claim_idtyp: false,
+            admin_consents: Vec::new(),
             certificates: Vec::new(),
         }
     }
@@ -139,6 +168,13 @@ impl TestClient {
     /// `Tasks.Write` and `access_as_user`, defines the roles `Admin` and
     /// `Tasks.ReadWrite.All`, is granted `Tasks.ReadWrite.All` on itself (for daemon tests)
     /// and accepts any loopback port on `/auth/callback` and `/`.
+    ///
+    /// Unlike a bare [`TestClient::new`], it is set up the way an app registered for
+    /// msal-axum usually is: its manifest asks for v2 access tokens, it emits `groups`
+    /// ([`group_membership_claims`](Self::group_membership_claims)), and an administrator
+    /// consented for every user to Microsoft Graph's `User.Read` (sign-in, `/me`, group
+    /// look-ups) and to everything its own API exposes (`{client id}/.default`). Any other
+    /// scope needs the user's consent at `/authorize` first.
     pub fn default_app() -> Self {
         let id = DEFAULT_CLIENT_ID;
         Self::new(id)
@@ -154,6 +190,10 @@ impl TestClient {
             .app_role("Admin")
             .app_role("Tasks.ReadWrite.All")
             .app_permission(format!("api://{id}/Tasks.ReadWrite.All"))
+            .access_token_version(TokenVersion::V2)
+            .group_membership_claims(true)
+            .admin_consent("User.Read")
+            .admin_consent(format!("{id}/.default"))
     }
 
     /// Sets the name shown on the sign-in page.
@@ -217,6 +257,43 @@ impl TestClient {
         self.access_token_version = version;
         self
     }
+    /// Emit `groups` (and `wids` for users with directory roles) only when set, as Entra's
+    /// `groupMembershipClaims` does: in this app's ID tokens and its API's access tokens.
+    ///
+    /// ```
+    /// use msal_runtime::testing::TestClient;
+    /// let app = TestClient::new("c").group_membership_claims(true);
+    /// assert!(app.group_membership_claims);
+    /// ```
+    pub fn group_membership_claims(mut self, on: bool) -> Self {
+        self.group_membership_claims = on;
+        self
+    }
+    /// Emit the optional claim `idtyp` (`user` or `app`) in this API's access tokens.
+    ///
+    /// ```
+    /// use msal_runtime::testing::TestClient;
+    /// let api = TestClient::new("c").optional_claim_idtyp(true);
+    /// assert!(api.optional_claim_idtyp);
+    /// ```
+    pub fn optional_claim_idtyp(mut self, on: bool) -> Self {
+        self.optional_claim_idtyp = on;
+        self
+    }
+    /// Tenant-wide admin consent for a scope (as written in a request) for every user.
+    /// The builder refuses a scope that names no known resource or scope.
+    ///
+    /// ```
+    /// use msal_runtime::testing::TestClient;
+    /// let app = TestClient::new("c")
+    ///     .admin_consent("User.Read") // Microsoft Graph
+    ///     .admin_consent("api://orders/Orders.Read");
+    /// assert_eq!(app.admin_consents.len(), 2);
+    /// ```
+    pub fn admin_consent(mut self, scope: impl Into<String>) -> Self {
+        self.admin_consents.push(scope.into());
+        self
+    }
 }
 
 /// A user who can sign in at the test identity provider.
@@ -245,6 +322,9 @@ pub struct TestUser {
     pub roles: Vec<String>,
     /// Group object ids (`groups`).
     pub groups: Vec<String>,
+    /// Directory role template ids (`wids`), e.g. `62e90394-69f5-4237-9190-012177145e10`
+    /// for Global Administrator.
+    pub directory_roles: Vec<String>,
 }
 
 impl TestUser {
@@ -259,6 +339,7 @@ impl TestUser {
             preferred_username,
             roles: Vec::new(),
             groups: Vec::new(),
+            directory_roles: Vec::new(),
         }
     }
 
@@ -298,6 +379,18 @@ impl TestUser {
     /// Adds a group membership.
     pub fn group(mut self, group_id: impl Into<String>) -> Self {
         self.groups.push(group_id.into());
+        self
+    }
+    /// Assigns a directory role, by its template id (`wids`, emitted with `groups`).
+    ///
+    /// ```
+    /// use msal_runtime::testing::TestUser;
+    /// let admin = TestUser::new("root@contoso.test", "Root")
+    ///     .directory_role("62e90394-69f5-4237-9190-012177145e10");
+    /// assert_eq!(admin.directory_roles.len(), 1);
+    /// ```
+    pub fn directory_role(mut self, role_template_id: impl Into<String>) -> Self {
+        self.directory_roles.push(role_template_id.into());
         self
     }
 }

@@ -1,13 +1,16 @@
 //! The state one TestIdp instance shares between its handlers and its controls.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::consent::Consent;
 use super::faults::{Endpoint, Fault};
 use super::keys::KeySet;
 use super::model::{TestClient, TestTenant, TestUser};
+use super::policy::ArmedPolicy;
+use super::tokens::Authn;
 
 /// Locks ignore poisoning: every critical section here leaves the data consistent, and a
 /// test identity provider must keep answering after a panicking test thread.
@@ -116,24 +119,30 @@ pub(crate) struct CodeGrant {
     pub(crate) code_challenge: String,
     pub(crate) sid: String,
     pub(crate) expires: i64,
+    /// What the user did at `/authorize` (MFA, authentication contexts).
+    pub(crate) authn: Authn,
 }
 
-/// An outstanding refresh token.
+/// An outstanding refresh token. As at Entra, redeeming one does not spend it: it stays
+/// valid until it expires or is revoked, though each refresh also returns a new one.
 #[derive(Clone, Debug)]
 pub(crate) struct RefreshGrant {
     pub(crate) status: RefreshStatus,
+    /// Whether it was ever redeemed (for [`TestIdp::revoke_used_refresh_tokens`](super::TestIdp::revoke_used_refresh_tokens)).
+    pub(crate) redeemed: bool,
     pub(crate) client_id: String,
     pub(crate) oid: String,
     pub(crate) scope: String,
     pub(crate) sid: String,
     pub(crate) expires: i64,
+    /// What the user did at the sign-in this chain of refresh tokens started with.
+    pub(crate) authn: Authn,
 }
 
-/// Refresh tokens rotate: a used one stays known, so its replay gets a precise error.
+/// Whether a refresh token still works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RefreshStatus {
     Active,
-    Used,
     Revoked,
 }
 
@@ -152,11 +161,19 @@ pub(crate) struct GraphGrant {
     pub(crate) oid: Option<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) expires: i64,
+    /// The token request declared the client capability `cp1`: Graph may challenge it
+    /// under Continuous Access Evaluation.
+    pub(crate) cae_capable: bool,
+    /// The `access_token.nbf` value of the claims it was requested with, if any.
+    pub(crate) requested_nbf: Option<i64>,
 }
 
 /// Everything one instance shares.
 pub(crate) struct Shared {
     pub(crate) base_url: String,
+    /// `http://{the other loopback host}:{port}`: where v1 issuers live, as Entra's
+    /// `https://sts.windows.net` is not its `https://login.microsoftonline.com`.
+    pub(crate) v1_base: String,
     /// Name of the SSO cookie; it carries the port because cookies ignore ports, and two
     /// TestIdps on one host must not read each other's sessions.
     pub(crate) sso_cookie: String,
@@ -184,6 +201,18 @@ pub(crate) struct Shared {
     pub(crate) token_lifetime_now: AtomicU64,
     /// A claims challenge the Graph stand-in answers with, and how many more times.
     pub(crate) graph_challenge: Mutex<Option<(String, u32)>>,
+    /// An `issuer` the v1 metadata claims instead of the real one.
+    pub(crate) v1_discovery_issuer: Mutex<Option<String>>,
+    /// Armed Conditional Access policies, in arming order.
+    pub(crate) policies: Mutex<Vec<ArmedPolicy>>,
+    /// Consent per (user oid, client id).
+    pub(crate) consents: Mutex<HashMap<(String, String), Consent>>,
+    /// The time of each user's last Continuous Access Evaluation critical event, by oid.
+    pub(crate) cae_events: Mutex<HashMap<String, i64>>,
+    /// Whether `client_secret_basic` credentials are URL-decoded (RFC 6749 2.3.1).
+    pub(crate) decode_basic: AtomicBool,
+    /// Whether front-channel sign-out leaves `iss` out.
+    pub(crate) front_channel_sid_only: AtomicBool,
 }
 
 /// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
@@ -195,14 +224,20 @@ pub(crate) struct IdTokenTamper {
 
 impl Shared {
     pub(crate) fn new(
-        base_url: String,
+        host: &str,
         port: u16,
         settings: Settings,
         registry: Registry,
         keys: KeySet,
     ) -> Self {
+        let v1_host = if host == "127.0.0.1" {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
         Self {
-            base_url,
+            base_url: format!("http://{host}:{port}"),
+            v1_base: format!("http://{v1_host}:{port}"),
             sso_cookie: format!("testidp_sso_{port}"),
             settings,
             registry: RwLock::new(registry),
@@ -222,6 +257,12 @@ impl Shared {
             jwks_override: Mutex::default(),
             token_lifetime_now: AtomicU64::new(0),
             graph_challenge: Mutex::default(),
+            v1_discovery_issuer: Mutex::default(),
+            policies: Mutex::default(),
+            consents: Mutex::default(),
+            cae_events: Mutex::default(),
+            decode_basic: AtomicBool::new(true),
+            front_channel_sid_only: AtomicBool::new(false),
         }
     }
 
@@ -247,7 +288,7 @@ impl Shared {
     }
 
     pub(crate) fn v1_issuer(&self, tenant_id: &str) -> String {
-        format!("{}/{tenant_id}/", self.base_url)
+        format!("{}/{tenant_id}/", self.v1_base)
     }
 
     pub(crate) fn graph_base(&self) -> String {

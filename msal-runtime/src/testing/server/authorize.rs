@@ -11,8 +11,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
+use super::super::claims_request::claims_of;
+use super::super::consent;
 use super::super::faults::Endpoint;
 use super::super::model::TestUser;
+use super::super::policy::sign_in_authn;
 use super::super::state::{CodeGrant, Shared, SsoSession, TenantPath, lock, read};
 use super::super::tokens::{GrantError, parse_scopes, secret_value, session_id};
 use super::pages::{form_post, picker};
@@ -166,9 +169,15 @@ fn authorize(
     let Some(scope) = params.get("scope") else {
         return reply.error(GrantError::missing("scope"));
     };
-    if let Err(err) = parse_scopes(&reg, scope) {
-        return reply.error(err);
-    }
+    let scopes = match parse_scopes(&reg, scope) {
+        Ok(scopes) => scopes,
+        Err(err) => return reply.error(err),
+    };
+    // What the sign-in must do beyond a password (MFA, authentication contexts).
+    let claims = match claims_of(params.get("claims")) {
+        Ok(claims) => claims,
+        Err(err) => return reply.error(err),
+    };
     let Some(code_challenge) = params.get("code_challenge") else {
         return reply.error(GrantError::new(
             "invalid_request",
@@ -288,6 +297,20 @@ fn authorize(
         ));
     }
 
+    // Consent: a silent request cannot ask the user, so it needs consent already; any
+    // other request consents to what it asks (incremental consent).
+    if prompt == Prompt::None && !consent::covers(shared, &reg, &user.oid, client, &scopes) {
+        return reply.error(GrantError::new(
+            "consent_required",
+            65001,
+            format!(
+                "The user or administrator has not consented to use the application with ID                  '{}' named '{}'. Send an interactive authorization request for this user and                  resource.",
+                client.client_id, client.display_name
+            ),
+        ));
+    }
+    consent::grant(shared, &user.oid, &client.client_id, &scopes);
+
     // The IdP's own session: reused for the same user, replaced for another.
     let (cookie_value, sid) = {
         let mut sso = lock(&shared.sso);
@@ -332,6 +355,7 @@ fn authorize(
             code_challenge: code_challenge.to_owned(),
             sid: sid.clone(),
             expires: shared.now() + shared.settings.code_lifetime.as_secs() as i64,
+            authn: sign_in_authn(shared, &claims),
         },
     );
     let mut response = reply.send(vec![("code", &code), ("session_state", &sid)]);

@@ -1,4 +1,5 @@
-//! `/.well-known/openid-configuration` and the JWKS, in Entra's shape.
+//! `/.well-known/openid-configuration` (v2, and Entra's v1 metadata, which names the v1
+//! issuer) and the JWKS, in Entra's shape.
 
 use std::sync::Arc;
 
@@ -79,6 +80,47 @@ pub(crate) async fn openid_configuration(
             fields.insert(name.clone(), value.clone());
         }
     }
+    (StatusCode::OK, axum::Json(doc)).into_response()
+}
+
+/// `GET /{tenant}/.well-known/openid-configuration`: Entra's v1 metadata. What it is read
+/// for is its `issuer`, the v1 one (`http://{the other loopback host}:{port}/{tid}/`, as
+/// Entra's is `https://sts.windows.net/{tid}/`; `{tenantid}` for `common` and
+/// `organizations`). TestIdp speaks only the v2 protocol, so the endpoints it lists are the
+/// v2 ones; its keys are the same keys, at Entra's v1 path.
+pub(crate) async fn v1_openid_configuration(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    if let Some(fault) = injected_fault(&shared, Endpoint::V1Discovery).await {
+        return fault;
+    }
+    let Some(path) = read(&shared.registry).tenant_path(&tenant) else {
+        return unknown_tenant(&tenant);
+    };
+    let (issuer, segment) = match &path {
+        TenantPath::Tenant(t) => (shared.v1_issuer(&t.id), t.id.clone()),
+        TenantPath::Any => (
+            format!("{}/{{tenantid}}/", shared.v1_base),
+            tenant.to_ascii_lowercase(),
+        ),
+        TenantPath::Consumers => (shared.v1_issuer(CONSUMERS_TENANT_ID), "consumers".into()),
+    };
+    let issuer = lock(&shared.v1_discovery_issuer).clone().unwrap_or(issuer);
+    let base = &shared.base_url;
+    let doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/{segment}/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/{segment}/oauth2/v2.0/token"),
+        "end_session_endpoint": format!("{base}/{segment}/oauth2/v2.0/logout"),
+        "jwks_uri": format!("{base}/{segment}/discovery/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "microsoft_multi_refresh_token": true,
+        "cloud_instance_name": "testidp.local",
+    });
     (StatusCode::OK, axum::Json(doc)).into_response()
 }
 

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::super::cae;
 use super::super::faults::Endpoint;
 use super::super::model::TestUser;
 use super::super::state::{GraphGrant, Shared, lock, read};
@@ -103,7 +104,34 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<GraphGrant, GraphEr
             "InvalidAuthenticationToken",
             "Lifetime validation failed, the token is expired.",
         )),
-        Some(g) => Ok(g),
+        Some(g) => match cae::challenge(shared, &g) {
+            Some(claims) => Err(claims_challenge(shared, &g, &claims)),
+            None => Ok(g),
+        },
+    }
+}
+
+/// Graph's answer to a CAE-capable token issued before a critical event of its user.
+fn claims_challenge(shared: &Shared, grant: &GraphGrant, claims: &str) -> GraphError {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(claims.as_bytes());
+    let tenant = {
+        let reg = read(&shared.registry);
+        grant
+            .oid
+            .as_deref()
+            .and_then(|oid| reg.user_by_oid(oid))
+            .map(|user| reg.user_tenant(user).to_owned())
+            .unwrap_or_else(|| "common".to_owned())
+    };
+    GraphError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "InvalidAuthenticationToken",
+        message: "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp".into(),
+        challenge: Some(format!(
+            "Bearer realm=\"\", authorization_uri=\"{}/{tenant}/oauth2/v2.0/authorize\", error=\"insufficient_claims\", claims=\"{encoded}\"",
+            shared.base_url
+        )),
     }
 }
 

@@ -2,6 +2,7 @@
 //! URLs of the apps that used it, and returns to a registered post-logout URI.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -83,6 +84,8 @@ fn logout(shared: &Shared, tenant: &str, headers: &HeaderMap, params: &Params) -
             .collect();
         keys.iter().filter_map(|k| sso.remove(k)).collect()
     };
+    // Entra may send only `sid`: an app must find the session without `iss`.
+    let sid_only = shared.front_channel_sid_only.load(Ordering::Relaxed);
     let frames: Vec<String> = ended
         .iter()
         .flat_map(|session| {
@@ -94,7 +97,13 @@ fn logout(shared: &Shared, tenant: &str, headers: &HeaderMap, params: &Params) -
                 .clients
                 .iter()
                 .filter_map(|id| reg.client(id)?.front_channel_logout_uri.clone())
-                .map(move |uri| with_query(&uri, &[("iss", &issuer), ("sid", &session.sid)]))
+                .map(move |uri| {
+                    if sid_only {
+                        with_query(&uri, &[("sid", &session.sid)])
+                    } else {
+                        with_query(&uri, &[("iss", &issuer), ("sid", &session.sid)])
+                    }
+                })
                 .collect::<Vec<_>>()
         })
         .collect();

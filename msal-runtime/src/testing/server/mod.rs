@@ -28,7 +28,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(discovery::openid_configuration),
         )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::v1_openid_configuration),
+        )
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
+        .route("/{tenant}/discovery/keys", get(discovery::jwks))
         .route(
             "/{tenant}/oauth2/v2.0/authorize",
             get(authorize::get).post(authorize::post),
@@ -56,7 +61,7 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         axum::Json(json!({
             "error": "not_found",
-            "error_description": "TestIdp serves Entra's v2.0 paths: /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/discovery/v2.0/keys, /{tenant}/oauth2/v2.0/{authorize,token,logout}, and /graph/v1.0/me."
+            "error_description": "TestIdp serves Entra's v2.0 paths: /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/discovery/v2.0/keys, /{tenant}/oauth2/v2.0/{authorize,token,logout}, the v1 metadata /{tenant}/.well-known/openid-configuration, and /graph/v1.0/me."
         })),
     )
         .into_response()
@@ -116,7 +121,7 @@ impl Params {
 /// The OAuth JSON error body, with Entra's extra fields.
 pub(crate) fn oauth_error(err: &GrantError) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = json!({
+    let mut body = json!({
         "error": err.error,
         "error_description": err.text(),
         "error_codes": [err.code],
@@ -124,6 +129,12 @@ pub(crate) fn oauth_error(err: &GrantError) -> Response {
         "correlation_id": random_guid(),
         "error_uri": format!("https://login.microsoftonline.com/error?code={}", err.code),
     });
+    if let Some(suberror) = err.suberror {
+        body["suberror"] = suberror.into();
+    }
+    if let Some(claims) = &err.claims {
+        body["claims"] = claims.clone().into();
+    }
     no_store(status, body)
 }
 

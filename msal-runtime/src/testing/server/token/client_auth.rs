@@ -7,13 +7,14 @@ pub(super) fn invalid_client(code: u32, description: impl Into<String>) -> Grant
     GrantError::new("invalid_client", code, description).status(401)
 }
 
-/// Identifies the client and checks its secret. Returns whether it authenticated
-/// (a confidential client), which ends up in `azpacr`/`appidacr`.
+/// Identifies the client and checks its secret. Returns how it authenticated, which ends
+/// up in `azpacr`/`appidacr`.
 pub(super) fn authenticate<'r>(
+    shared: &Shared,
     reg: &'r Registry,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<(&'r TestClient, bool), GrantError> {
+) -> Result<(&'r TestClient, ClientAuth), GrantError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -38,8 +39,11 @@ pub(super) fn authenticate<'r>(
                     "The Basic authorization header has no ':' between client id and secret.",
                 )
             })?;
-            // RFC 6749 2.3.1: both halves are form-urlencoded before base64.
-            let id = form_decode(id);
+            // RFC 6749 2.3.1: both halves are form-urlencoded before base64. Entra compares
+            // them as they are, which a test can ask for.
+            let decode = shared.decode_basic.load(Ordering::Relaxed);
+            let form = |s: &str| if decode { form_decode(s) } else { s.to_owned() };
+            let id = form(id);
             if params.get("client_id").is_some_and(|p| p != id) {
                 return Err(GrantError::new(
                     "invalid_request",
@@ -47,7 +51,7 @@ pub(super) fn authenticate<'r>(
                     "client_id in the body differs from the one in the Basic authorization header.",
                 ));
             }
-            (id, Some(form_decode(secret)))
+            (id, Some(form(secret)))
         }
         None => (
             params
@@ -68,7 +72,7 @@ pub(super) fn authenticate<'r>(
         (Some(expected), Some(given))
             if constant_time_eq(expected.as_bytes(), given.as_bytes()) =>
         {
-            Ok((client, true))
+            Ok((client, ClientAuth::Secret))
         }
         (Some(_), Some(_)) => Err(invalid_client(
             7000215,
@@ -84,7 +88,7 @@ pub(super) fn authenticate<'r>(
             700025,
             "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
         )),
-        (None, None) => Ok((client, false)),
+        (None, None) => Ok((client, ClientAuth::Public)),
     }
 }
 
@@ -99,7 +103,7 @@ pub(super) fn authenticate_assertion<'r>(
     headers: &HeaderMap,
     params: &Params,
     assertion: &str,
-) -> Result<(&'r TestClient, bool), GrantError> {
+) -> Result<(&'r TestClient, ClientAuth), GrantError> {
     if params.get("client_secret").is_some() || headers.contains_key(header::AUTHORIZATION) {
         return Err(GrantError::new(
             "invalid_request",
@@ -160,7 +164,7 @@ pub(super) fn authenticate_assertion<'r>(
             "Client assertion is not within its valid time range (or has no jti).",
         ));
     }
-    Ok((client, true))
+    Ok((client, ClientAuth::Certificate))
 }
 
 pub(super) fn form_decode(s: &str) -> String {
