@@ -69,13 +69,18 @@ fn routes() -> Router {
 /// TestIdp with an orders API nobody has consented to, and tokens that live a minute (inside
 /// the five-minute margin: every use of a user's token refreshes it).
 async fn idp() -> TestIdp {
+    idp_with(Duration::from_secs(60)).await
+}
+
+/// [`idp`] with tokens that live `lifetime`.
+async fn idp_with(lifetime: Duration) -> TestIdp {
     TestIdp::builder()
         .client(
             TestClient::new("0dde0000-0000-4000-8000-000000000001")
                 .app_id_uri(ORDERS)
                 .scope("Orders.Read"),
         )
-        .token_lifetime(Duration::from_secs(60))
+        .token_lifetime(lifetime)
         .start()
         .await
         .unwrap()
@@ -358,7 +363,8 @@ async fn on_behalf_of_without_downstream_consent_is_a_403_that_says_so() {
 
 #[tokio::test]
 async fn a_cae_capable_app_answers_graphs_challenge_with_one_token_request() {
-    let idp = idp().await;
+    // Tokens that live an hour: served from the session until Graph challenges one.
+    let idp = idp_with(Duration::from_secs(3600)).await;
     let app = TestApp::start_routes(
         &idp,
         |c| c.scopes("User.Read").client_capabilities(["cp1"]),

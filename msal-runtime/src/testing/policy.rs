@@ -82,6 +82,12 @@ pub(crate) struct ArmedPolicy {
 /// named MFA policy needs it, and the authentication contexts asked for or named.
 pub(crate) fn sign_in_authn(shared: &Shared, claims: &ClaimsRequest) -> Authn {
     let mut authn = Authn::password();
+    if shared
+        .ignore_claims
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return authn;
+    }
     if claims.mfa {
         authn.add_mfa();
     }
@@ -181,5 +187,20 @@ impl TestIdp {
     /// ```
     pub fn clear_policies(&self) {
         lock(&self.shared.policies).clear();
+    }
+
+    /// Makes `/authorize` ignore its `claims` parameter, as a provider that does not honour
+    /// claims requests would: a claims challenge can then not be satisfied by signing in,
+    /// which a relying party must notice instead of looping.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.ignore_claims_requests(true);
+    /// # }
+    /// ```
+    pub fn ignore_claims_requests(&self, on: bool) {
+        self.shared
+            .ignore_claims
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -213,6 +213,9 @@ pub(crate) struct Shared {
     pub(crate) decode_basic: AtomicBool,
     /// Whether front-channel sign-out leaves `iss` out.
     pub(crate) front_channel_sid_only: AtomicBool,
+    /// `/authorize` ignores its `claims` parameter (a provider that does not honour claims
+    /// requests), so a claims challenge cannot be satisfied.
+    pub(crate) ignore_claims: AtomicBool,
 }
 
 /// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
@@ -263,6 +266,7 @@ impl Shared {
             cae_events: Mutex::default(),
             decode_basic: AtomicBool::new(true),
             front_channel_sid_only: AtomicBool::new(false),
+            ignore_claims: AtomicBool::new(false),
         }
     }
 
