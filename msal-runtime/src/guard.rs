@@ -109,7 +109,9 @@ async fn auth_context_challenge(
     let claims = ClaimsRequest::auth_context(kind, &contexts);
     if kind == TokenKind::IdToken {
         match session_user(parts).await {
-            Ok(Some(who)) if AnsweredClaims::repeated_by(who.answered.as_ref(), claims.as_str()) => {
+            Ok(Some(who))
+                if AnsweredClaims::repeated_by(who.answered.as_ref(), claims.as_str()) =>
+            {
                 return AuthError::claims_loop();
             }
             Ok(_) => {}

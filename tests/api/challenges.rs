@@ -27,7 +27,10 @@ async fn delete_without_the_auth_context_is_challenged_for_it() {
     let token = user_token(&idp, "bob@contoso.test", "Tasks.Write").await;
     let refused = delete(&app, &token).await;
     assert_eq!(refused.status(), 401);
-    let header = refused.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let header = refused.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let expected = base64::engine::general_purpose::STANDARD.encode(ACRS_C1);
     assert!(
         header.starts_with("Bearer error=\"insufficient_claims\"")

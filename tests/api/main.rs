@@ -2,8 +2,8 @@
 //! conformance cases that apply, Entra's rules, and the JWKS cache under load.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 mod challenges;
+mod common;
 mod conformance;
 mod entra;
 mod example;

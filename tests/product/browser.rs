@@ -323,7 +323,10 @@ async fn cross_site_form_post_sign_in_incremental_consent_and_an_auth_context() 
         app.url("/graph/me")
     );
     let consented = idp
-        .consented_scopes("alice@contoso.test", msal_runtime::testing::DEFAULT_CLIENT_ID)
+        .consented_scopes(
+            "alice@contoso.test",
+            msal_runtime::testing::DEFAULT_CLIENT_ID,
+        )
         .unwrap();
     assert!(
         consented
@@ -340,7 +343,11 @@ async fn cross_site_form_post_sign_in_incremental_consent_and_an_auth_context() 
         .filter(|c| c.name() == "msal_session")
         .collect();
     assert_eq!(sessions.len(), 1, "{cookies:?}");
-    assert_ne!(sessions[0].value(), first_session, "the id cycled at sign-in");
+    assert_ne!(
+        sessions[0].value(),
+        first_session,
+        "the id cycled at sign-in"
+    );
     // Graph still answers without another round trip through the provider.
     client.goto(&app.url("/graph/me")).await.unwrap();
     wait_for_text(&client, "Alice Example").await;

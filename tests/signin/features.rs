@@ -1,7 +1,7 @@
 //! Configured variations: form_post, client_secret_basic, front-channel sign-out, scopes.
 
 use msal_runtime::config::{ResponseMode, TokenAuthMethod};
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
 use msal_tests::{TestApp, app_sign_in, browser, location, param};
 
 #[tokio::test]
@@ -86,9 +86,43 @@ async fn client_secret_basic_is_used_when_configured() {
     assert!(refused.text().await.unwrap().contains("invalid_client"));
 }
 
+/// Entra's secrets contain `~`, and Entra does not URL-decode Basic credentials: the secret
+/// must arrive as written to a provider that decodes and to one that does not. The sign-in,
+/// a refresh and on-behalf-of all authenticate the same way.
+#[tokio::test]
+async fn client_secret_basic_works_whether_or_not_the_provider_decodes() {
+    assert!(DEFAULT_CLIENT_SECRET.contains('~'));
+    for decodes in [true, false] {
+        let idp = TestIdp::start().await.unwrap();
+        idp.decode_basic_credentials(decodes);
+        let app = TestApp::start_with(&idp, |c| {
+            c.token_auth_method(TokenAuthMethod::ClientSecretBasic)
+        })
+        .await;
+        let done = app_sign_in(&browser(), &app, "alice@contoso.test", "/").await;
+        assert_eq!(
+            done.status(),
+            303,
+            "decodes: {decodes}: {:?}",
+            done.text().await
+        );
+    }
+}
+
 #[tokio::test]
 async fn front_channel_sign_out_ends_the_matching_session() {
+    front_channel_sign_out(false).await;
+}
+
+/// Entra may send only `sid`, without `iss`: the matching session still ends, and only it.
+#[tokio::test]
+async fn front_channel_sign_out_with_only_sid_ends_the_matching_session() {
+    front_channel_sign_out(true).await;
+}
+
+async fn front_channel_sign_out(sid_only: bool) {
     let idp = TestIdp::start().await.unwrap();
+    idp.front_channel_sid_only(sid_only);
     let app = TestApp::start(&idp).await;
     idp.set_front_channel_logout_uri(DEFAULT_CLIENT_ID, &app.url("/auth/signout-oidc"))
         .unwrap();
@@ -120,6 +154,7 @@ async fn front_channel_sign_out_ends_the_matching_session() {
         .unwrap()
         .replace("&amp;", "&");
     assert!(frame.contains(&format!("sid={sid}")), "{frame}");
+    assert_eq!(frame.contains("iss="), !sid_only, "{frame}");
     // The iframe is cross-site: it carries no cookies.
     let signed_out = reqwest::get(&frame).await.unwrap();
     assert_eq!(signed_out.status(), 200);

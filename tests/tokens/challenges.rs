@@ -8,13 +8,11 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
-use msal_runtime::testing::{
-    CaPolicy, DEFAULT_CLIENT_ID, Endpoint, TestClient, TestIdp,
-};
+use msal_runtime::testing::{CaPolicy, DEFAULT_CLIENT_ID, Endpoint, TestClient, TestIdp};
 use msal_runtime::{AccessToken, AuthRejection, Tokens, msal_protected};
 use msal_tests::{
-    AuthRequest, TestApp, app_sign_in, authorize_code, browser, decode_unverified, location,
-    param, redeem, sign_in_via,
+    AuthRequest, TestApp, app_sign_in, authorize_code, browser, decode_unverified, location, param,
+    redeem, sign_in_via,
 };
 use serde_json::Value;
 
@@ -53,7 +51,11 @@ async fn obo_graph_token(tokens: Tokens) -> Result<String, AuthRejection> {
 
 #[msal_protected(scopes = "access_as_user")]
 async fn obo_orders_token(tokens: Tokens) -> Result<String, AuthRejection> {
-    Ok(tokens.on_behalf_of(&[ORDERS_READ]).await?.secret().to_owned())
+    Ok(tokens
+        .on_behalf_of(&[ORDERS_READ])
+        .await?
+        .secret()
+        .to_owned())
 }
 
 fn routes() -> Router {
@@ -166,8 +168,14 @@ async fn consent_missing_for_one_resource_costs_only_that_resource() {
     assert_eq!(refused.status(), 403);
     assert!(!www_authenticate(&refused).contains("invalid_token"));
     let body = refused.text().await.unwrap();
-    assert!(body.contains("consent") && body.contains(ORDERS_READ), "{body}");
-    assert!(!body.contains("AADSTS"), "provider text stays in the log: {body}");
+    assert!(
+        body.contains("consent") && body.contains(ORDERS_READ),
+        "{body}"
+    );
+    assert!(
+        !body.contains("AADSTS"),
+        "provider text stays in the log: {body}"
+    );
     // The refresh token survived: Graph's token is still renewed silently.
     idp.reset_counts();
     let graph = json_get(&browser, &app, "/graph-token").await;
@@ -185,13 +193,18 @@ async fn consent_missing_for_one_resource_costs_only_that_resource() {
     );
     let done = follow(&browser, to.to_string(), 6).await;
     assert_eq!(done.status(), 200, "consented and back");
-    assert_eq!(decode_unverified(&done.text().await.unwrap()).1["aud"], ORDERS);
+    assert_eq!(
+        decode_unverified(&done.text().await.unwrap()).1["aud"],
+        ORDERS
+    );
     let consented = idp
         .consented_scopes("alice@contoso.test", DEFAULT_CLIENT_ID)
         .unwrap();
     assert!(
         consented.iter().any(|s| s == ORDERS_READ)
-            && consented.iter().any(|s| s == "https://graph.microsoft.com/User.Read"),
+            && consented
+                .iter()
+                .any(|s| s == "https://graph.microsoft.com/User.Read"),
         "consent accumulates: {consented:?}"
     );
     // One session throughout: Graph still works without another sign-in.
@@ -226,7 +239,10 @@ async fn mfa_for_graph_sends_the_browser_through_sign_in_with_the_claims() {
     let at_idp = navigate(&browser, to.as_str()).await;
     let authorize = location(&at_idp);
     let sent: Value = serde_json::from_str(&param(&authorize, "claims").unwrap()).unwrap();
-    assert_eq!(sent, claims, "the provider is asked for exactly those claims");
+    assert_eq!(
+        sent, claims,
+        "the provider is asked for exactly those claims"
+    );
     let done = follow(&browser, authorize.to_string(), 6).await;
     assert_eq!(done.status(), 200);
     let token = decode_unverified(&done.text().await.unwrap()).1;
@@ -248,7 +264,11 @@ async fn interaction_required_keeps_the_refresh_token() {
     assert!(matches!(refused.status().as_u16(), 401 | 403));
     idp.reset_counts();
     assert_eq!(json_get(&browser, &app, "/graph-token").await.status(), 200);
-    assert_eq!(idp.requests(Endpoint::Token), 1, "renewed with the same refresh token");
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "renewed with the same refresh token"
+    );
 }
 
 #[tokio::test]
@@ -272,7 +292,10 @@ async fn a_challenge_answered_a_moment_ago_is_refused_not_looped() {
             .starts_with("text/html")
     );
     let html = end.text().await.unwrap();
-    assert!(html.contains("Additional verification did not succeed"), "{html}");
+    assert!(
+        html.contains("Additional verification did not succeed"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -346,7 +369,10 @@ async fn on_behalf_of_interaction_required_reaches_the_caller_as_a_claims_challe
     let better = api_token(&idp, Some(&claims)).await;
     let done = bearer_get(&api, "/obo/graph", &better).await;
     assert_eq!(done.status(), 200);
-    assert_eq!(decode_unverified(&done.text().await.unwrap()).1["aud"], GRAPH);
+    assert_eq!(
+        decode_unverified(&done.text().await.unwrap()).1["aud"],
+        GRAPH
+    );
 }
 
 #[tokio::test]
@@ -387,8 +413,16 @@ async fn a_cae_capable_app_answers_graphs_challenge_with_one_token_request() {
     idp.reset_counts();
     let me = json_get(&browser, &app, "/graph/me").await;
     assert_eq!(me.status(), 200);
-    assert_eq!(idp.requests(Endpoint::Graph), 2, "the challenge, then the retry");
-    assert_eq!(idp.requests(Endpoint::Token), 1, "one token request with the claims");
+    assert_eq!(
+        idp.requests(Endpoint::Graph),
+        2,
+        "the challenge, then the retry"
+    );
+    assert_eq!(
+        idp.requests(Endpoint::Token),
+        1,
+        "one token request with the claims"
+    );
     // Answered: Graph no longer challenges.
     idp.reset_counts();
     assert_eq!(json_get(&browser, &app, "/graph/me").await.status(), 200);
@@ -440,5 +474,8 @@ async fn a_sign_in_asked_for_garbage_claims_is_refused_with_the_fix() {
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
-    assert_eq!(param(&location(&response), "claims").as_deref(), Some(asked));
+    assert_eq!(
+        param(&location(&response), "claims").as_deref(),
+        Some(asked)
+    );
 }

@@ -166,11 +166,12 @@ impl Provider {
         .set_auth_uri(AuthUrl::from_url(d.authorization_endpoint.clone()))
         .set_token_uri(TokenUrl::from_url(d.token_endpoint.clone()))
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
-        .set_auth_type(match self.config.token_auth_method {
-            TokenAuthMethod::ClientSecretPost => AuthType::RequestBody,
-            TokenAuthMethod::ClientSecretBasic => AuthType::BasicAuth,
-        });
-        if let Some(secret) = self.config.client_secret() {
+        // The body carries `client_id`; with client_secret_basic the secret goes in the
+        // header `send` adds (openidconnect's own would form-encode a secret's `~`).
+        .set_auth_type(AuthType::RequestBody);
+        if let (TokenAuthMethod::ClientSecretPost, Some(secret)) =
+            (self.config.token_auth_method, self.config.client_secret())
+        {
             client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
         }
         Ok(client)
@@ -236,7 +237,7 @@ impl Provider {
             request = request.add_extra_param(name, value);
         }
         let response = request
-            .request_async(&self.http)
+            .request_async(&self.token_http())
             .await
             .map_err(token_error)?;
         let tokens = response_of(&response);
@@ -265,7 +266,7 @@ impl Provider {
             request = request.add_extra_param(name, value);
         }
         let response = request
-            .request_async(&self.http)
+            .request_async(&self.token_http())
             .await
             .map_err(token_error)?;
         Ok(response_of(&response))
@@ -286,7 +287,7 @@ impl Provider {
             request = request.add_extra_param(name, value);
         }
         let response = request
-            .request_async(&self.http)
+            .request_async(&self.token_http())
             .await
             .map_err(token_error)?;
         Ok(response_of(&response))
@@ -311,19 +312,13 @@ impl Provider {
         let extras = self.extra_params(d, claims)?;
         form.extend(extras.iter().map(|(k, v)| (*k, v.as_str())));
         let id = self.config.client_id.as_str();
-        let secret = self.config.client_secret().map(|s| s.expose_secret());
+        form.push(("client_id", id));
         let mut request = self.http.post(d.token_endpoint.clone());
-        match (self.config.token_auth_method, secret) {
-            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => {
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                request = request.basic_auth(enc(id), Some(enc(secret)));
-            }
-            (_, secret) => {
-                form.push(("client_id", id));
-                if let Some(secret) = secret {
-                    form.push(("client_secret", secret));
+        match self.basic_authorization() {
+            Some(value) => request = request.header(reqwest::header::AUTHORIZATION, value),
+            None => {
+                if let Some(secret) = self.config.client_secret() {
+                    form.push(("client_secret", secret.expose_secret()));
                 }
             }
         }
@@ -362,6 +357,39 @@ impl Provider {
                 .map(Duration::from_secs),
             scopes: text("scope").map(|s| s.split_whitespace().map(str::to_owned).collect()),
         })
+    }
+
+    /// The HTTP client of openidconnect's token requests: this app's, adding the
+    /// `client_secret_basic` header when that is the configured method.
+    fn token_http(&self) -> TokenHttp<'_> {
+        TokenHttp {
+            http: &self.http,
+            basic: self.basic_authorization(),
+        }
+    }
+
+    /// `Authorization: Basic …` for client_secret_basic (RFC 6749 §2.3.1): the client id and
+    /// secret percent-encoded, except RFC 3986's unreserved characters (`-._~`), which stay
+    /// as written. A server that decodes the credentials reads them the same either way,
+    /// and one that does not (Entra) reads a secret's `~` as the `~` it issued. `None` with
+    /// client_secret_post or no secret.
+    fn basic_authorization(&self) -> Option<reqwest::header::HeaderValue> {
+        if self.config.token_auth_method != TokenAuthMethod::ClientSecretBasic {
+            return None;
+        }
+        let secret = self.config.client_secret()?;
+        let pair = format!(
+            "{}:{}",
+            credential_encoded(&self.config.client_id),
+            credential_encoded(secret.expose_secret())
+        );
+        let mut value = reqwest::header::HeaderValue::try_from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
+        .ok()?;
+        value.set_sensitive(true);
+        Some(value)
     }
 
     /// The client capabilities this app declares (`cp1`: it handles CAE claims challenges).
@@ -421,6 +449,54 @@ impl Provider {
         // to complete the client's type.
         self.client(d, &d.authorization_endpoint)
     }
+}
+
+/// openidconnect's HTTP client for token requests: reqwest, with our own Basic header.
+struct TokenHttp<'a> {
+    http: &'a reqwest::Client,
+    basic: Option<reqwest::header::HeaderValue>,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for TokenHttp<'_> {
+    type Error = reqwest::Error;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let mut request = reqwest::Request::try_from(request)?;
+            if let Some(value) = &self.basic {
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value.clone());
+            }
+            let response = self.http.execute(request).await?;
+            let mut answer = openidconnect::HttpResponse::new(Vec::new());
+            *answer.status_mut() = response.status();
+            *answer.headers_mut() = response.headers().clone();
+            *answer.body_mut() = response.bytes().await?.to_vec();
+            Ok(answer)
+        })
+    }
+}
+
+/// A client credential encoded for the Basic scheme: every byte but RFC 3986's unreserved
+/// characters percent-encoded.
+fn credential_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A refusal, unless its error says the provider is having trouble (try again later).
