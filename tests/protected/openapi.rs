@@ -98,7 +98,7 @@ async fn docs_serve_swagger_ui_and_its_assets() {
         "Swagger knows the client id"
     );
     assert!(
-        !init.contains("test-only-client-secret"),
+        !init.contains(msal_runtime::testing::DEFAULT_CLIENT_SECRET),
         "but never the secret"
     );
 }

@@ -65,10 +65,9 @@ async fn a_certificate_signs_the_user_in_and_gets_app_tokens() {
         .unwrap();
     let claims = msal_tests::decode_unverified(token.secret()).1;
     assert_eq!(claims["roles"], serde_json::json!(["Tasks.ReadWrite.All"]));
-    assert_eq!(
-        claims["azpacr"], "1",
-        "an authenticated confidential client"
-    );
+    // A new registration's API gets v1 tokens (Entra's default): `appidacr`, and 2 for a
+    // certificate credential.
+    assert_eq!(claims["appidacr"], "2", "a certificate credential");
 }
 
 #[tokio::test]

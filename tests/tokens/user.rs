@@ -8,6 +8,9 @@ use msal_tests::{TestApp, app_sign_in, browser, decode_unverified};
 
 use crate::app::routes;
 
+/// Microsoft Graph's application id: the `aud` of a Graph token asked for by bare scopes.
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
 async fn app(idp: &TestIdp, tweak: impl FnOnce(MsalConfigBuilder) -> MsalConfigBuilder) -> TestApp {
     TestApp::start_routes(idp, |c| tweak(c.scopes("User.Read")), routes()).await
 }
@@ -110,7 +113,8 @@ async fn scopes_of_two_resources_get_two_tokens() {
     let both: serde_json::Value = get(&browser, &app, "/two").await.json().await.unwrap();
     let graph = decode_unverified(both["graph"].as_str().unwrap()).1;
     let api = decode_unverified(both["api"].as_str().unwrap()).1;
-    assert_eq!(graph["aud"], "https://graph.microsoft.com");
+    // Graph, asked for by bare scopes: its application id.
+    assert_eq!(graph["aud"], GRAPH_APP_ID);
     assert_eq!(api["aud"], DEFAULT_CLIENT_ID);
     assert_eq!(api["scp"], "Tasks.Read");
     assert_eq!(
@@ -130,12 +134,19 @@ const ORDERS_API: &str = "0bde7500-0000-4000-8000-0000000000de";
 async fn a_graph_token_never_serves_another_apis_scope_of_the_same_name() {
     // Entra answers Graph's scopes unprefixed (`User.Read`); the orders API exposes a
     // `User.Read` of its own. A token for one is never taken for the other.
+    use msal_runtime::testing::{DEFAULT_TENANT_DOMAIN, DEFAULT_TENANT_ID, TestClient};
+    use msal_runtime::testing::{TestTenant, TestUser};
+    // The app holds admin consent for the orders API's scope, so a refresh may ask for it.
     let idp = TestIdp::builder()
+        .without_defaults()
+        .tenant(TestTenant::new(DEFAULT_TENANT_ID, DEFAULT_TENANT_DOMAIN))
+        .client(TestClient::default_app().admin_consent("api://orders/User.Read"))
         .client(
-            msal_runtime::testing::TestClient::new(ORDERS_API)
+            TestClient::new(ORDERS_API)
                 .app_id_uri("api://orders")
                 .scope("User.Read"),
         )
+        .user(TestUser::alice())
         .start()
         .await
         .unwrap();
@@ -143,10 +154,7 @@ async fn a_graph_token_never_serves_another_apis_scope_of_the_same_name() {
     let browser = browser();
     app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
     let graph = get(&browser, &app, "/token").await.text().await.unwrap();
-    assert_eq!(
-        decode_unverified(&graph).1["aud"],
-        "https://graph.microsoft.com"
-    );
+    assert_eq!(decode_unverified(&graph).1["aud"], GRAPH_APP_ID);
     idp.reset_counts();
     let orders = get(&browser, &app, "/orders/user-read")
         .await
@@ -154,7 +162,8 @@ async fn a_graph_token_never_serves_another_apis_scope_of_the_same_name() {
         .await
         .unwrap();
     assert_ne!(orders, graph, "the cached Graph token was not reused");
-    assert_eq!(decode_unverified(&orders).1["aud"], ORDERS_API);
+    // A v1 token (the orders API did not ask for v2): `aud` is its App ID URI.
+    assert_eq!(decode_unverified(&orders).1["aud"], "api://orders");
     assert_eq!(
         idp.requests(Endpoint::Token),
         1,

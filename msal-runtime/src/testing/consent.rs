@@ -96,9 +96,9 @@ pub(crate) fn require(
                 let prefix = key(&format!("{GRAPH_RESOURCE}/"));
                 consented
                     .iter()
-                    .filter_map(|(k, q)| {
-                        k.starts_with(&prefix).then(|| q[prefix.len()..].to_owned())
-                    })
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    // The key is the text in lower case: the same length.
+                    .filter_map(|(_, q)| q.get(prefix.len()..).map(str::to_owned))
                     .collect()
             }
         };
