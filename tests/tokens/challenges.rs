@@ -479,3 +479,19 @@ async fn a_sign_in_asked_for_garbage_claims_is_refused_with_the_fix() {
         Some(asked)
     );
 }
+
+#[tokio::test]
+async fn an_auth_context_the_provider_does_not_grant_is_refused_after_one_round() {
+    let idp = idp().await;
+    let app = web_app(&idp).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    // The sign-in completes, but its ID token never carries acrs c1.
+    idp.ignore_claims_requests(true);
+    idp.reset_counts();
+    let end = follow(&browser, app.url("/keys"), 8).await;
+    assert_eq!(end.status(), 403, "a page, not another round");
+    let html = end.text().await.unwrap();
+    assert!(html.contains("Additional verification did not succeed"), "{html}");
+    assert_eq!(idp.requests(Endpoint::Authorize), 1, "one round at the provider");
+}
