@@ -92,6 +92,14 @@ async fn web_app(idp: &TestIdp) -> TestApp {
     TestApp::start_routes(idp, |c| c.scopes("User.Read"), routes()).await
 }
 
+/// The web app, and a browser Alice signed in with.
+async fn alice_signed_in(idp: &TestIdp) -> (TestApp, reqwest::Client) {
+    let app = web_app(idp).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    (app, browser)
+}
+
 /// A JSON call from the signed-in browser.
 async fn json_get(browser: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
     browser
@@ -160,9 +168,7 @@ async fn follow(browser: &reqwest::Client, mut url: String, hops: usize) -> reqw
 #[tokio::test]
 async fn consent_missing_for_one_resource_costs_only_that_resource() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     // Orders.Read was never consented: the refresh for it is refused with AADSTS65001.
     let refused = json_get(&browser, &app, "/orders-token").await;
     assert_eq!(refused.status(), 403);
@@ -214,9 +220,7 @@ async fn consent_missing_for_one_resource_costs_only_that_resource() {
 #[tokio::test]
 async fn mfa_for_graph_sends_the_browser_through_sign_in_with_the_claims() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     let policy = idp.arm_policy(CaPolicy::mfa(GRAPH));
     // An API-style call hears the claims in a challenge.
     let claims = challenged_claims(&json_get(&browser, &app, "/graph-token").await);
@@ -255,9 +259,7 @@ async fn mfa_for_graph_sends_the_browser_through_sign_in_with_the_claims() {
 #[tokio::test]
 async fn interaction_required_keeps_the_refresh_token() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     idp.arm_policy(CaPolicy::mfa(ORDERS));
     // The orders API needs MFA (and consent): Graph must not pay for it.
     let refused = json_get(&browser, &app, "/orders-token").await;
@@ -274,9 +276,7 @@ async fn interaction_required_keeps_the_refresh_token() {
 #[tokio::test]
 async fn a_challenge_answered_a_moment_ago_is_refused_not_looped() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     idp.arm_policy(CaPolicy::mfa(GRAPH));
     // A provider that does not honour claims requests: the sign-in cannot satisfy the policy.
     idp.ignore_claims_requests(true);
@@ -301,9 +301,7 @@ async fn a_challenge_answered_a_moment_ago_is_refused_not_looped() {
 #[tokio::test]
 async fn an_auth_context_rule_signs_the_browser_in_again_asking_for_acrs() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     let page = navigate(&browser, &app.url("/keys")).await;
     assert_eq!(page.status(), 302);
     let to = reqwest::Url::parse(&app.url(page.headers()["location"].to_str().unwrap())).unwrap();
@@ -322,9 +320,7 @@ async fn an_auth_context_rule_signs_the_browser_in_again_asking_for_acrs() {
 #[tokio::test]
 async fn an_auth_context_rule_answers_json_callers_with_the_challenge() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     let claims = challenged_claims(&json_get(&browser, &app, "/keys").await);
     assert_eq!(claims["id_token"]["acrs"]["value"], "c1", "{claims}");
 }
@@ -432,9 +428,7 @@ async fn a_cae_capable_app_answers_graphs_challenge_with_one_token_request() {
 #[tokio::test]
 async fn without_client_capabilities_graph_does_not_challenge() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     let token = decode_unverified(
         &json_get(&browser, &app, "/graph-token")
             .await
@@ -483,15 +477,20 @@ async fn a_sign_in_asked_for_garbage_claims_is_refused_with_the_fix() {
 #[tokio::test]
 async fn an_auth_context_the_provider_does_not_grant_is_refused_after_one_round() {
     let idp = idp().await;
-    let app = web_app(&idp).await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = alice_signed_in(&idp).await;
     // The sign-in completes, but its ID token never carries acrs c1.
     idp.ignore_claims_requests(true);
     idp.reset_counts();
     let end = follow(&browser, app.url("/keys"), 8).await;
     assert_eq!(end.status(), 403, "a page, not another round");
     let html = end.text().await.unwrap();
-    assert!(html.contains("Additional verification did not succeed"), "{html}");
-    assert_eq!(idp.requests(Endpoint::Authorize), 1, "one round at the provider");
+    assert!(
+        html.contains("Additional verification did not succeed"),
+        "{html}"
+    );
+    assert_eq!(
+        idp.requests(Endpoint::Authorize),
+        1,
+        "one round at the provider"
+    );
 }
