@@ -5,27 +5,69 @@ use super::*;
 
 impl TestIdp {
     /// Injects a fault into an endpoint (replacing any fault it had).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.set_fault(Endpoint::Token, Fault::status(503).times(1));
+    /// # Ok(()) }
+    /// ```
     pub fn set_fault(&self, endpoint: Endpoint, fault: Fault) {
         lock(&self.shared.faults).insert(endpoint, fault);
     }
 
     /// Removes the fault of one endpoint.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.clear_fault(Endpoint::Token);
+    /// # Ok(()) }
+    /// ```
     pub fn clear_fault(&self, endpoint: Endpoint) {
         lock(&self.shared.faults).remove(&endpoint);
     }
 
     /// Removes every injected fault.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.clear_faults();
+    /// # Ok(()) }
+    /// ```
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).clear();
     }
 
     /// How many requests reached an endpoint (faulted ones included) since start or the
     /// last [`reset_counts`](Self::reset_counts).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let token_calls = idp.requests(Endpoint::Token);
+    /// # let _ = token_calls;
+    /// # Ok(()) }
+    /// ```
     pub fn requests(&self, endpoint: Endpoint) -> u64 {
         self.shared.counts[endpoint.index()].load(Ordering::Relaxed)
     }
 
     /// Sets every request count to zero.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.reset_counts();
+    /// assert_eq!(idp.requests(Endpoint::Jwks), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn reset_counts(&self) {
         for count in &self.shared.counts {
             count.store(0, Ordering::Relaxed);
@@ -34,6 +76,14 @@ impl TestIdp {
 
     /// Moves this IdP's clock forward: what it issues and what it checks (code, refresh and
     /// Graph token expiry) see the later time. Tokens it issued earlier thereby look old.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.advance_clock(Duration::from_secs(3601)); // every token it issued has expired
+    /// # Ok(()) }
+    /// ```
     pub fn advance_clock(&self, by: Duration) {
         self.shared
             .clock_offset
@@ -67,12 +117,29 @@ impl TestIdp {
 
     /// Appends an entry to the JWKS as served (say, a key nobody can parse): clients must
     /// skip what they cannot use.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.add_jwks_entry(serde_json::json!({"kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB"}));
+    /// # Ok(()) }
+    /// ```
     pub fn add_jwks_entry(&self, entry: serde_json::Value) {
         lock(&self.shared.extra_jwks).push(entry);
     }
 
     /// Makes discovery documents claim this `issuer` (`None`: the real one again), to test
     /// that clients refuse a provider whose metadata names someone else.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.override_discovery_issuer(Some("https://evil.test/v2.0"));
+    /// idp.override_discovery_issuer(None);
+    /// # Ok(()) }
+    /// ```
     pub fn override_discovery_issuer(&self, issuer: Option<&str>) {
         *lock(&self.shared.discovery_issuer) = issuer.map(str::to_owned);
     }
@@ -97,11 +164,27 @@ impl TestIdp {
 
     /// Serves this document as the JWKS instead of the real one (`None`: the real one
     /// again), such as a key set without a usable key.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.override_jwks(Some(serde_json::json!({"keys": []})));
+    /// # Ok(()) }
+    /// ```
     pub fn override_jwks(&self, jwks: Option<serde_json::Value>) {
         *lock(&self.shared.jwks_override) = jwks;
     }
 
     /// Changes the lifetime of the access and ID tokens issued from now on.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.set_token_lifetime(Duration::from_secs(60));
+    /// # Ok(()) }
+    /// ```
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.shared
             .token_lifetime_now
@@ -125,11 +208,28 @@ impl TestIdp {
     }
 
     /// Issues ID tokens untouched again.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.stop_tampering();
+    /// # Ok(()) }
+    /// ```
     pub fn stop_tampering(&self) {
         *lock(&self.shared.id_token_tamper) = None;
     }
 
     /// Seconds since the epoch on this IdP's clock (see [`advance_clock`](Self::advance_clock)).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let issued_at = idp.now();
+    /// # let _ = issued_at;
+    /// # Ok(()) }
+    /// ```
     pub fn now(&self) -> i64 {
         self.shared.now()
     }

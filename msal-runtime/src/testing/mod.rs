@@ -289,6 +289,14 @@ impl TestIdp {
 
     /// Registers another redirect URI for a client while running (say, once the app under
     /// test knows its port; loopback URIs already match any port).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.add_redirect_uri(DEFAULT_CLIENT_ID, "https://app.test/auth/callback")?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_redirect_uri(&self, client_id: &str, uri: &str) -> Result<(), TestIdpError> {
         let mut reg = write(&self.shared.registry);
         let client = reg
@@ -301,6 +309,14 @@ impl TestIdp {
     }
 
     /// Sets a client's front-channel logout URL while running.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// idp.set_front_channel_logout_uri(DEFAULT_CLIENT_ID, "http://127.0.0.1:5000/auth/signout-oidc")?;
+    /// # Ok(()) }
+    /// ```
     pub fn set_front_channel_logout_uri(
         &self,
         client_id: &str,
@@ -318,16 +334,42 @@ impl TestIdp {
 
     /// Adds a new signing key, which signs from now on, and returns its `kid`. With
     /// [`KeyRotation::DropOld`] the previous keys leave the JWKS at once.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let new_kid = idp.rotate_keys(KeyRotation::KeepOld)?;
+    /// assert_eq!(idp.current_kid()?, new_kid);
+    /// # Ok(()) }
+    /// ```
     pub fn rotate_keys(&self, rotation: KeyRotation) -> Result<String, TestIdpError> {
         write(&self.shared.keys).rotate(rotation)
     }
 
     /// The `kid` that signs new tokens.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let kid = idp.current_kid()?;
+    /// assert!(idp.published_kids().contains(&kid));
+    /// # Ok(()) }
+    /// ```
     pub fn current_kid(&self) -> Result<String, TestIdpError> {
         Ok(read(&self.shared.keys).current()?.kid.clone())
     }
 
     /// The `kid`s in the JWKS now.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// assert!(!idp.published_kids().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn published_kids(&self) -> Vec<String> {
         read(&self.shared.keys).published_kids()
     }
@@ -356,6 +398,16 @@ impl TestIdp {
 
     /// The claims of a valid ID token for `username` signing in to `client_id`, as the token
     /// endpoint would issue them now. Change them and [`mint`](Self::mint).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let claims = idp.id_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, Some("nonce-1"))?;
+    /// let token = idp.mint(&Mint::new(claims).claim("aud", "someone-else"))?;
+    /// # let _ = token;
+    /// # Ok(()) }
+    /// ```
     pub fn id_token_claims(
         &self,
         username: &str,
@@ -380,6 +432,16 @@ impl TestIdp {
     /// these scope names in `scp` (not checked against what the API exposes), requested by
     /// the API's own client with its secret after a password sign-in. Its version follows
     /// the API's [`TokenVersion`] (a v1 token's `aud` is the App ID URI).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let claims = idp.access_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, &["Tasks.Read"])?;
+    /// let token = idp.mint(&Mint::new(claims))?;
+    /// # let _ = token;
+    /// # Ok(()) }
+    /// ```
     pub fn access_token_claims(
         &self,
         username: &str,
@@ -412,6 +474,15 @@ impl TestIdp {
 
     /// The claims of a valid app-only token (client credentials, with a secret) from
     /// `caller_client_id` for the API of `api_client_id`, with these `roles`.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, Mint};
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// let claims = idp.app_token_claims(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_ID, &["Tasks.ReadWrite.All"])?;
+    /// assert_eq!(claims["oid"], claims["sub"]);
+    /// # Ok(()) }
+    /// ```
     pub fn app_token_claims(
         &self,
         caller_client_id: &str,
