@@ -41,7 +41,31 @@ impl ClaimsRequest {
         if object.is_empty() || !object.values().all(Value::is_object) {
             return None;
         }
-        Some(Self(value.to_string()))
+        // Bounded as it is passed on, too (numbers such as 1e9 grow when re-written).
+        let compact = value.to_string();
+        (compact.len() <= MAX_CLAIMS_BYTES).then_some(Self(compact))
+    }
+
+    /// This request with `other`'s asks added (member by member, `other` winning where both
+    /// ask about the same claim): what a sign-in must answer to satisfy both.
+    pub(crate) fn merged(&self, other: &ClaimsRequest) -> ClaimsRequest {
+        let read = |c: &ClaimsRequest| serde_json::from_str::<Map<String, Value>>(&c.0).ok();
+        let (Some(mut mine), Some(theirs)) = (read(self), read(other)) else {
+            return other.clone();
+        };
+        for (token, asks) in theirs {
+            match (mine.get_mut(&token), asks) {
+                (Some(Value::Object(into)), Value::Object(asks)) => into.extend(asks),
+                (_, asks) => {
+                    mine.insert(token, asks);
+                }
+            }
+        }
+        let merged = Value::Object(mine).to_string();
+        if merged.len() > MAX_CLAIMS_BYTES {
+            return other.clone();
+        }
+        ClaimsRequest(merged)
     }
 
     /// The claims of a `WWW-Authenticate` header's Bearer challenge whose `error` is
@@ -284,6 +308,20 @@ mod tests {
             ),
             ClaimsRequest::parse(ACRS_C1)
         );
+    }
+
+    #[test]
+    fn merging_keeps_both_requests_asks() {
+        let acrs = ClaimsRequest::auth_context(TokenKind::IdToken, &["c1"]);
+        let mfa = ClaimsRequest::parse(
+            r#"{"access_token":{"capolids":{"essential":true,"values":["p"]}}}"#,
+        )
+        .unwrap();
+        let both: Value = serde_json::from_str(acrs.merged(&mfa).as_str()).unwrap();
+        assert_eq!(both["id_token"]["acrs"]["value"], "c1");
+        assert_eq!(both["access_token"]["capolids"]["values"][0], "p");
+        // Already asked for: merging changes nothing.
+        assert_eq!(acrs.merged(&acrs), acrs);
     }
 
     #[test]

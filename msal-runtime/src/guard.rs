@@ -9,14 +9,14 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::caller::{Ctx, Requirement, bearer_key, principal, refusal, session_user};
+use crate::caller::{Ctx, Requirement, bearer_key, principal, refusal};
 use crate::challenge::{ClaimsRequest, TokenKind};
 use crate::error::AuthError;
 use crate::graph::{MEMBERSHIP_SCOPE, MembershipFailure, member_objects};
 use crate::principal::{
     Principal, PrincipalKind, Protected, Undetermined, Verdict, named_groups, registered,
 };
-use crate::session::{self, AnsweredClaims};
+use crate::session;
 
 /// The guard `#[msal_protected]` adds as a handler's first parameter: it runs before every
 /// other extractor and before the body, and lets the request through only when the
@@ -79,7 +79,7 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
                 Err(deny(parts, AuthError::InsufficientScope(missing)))
             }
             Verdict::MissingAuthContext => {
-                let error = auth_context_challenge(parts, protected, &principal).await;
+                let error = auth_context_challenge(protected, &principal);
                 Err(deny(parts, error))
             }
             Verdict::Deny => Err(deny(
@@ -93,31 +93,15 @@ impl<S: Send + Sync, const ID: u64> FromRequestParts<S> for Guard<ID> {
 
 /// The claims challenge for the authentication contexts (`acrs`) a user's sign-in or token
 /// lacks: a browser signs in again asking for them in the ID token; a bearer caller hears
-/// which claims its next access token must carry. A session that answered exactly this
-/// challenge a moment ago is refused instead: the provider did not honour it, and asking
-/// again would loop.
-async fn auth_context_challenge(
-    parts: &Parts,
-    protected: &Protected,
-    principal: &Principal,
-) -> AuthError {
+/// which claims its next access token must carry. (A sign-in that answered exactly this
+/// challenge a moment ago is not repeated: the sign-in route refuses it.)
+fn auth_context_challenge(protected: &Protected, principal: &Principal) -> AuthError {
     let contexts = protected.rule.missing_auth_contexts(principal);
     let kind = match principal.kind {
         PrincipalKind::Session => TokenKind::IdToken,
         _ => TokenKind::AccessToken,
     };
     let claims = ClaimsRequest::auth_context(kind, &contexts);
-    if kind == TokenKind::IdToken {
-        match session_user(parts).await {
-            Ok(Some(who))
-                if AnsweredClaims::repeated_by(who.answered.as_ref(), claims.as_str()) =>
-            {
-                return AuthError::claims_loop();
-            }
-            Ok(_) => {}
-            Err(rejection) => return rejection.error,
-        }
-    }
     let scopes = protected.rule.missing_scopes(principal);
     AuthError::InsufficientClaims {
         claims: claims.as_str().to_owned(),

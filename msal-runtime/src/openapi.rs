@@ -286,7 +286,7 @@ async fn authorize(
             state: p.state.clone(),
             code_challenge,
         };
-        start_login(&ctx, &headers, params, Some(swagger)).await
+        start_login(&ctx, &headers, params, Some(swagger), None).await
     }
     .await;
     match result {

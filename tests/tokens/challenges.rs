@@ -494,3 +494,56 @@ async fn an_auth_context_the_provider_does_not_grant_is_refused_after_one_round(
         "one round at the provider"
     );
 }
+
+#[tokio::test]
+async fn a_graph_that_keeps_challenging_is_refused_after_one_sign_in() {
+    let idp = idp_with(Duration::from_secs(3600)).await;
+    let app = TestApp::start_routes(
+        &idp,
+        |c| c.scopes("User.Read").client_capabilities(["cp1"]),
+        routes(),
+    )
+    .await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    // A resource that challenges whatever token it gets (CAE location enforcement that
+    // disagrees with the provider, say).
+    idp.challenge_graph(
+        r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#,
+        1000,
+    );
+    idp.reset_counts();
+    let end = follow(&browser, app.url("/graph/me"), 10).await;
+    assert_eq!(end.status(), 403, "a page, not another round");
+    assert!(
+        end.text()
+            .await
+            .unwrap()
+            .contains("Additional verification did not succeed")
+    );
+    assert_eq!(
+        idp.requests(Endpoint::Authorize),
+        1,
+        "one sign-in with the claims"
+    );
+}
+
+#[tokio::test]
+async fn an_auth_context_counts_for_an_hour_after_the_sign_in_not_for_the_session() {
+    let idp = idp_with(Duration::from_secs(3 * 3600)).await;
+    let app = web_app(&idp).await;
+    // Every sign-in's ID token says it was issued two hours ago: its acrs no longer count.
+    let two_hours_ago = idp.now() - 2 * 3600;
+    idp.tamper_id_tokens(msal_runtime::testing::MintKey::Current, move |claims| {
+        claims.insert("iat".into(), two_hours_ago.into());
+    });
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let end = follow(&browser, app.url("/keys"), 8).await;
+    assert_eq!(end.status(), 403, "signed in with c1, but too long ago");
+    // A fresh sign-in does count.
+    idp.stop_tampering();
+    let (app, browser) = alice_signed_in(&idp).await;
+    let done = follow(&browser, app.url("/keys"), 8).await;
+    assert_eq!(done.status(), 200);
+}

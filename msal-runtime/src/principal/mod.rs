@@ -11,6 +11,11 @@ mod rule;
 pub use rule::{PROTECTED, Protected, Rule, Undetermined, Verdict};
 pub(crate) use rule::{named_groups, registered};
 
+/// How long (seconds) a session's sign-in satisfies the authentication contexts its ID
+/// token named: an hour, the lifetime of Entra's ID tokens. After it the browser signs in
+/// again asking for them, and the provider's Conditional Access decides afresh.
+pub(crate) const AUTH_CONTEXT_HOLDS_FOR: i64 = 3600;
+
 /// The signed-in user, from the validated ID token. As an extractor, it answers when nobody
 /// is signed in (302 to sign-in for a browser navigation, 401 otherwise); `Option<User>`
 /// never rejects.
@@ -206,6 +211,10 @@ pub struct Principal {
     pub(crate) tid: Option<String>,
     /// The authentication contexts met (`acrs`).
     pub(crate) auth_contexts: Vec<String>,
+    /// For a session: when its sign-in happened (the ID token's `iat`), which bounds how
+    /// long its authentication contexts count ([`AUTH_CONTEXT_HOLDS_FOR`]). `None` for a
+    /// bearer token, whose contexts count while the token is valid.
+    pub(crate) signed_in_at: Option<i64>,
     /// This API's names (its audiences), for reading prefixed scopes.
     pub(crate) this_api: std::sync::Arc<[String]>,
 }
@@ -229,6 +238,8 @@ impl Principal {
             groups_overage: has_group_overage(&user.claims),
             tid: user.tid.clone(),
             auth_contexts: user.auth_contexts.clone(),
+            // No `iat`: the sign-in's time is unknown, and its contexts never count.
+            signed_in_at: Some(user.claims.get("iat").and_then(Value::as_i64).unwrap_or(0)),
             user: Some(user),
             this_api,
         }
@@ -261,6 +272,7 @@ impl Principal {
             groups_overage: has_group_overage(&claims),
             tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
             auth_contexts: auth_contexts(&claims),
+            signed_in_at: None,
             user: (!app).then(|| User::from_claims(claims)),
             this_api,
         }
@@ -309,8 +321,17 @@ impl Principal {
     pub fn auth_contexts(&self) -> &[String] {
         &self.auth_contexts
     }
+    /// Whether the caller satisfied this authentication context: named in its token's
+    /// `acrs`, and, for a session, signed in at most [`AUTH_CONTEXT_HOLDS_FOR`] ago (a
+    /// step-up is a recent sign-in, not one that lasts as long as the session).
     fn has_auth_context(&self, id: &str) -> bool {
-        self.auth_contexts.iter().any(|c| c == id)
+        let recent = self.signed_in_at.is_none_or(|at| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            now.saturating_sub(at) < AUTH_CONTEXT_HOLDS_FOR
+        });
+        recent && self.auth_contexts.iter().any(|c| c == id)
     }
     fn is_app(&self) -> bool {
         self.kind == PrincipalKind::BearerApp

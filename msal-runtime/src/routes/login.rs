@@ -74,13 +74,13 @@ pub(crate) struct LoginParams {
 
 pub(super) async fn login(
     State(ctx): State<Arc<SignIn>>,
-    _: Wired,
+    Wired(session): Wired,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     Query(params): Query<LoginParams>,
 ) -> Response {
-    match start_login(&ctx, &headers, params, None).await {
+    match start_login(&ctx, &headers, params, None, Some(&session)).await {
         Ok(response) => response,
         Err(error) => refuse(&ctx, &method, &uri, &headers, error),
     }
@@ -88,11 +88,13 @@ pub(super) async fn login(
 
 /// Starts a sign-in: the pending flow stored, its browser cookie set, the browser sent to the
 /// provider. `swagger`: Swagger UI asked, and gets a code back instead of a session.
+/// `session`: the browser's, whose last sign-in may have answered the claims asked for now.
 pub(crate) async fn start_login(
     ctx: &SignIn,
     headers: &HeaderMap,
     params: LoginParams,
     swagger: Option<SwaggerRequest>,
+    session: Option<&Session>,
 ) -> Result<Response, AuthError> {
     let config = &ctx.config;
     let prompt = params
@@ -132,6 +134,16 @@ pub(crate) async fn start_login(
             ))
         })?),
     };
+    // The one loop guard of every claims challenge (a rule's, a refresh's, Graph's): the
+    // same claims again right after this browser's sign-in answered them would only be asked
+    // for again.
+    if let (Some(asked), Some(session)) = (&claims, session)
+        && let Some((signed_in, _)) =
+            session::signed_in(session, &config.session_keys, &ctx.app).await?
+        && AnsweredClaims::repeated_by(signed_in.answered.as_ref(), asked.as_str())
+    {
+        return Err(AuthError::claims_loop());
+    }
     let d = ctx.provider.discovered().await.map_err(provider_error)?;
     let redirect_uri = redirect_uri(ctx, headers)?;
     let hints = Hints {
@@ -285,11 +297,16 @@ async fn finish_login(
         Err(ProviderError::Refused(r)) => {
             if let RefusalKind::Interaction(Some(asked)) = r.kind() {
                 tracing::info!(error = %r.error, description = %r.description, "the code redemption asks for more verification");
-                if answering.as_ref() == Some(&asked) {
-                    // This sign-in already asked for exactly that: no second round.
+                // The next round asks for what this one did and what the provider wants now.
+                let next = match &answering {
+                    Some(answering) => answering.merged(&asked),
+                    None => asked,
+                };
+                if answering.as_ref() == Some(&next) {
+                    // This sign-in already asked for all of that: no second round.
                     return Err(AuthError::claims_loop());
                 }
-                return Ok(sign_in_url(ctx, &flow, &asked));
+                return Ok(sign_in_url(ctx, &flow, &next));
             }
             return Err(provider_error(ProviderError::Refused(r)));
         }

@@ -283,8 +283,6 @@ pub(crate) struct Who {
     /// When group memberships looked up in Graph stop being trusted (seconds since the
     /// epoch): a cached entry past it is decoded again, and the groups looked up again.
     pub(crate) groups_until: Option<i64>,
-    /// The claims challenge the sign-in answered, if any.
-    pub(crate) answered: Option<AnsweredClaims>,
 }
 
 impl fmt::Debug for Who {
@@ -394,7 +392,6 @@ pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Optio
         .as_ref()
         .map(|g| (g, g.at.saturating_add(fresh_for)))
         .filter(|(_, until)| crate::validate::now() < *until);
-    let answered = signed_in.answered;
     let mut principal = Principal::session(
         signed_in.user,
         signed_in.scopes,
@@ -412,7 +409,6 @@ pub(crate) fn decode(text: &str, keys: &[SessionKey], app: &AppBinding) -> Optio
         principal: Arc::new(principal),
         csrf: signed_in.csrf,
         groups_until,
-        answered,
     })
 }
 

@@ -20,8 +20,9 @@ impl MsalStore {
         let plain = serde_json::to_string(flow).map_err(unavailable)?;
         if plain.len() > MAX_FLOW_BYTES {
             return Err(AuthError::BadRequest(format!(
-                "this sign-in request is {} bytes with its `next` and `scopes`; at most \
-                 {MAX_FLOW_BYTES} are kept: ask for fewer scopes or a shorter `next`",
+                "this sign-in request is {} bytes with its `next`, `scopes`, `claims` and \
+                 `login_hint`; at most {MAX_FLOW_BYTES} are kept: ask for fewer scopes or a \
+                 shorter `next`",
                 plain.len()
             )));
         }

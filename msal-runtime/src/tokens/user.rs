@@ -12,7 +12,7 @@ use super::{AccessToken, TokenSource, provider_failure};
 use crate::challenge::ClaimsRequest;
 use crate::client::{ProviderError, RefusalKind};
 use crate::error::AuthError;
-use crate::session::{self, AnsweredClaims};
+use crate::session;
 use crate::validate::{IdTokenExpectations, validate_id_token};
 
 /// The signed-in user's token for `scopes`: from the session's cache while it has more than
@@ -131,20 +131,15 @@ async fn refresh_locked(
                     scopes: scope_key(scopes),
                     login_hint,
                 },
-                RefusalKind::Interaction(Some(asked)) => {
-                    if AnsweredClaims::repeated_by(signed_in.answered.as_ref(), asked.as_str()) {
-                        return Err(AuthError::claims_loop());
-                    }
-                    AuthError::InsufficientClaims {
-                        claims: asked.as_str().to_owned(),
-                        scopes: scope_key(scopes),
-                        login_hint,
-                        reason: format!(
-                            "the identity provider requires more verification for {}",
-                            scope_key(scopes).join(" ")
-                        ),
-                    }
-                }
+                RefusalKind::Interaction(Some(asked)) => AuthError::InsufficientClaims {
+                    claims: asked.as_str().to_owned(),
+                    scopes: scope_key(scopes),
+                    login_hint,
+                    reason: format!(
+                        "the identity provider requires more verification for {}",
+                        scope_key(scopes).join(" ")
+                    ),
+                },
                 RefusalKind::Interaction(None) => reauth(format!(
                     "the identity provider requires you to sign in again ({})",
                     r.error
