@@ -23,7 +23,36 @@ fn user(claims: Value) -> User {
     };
     map.insert("sub".into(), "sub".into());
     map.insert("iss".into(), "https://issuer".into());
+    // Signed in just now, unless the test says when.
+    map.entry("iat").or_insert_with(|| now().into());
     User::from_claims(map)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[test]
+fn a_sessions_auth_context_counts_for_an_hour_after_its_sign_in() {
+    let rule = Rule::AuthContext(&["c1"]);
+    let fresh = session(json!({"acrs": ["c1"], "iat": now() - 60}), &[]);
+    assert_eq!(rule.evaluate(&fresh), Allow);
+    let old = session(json!({"acrs": ["c1"], "iat": now() - 3601}), &[]);
+    assert_eq!(rule.evaluate(&old), MissingAuthContext);
+    let unknown = session(json!({"acrs": ["c1"], "iat": "yesterday"}), &[]);
+    assert_eq!(
+        rule.evaluate(&unknown),
+        MissingAuthContext,
+        "no time, no step-up"
+    );
+    // A bearer token's contexts count while the token is valid.
+    let bearer = bearer(
+        json!({"scp": "Tasks.Read", "acrs": ["c1"], "iat": now() - 7200}),
+        false,
+    );
+    assert_eq!(rule.evaluate(&bearer), Allow);
 }
 
 fn session(claims: Value, scopes: &[&str]) -> Principal {
