@@ -304,7 +304,7 @@ fn authorize(
             "consent_required",
             65001,
             format!(
-                "The user or administrator has not consented to use the application with ID                  '{}' named '{}'. Send an interactive authorization request for this user and                  resource.",
+                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
                 client.client_id, client.display_name
             ),
         ));
