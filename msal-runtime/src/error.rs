@@ -344,10 +344,10 @@ impl IntoResponse for AuthRejection {
         if asker.browser {
             match &error {
                 AuthError::NotSignedIn | AuthError::InvalidToken(_) => {
-                    return redirect_to_login(&asker, &[]);
+                    return sign_in_again(&asker, &[], None, None);
                 }
                 AuthError::InsufficientScope(scopes) => {
-                    return redirect_to_login(&asker, scopes);
+                    return sign_in_again(&asker, scopes, None, None);
                 }
                 AuthError::ReauthenticationRequired {
                     scopes, login_hint, ..
@@ -453,10 +453,6 @@ fn quoted(text: &str) -> String {
         .collect()
 }
 
-fn redirect_to_login(asker: &Asker, scopes: &[String]) -> Response {
-    sign_in_again(asker, scopes, None, None)
-}
-
 /// The redirect to the sign-in route: back to this request afterwards, asking for `scopes`,
 /// for `login_hint`, with a claims request.
 fn sign_in_again(
@@ -465,19 +461,37 @@ fn sign_in_again(
     login_hint: Option<&str>,
     claims: Option<&str>,
 ) -> Response {
-    let mut target = url::form_urlencoded::Serializer::new(String::new());
-    target.append_pair("next", &asker.path_and_query);
+    let location = login_location(
+        &asker.login_path,
+        &asker.path_and_query,
+        scopes,
+        login_hint,
+        claims,
+    );
+    redirect(StatusCode::FOUND, &location)
+}
+
+/// The one way a sign-in route URL is written: `{login_path}?next=…` with the scopes, the
+/// `login_hint` and the claims request to ask the provider for.
+pub(crate) fn login_location(
+    login_path: &str,
+    next: &str,
+    scopes: &[String],
+    login_hint: Option<&str>,
+    claims: Option<&str>,
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("next", next);
     if !scopes.is_empty() {
-        target.append_pair("scopes", &scopes.join(" "));
+        query.append_pair("scopes", &scopes.join(" "));
     }
     if let Some(hint) = login_hint {
-        target.append_pair("login_hint", hint);
+        query.append_pair("login_hint", hint);
     }
     if let Some(claims) = claims {
-        target.append_pair("claims", claims);
+        query.append_pair("claims", claims);
     }
-    let location = format!("{}?{}", asker.login_path, target.finish());
-    redirect(StatusCode::FOUND, &location)
+    format!("{login_path}?{}", query.finish())
 }
 
 pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {

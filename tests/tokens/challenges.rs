@@ -100,6 +100,19 @@ async fn alice_signed_in(idp: &TestIdp) -> (TestApp, reqwest::Client) {
     (app, browser)
 }
 
+/// The web app declaring the CAE capability `cp1`, and a browser Alice signed in with.
+async fn cae_app_signed_in(idp: &TestIdp) -> (TestApp, reqwest::Client) {
+    let app = TestApp::start_routes(
+        idp,
+        |c| c.scopes("User.Read").client_capabilities(["cp1"]),
+        routes(),
+    )
+    .await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    (app, browser)
+}
+
 /// A JSON call from the signed-in browser.
 async fn json_get(browser: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
     browser
@@ -387,14 +400,7 @@ async fn on_behalf_of_without_downstream_consent_is_a_403_that_says_so() {
 async fn a_cae_capable_app_answers_graphs_challenge_with_one_token_request() {
     // Tokens that live an hour: served from the session until Graph challenges one.
     let idp = idp_with(Duration::from_secs(3600)).await;
-    let app = TestApp::start_routes(
-        &idp,
-        |c| c.scopes("User.Read").client_capabilities(["cp1"]),
-        routes(),
-    )
-    .await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = cae_app_signed_in(&idp).await;
     let token = decode_unverified(
         &json_get(&browser, &app, "/graph-token")
             .await
@@ -498,14 +504,7 @@ async fn an_auth_context_the_provider_does_not_grant_is_refused_after_one_round(
 #[tokio::test]
 async fn a_graph_that_keeps_challenging_is_refused_after_one_sign_in() {
     let idp = idp_with(Duration::from_secs(3600)).await;
-    let app = TestApp::start_routes(
-        &idp,
-        |c| c.scopes("User.Read").client_capabilities(["cp1"]),
-        routes(),
-    )
-    .await;
-    let browser = browser();
-    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    let (app, browser) = cae_app_signed_in(&idp).await;
     // A resource that challenges whatever token it gets (CAE location enforcement that
     // disagrees with the provider, say).
     idp.challenge_graph(

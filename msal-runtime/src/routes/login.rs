@@ -19,7 +19,7 @@ use super::{
 use crate::challenge::{ClaimsRequest, MAX_CLAIMS_BYTES};
 use crate::client::{Hints, ProviderError, RefusalKind};
 use crate::config::ResponseMode;
-use crate::error::{Asker, AuthError, AuthRejection, redirect, untrusted};
+use crate::error::{Asker, AuthError, AuthRejection, login_location, redirect, untrusted};
 use crate::principal::User;
 use crate::session::{self, AnsweredClaims, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
@@ -392,14 +392,11 @@ async fn finish_login(
 /// Where a sign-in whose code the provider would only redeem with more claims goes next: a
 /// new sign-in asking for them, for the same user, scopes and destination.
 fn sign_in_url(ctx: &SignIn, flow: &PendingFlow, claims: &ClaimsRequest) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("next", &flow.next);
-    if !flow.extra_scopes.is_empty() {
-        query.append_pair("scopes", &flow.extra_scopes.join(" "));
-    }
-    if let Some(hint) = &flow.login_hint {
-        query.append_pair("login_hint", hint);
-    }
-    query.append_pair("claims", claims.as_str());
-    format!("{}/login?{}", ctx.config.route_prefix, query.finish())
+    login_location(
+        &format!("{}/login", ctx.config.route_prefix),
+        &flow.next,
+        &flow.extra_scopes,
+        flow.login_hint.as_deref(),
+        Some(claims.as_str()),
+    )
 }
