@@ -424,7 +424,7 @@ impl TestIdp {
             nonce,
             "00000000-0000-4000-8000-000000000000",
             true,
-            &Authn::password(),
+            &Authn::password(self.shared.now()),
         ))
     }
 
@@ -466,7 +466,7 @@ impl TestIdp {
                 auth: ClientAuth::Secret,
                 scopes: &set,
                 sid: None,
-                authn: &Authn::password(),
+                authn: &Authn::password(self.shared.now()),
                 capabilities: &[],
             },
         ))
