@@ -90,6 +90,27 @@ pub enum AuthError {
         /// What asked for the claims.
         reason: String,
     },
+    /// The user's sign-in is too old (a `max_age` rule) or not of an accepted level (an
+    /// `acr` rule): RFC 9470 step-up. A browser signs in again with `max_age` and
+    /// `acr_values` (`prompt=login` where the provider ignores `max_age`); any other caller
+    /// gets 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`
+    /// and the `max_age` and `acr_values` its next token must meet.
+    #[error("step-up required: {reason}")]
+    StepUpRequired {
+        /// The most seconds since the user's authentication.
+        max_age: Option<u64>,
+        /// The acceptable authentication levels, most preferred first.
+        acr_values: Vec<String>,
+        /// A claims request also missing (authentication contexts), for a browser's
+        /// sign-in.
+        claims: Option<String>,
+        /// The scopes to ask for.
+        scopes: Vec<String>,
+        /// Who was signed in, to pre-fill the provider's page.
+        login_hint: Option<String>,
+        /// What the requirement needs, in words.
+        reason: String,
+    },
     /// The user or an administrator has not consented to these scopes (Entra's AADSTS65001).
     /// A browser signs in again to consent; any other caller gets 403 saying so.
     #[error("consent required for: {}", .scopes.join(" "))]
@@ -117,6 +138,10 @@ pub enum AuthError {
         /// What happened and what to do; never contains a token or secret.
         detail: String,
     },
+    /// A requirement's `check` could not decide (it returned a
+    /// [`CheckError`](crate::CheckError)): refused with 503, its cause logged, not shown.
+    #[error("access check unavailable: {0}")]
+    CheckUnavailable(String),
     /// The identity provider could not be reached or answered garbage.
     #[error("identity provider unavailable: {0}")]
     ProviderUnavailable(String),
@@ -188,7 +213,8 @@ impl AuthError {
             AuthError::NotSignedIn
             | AuthError::InvalidToken(_)
             | AuthError::ReauthenticationRequired { .. }
-            | AuthError::InsufficientClaims { .. } => StatusCode::UNAUTHORIZED,
+            | AuthError::InsufficientClaims { .. }
+            | AuthError::StepUpRequired { .. } => StatusCode::UNAUTHORIZED,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_)
             | AuthError::ConsentRequired { .. }
@@ -197,9 +223,9 @@ impl AuthError {
             AuthError::SignInFailed { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            AuthError::ProviderUnavailable(_) | AuthError::StoreUnavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AuthError::ProviderUnavailable(_)
+            | AuthError::StoreUnavailable(_)
+            | AuthError::CheckUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Misconfigured(_) | AuthError::AppTokenRefused { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -214,6 +240,8 @@ impl AuthError {
             AuthError::BadRequest(_) => "Malformed authorization".into(),
             AuthError::InsufficientScope(_) => "Insufficient scope".into(),
             AuthError::InsufficientClaims { .. } => "Additional verification required".into(),
+            AuthError::StepUpRequired { .. } => "A fresh sign-in is required".into(),
+            AuthError::CheckUnavailable(_) => "Access check unavailable".into(),
             AuthError::ConsentRequired { .. } => "Consent required".into(),
             AuthError::Forbidden(_) => "Forbidden".into(),
             AuthError::Undetermined(_) => "Access cannot be decided".into(),
@@ -242,6 +270,12 @@ impl AuthError {
             AuthError::InsufficientClaims { reason, .. } => format!(
                 "{reason}: request a new token with the claims in the WWW-Authenticate challenge."
             ),
+            AuthError::StepUpRequired { reason, .. } => format!(
+                "{reason}: authenticate again and request a new token meeting the max_age and acr_values in the WWW-Authenticate challenge."
+            ),
+            AuthError::CheckUnavailable(_) => {
+                "The access check could not be completed right now. Try again shortly.".into()
+            }
             AuthError::ConsentRequired { scopes, .. } => format!(
                 "The user or an administrator has not consented to this app using {} on the user's behalf. Sign in again to consent, or ask an administrator to grant consent for the app registration.",
                 scopes.join(" ")
@@ -333,7 +367,9 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         let AuthRejection { error, asker } = self;
         match &error {
-            AuthError::ProviderUnavailable(cause) | AuthError::StoreUnavailable(cause) => {
+            AuthError::ProviderUnavailable(cause)
+            | AuthError::StoreUnavailable(cause)
+            | AuthError::CheckUnavailable(cause) => {
                 tracing::error!(error = %error, cause = %cause, "authentication dependency unavailable");
             }
             AuthError::Misconfigured(_) | AuthError::AppTokenRefused { .. } => {
@@ -344,16 +380,25 @@ impl IntoResponse for AuthRejection {
         if asker.browser {
             match &error {
                 AuthError::NotSignedIn | AuthError::InvalidToken(_) => {
-                    return sign_in_again(&asker, &[], None, None);
+                    return sign_in_again(&asker, &SignInAsk::default());
                 }
                 AuthError::InsufficientScope(scopes) => {
-                    return sign_in_again(&asker, scopes, None, None);
+                    let ask = SignInAsk {
+                        scopes,
+                        ..SignInAsk::default()
+                    };
+                    return sign_in_again(&asker, &ask);
                 }
                 AuthError::ReauthenticationRequired {
                     scopes, login_hint, ..
                 }
                 | AuthError::ConsentRequired { scopes, login_hint } => {
-                    return sign_in_again(&asker, scopes, login_hint.as_deref(), None);
+                    let ask = SignInAsk {
+                        scopes,
+                        login_hint: login_hint.as_deref(),
+                        ..SignInAsk::default()
+                    };
+                    return sign_in_again(&asker, &ask);
                 }
                 AuthError::InsufficientClaims {
                     claims,
@@ -361,7 +406,31 @@ impl IntoResponse for AuthRejection {
                     login_hint,
                     ..
                 } => {
-                    return sign_in_again(&asker, scopes, login_hint.as_deref(), Some(claims));
+                    let ask = SignInAsk {
+                        scopes,
+                        login_hint: login_hint.as_deref(),
+                        claims: Some(claims),
+                        ..SignInAsk::default()
+                    };
+                    return sign_in_again(&asker, &ask);
+                }
+                AuthError::StepUpRequired {
+                    max_age,
+                    acr_values,
+                    claims,
+                    scopes,
+                    login_hint,
+                    ..
+                } => {
+                    let ask = SignInAsk {
+                        scopes,
+                        login_hint: login_hint.as_deref(),
+                        claims: claims.as_deref(),
+                        max_age: *max_age,
+                        acr_values,
+                        prompt_login: false,
+                    };
+                    return sign_in_again(&asker, &ask);
                 }
                 _ => {}
             }
@@ -401,6 +470,27 @@ impl IntoResponse for AuthRejection {
                         claims.to_base64()
                     )
                 })
+            }
+            AuthError::StepUpRequired {
+                max_age,
+                acr_values,
+                reason,
+                ..
+            } => {
+                let mut challenge = format!(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"{}\"",
+                    quoted(reason)
+                );
+                if let Some(seconds) = max_age {
+                    challenge.push_str(&format!(", max_age=\"{seconds}\""));
+                }
+                if !acr_values.is_empty() {
+                    challenge.push_str(&format!(
+                        ", acr_values=\"{}\"",
+                        quoted(&acr_values.join(" "))
+                    ));
+                }
+                Some(challenge)
             }
             _ => None,
         };
@@ -453,43 +543,51 @@ fn quoted(text: &str) -> String {
         .collect()
 }
 
-/// The redirect to the sign-in route: back to this request afterwards, asking for `scopes`,
-/// for `login_hint`, with a claims request.
-fn sign_in_again(
-    asker: &Asker,
-    scopes: &[String],
-    login_hint: Option<&str>,
-    claims: Option<&str>,
-) -> Response {
-    let location = login_location(
-        &asker.login_path,
-        &asker.path_and_query,
-        scopes,
-        login_hint,
-        claims,
-    );
+/// What a sign-in is asked to get, beyond a signed-in user.
+#[derive(Default)]
+pub(crate) struct SignInAsk<'a> {
+    /// Extra scopes (incremental consent).
+    pub(crate) scopes: &'a [String],
+    /// Who to pre-fill the provider's page with.
+    pub(crate) login_hint: Option<&'a str>,
+    /// A claims request (JSON) to answer.
+    pub(crate) claims: Option<&'a str>,
+    /// The most seconds since the user's authentication.
+    pub(crate) max_age: Option<u64>,
+    /// Acceptable authentication levels, most preferred first.
+    pub(crate) acr_values: &'a [String],
+    /// `prompt=login`: the provider must authenticate the user afresh.
+    pub(crate) prompt_login: bool,
+}
+
+/// The redirect to the sign-in route: back to this request afterwards, asking for `ask`.
+fn sign_in_again(asker: &Asker, ask: &SignInAsk<'_>) -> Response {
+    let location = login_location(&asker.login_path, &asker.path_and_query, ask);
     redirect(StatusCode::FOUND, &location)
 }
 
-/// The one way a sign-in route URL is written: `{login_path}?next=…` with the scopes, the
-/// `login_hint` and the claims request to ask the provider for.
-pub(crate) fn login_location(
-    login_path: &str,
-    next: &str,
-    scopes: &[String],
-    login_hint: Option<&str>,
-    claims: Option<&str>,
-) -> String {
+/// The one way a sign-in route URL is written: `{login_path}?next=…` with what to ask the
+/// provider for.
+pub(crate) fn login_location(login_path: &str, next: &str, ask: &SignInAsk<'_>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("next", next);
-    if !scopes.is_empty() {
-        query.append_pair("scopes", &scopes.join(" "));
+    if !ask.scopes.is_empty() {
+        query.append_pair("scopes", &ask.scopes.join(" "));
     }
-    if let Some(hint) = login_hint {
+    if let Some(hint) = ask.login_hint {
         query.append_pair("login_hint", hint);
     }
-    if let Some(claims) = claims {
+    if let Some(claims) = ask.claims {
         query.append_pair("claims", claims);
+    }
+    if let Some(seconds) = ask.max_age {
+        query.append_pair("max_age", &seconds.to_string());
+    }
+    if !ask.acr_values.is_empty() {
+        query.append_pair("acr_values", &ask.acr_values.join(" "));
+    }
+    if ask.prompt_login {
+        query.append_pair("prompt", "login");
     }
     format!("{login_path}?{}", query.finish())
 }

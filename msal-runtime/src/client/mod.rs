@@ -113,6 +113,10 @@ pub(crate) struct Hints<'a> {
     pub(crate) prompt: Option<&'a str>,
     /// A claims challenge the sign-in answers.
     pub(crate) claims: Option<&'a ClaimsRequest>,
+    /// `max_age`: the most seconds since the user's authentication.
+    pub(crate) max_age: Option<u64>,
+    /// `acr_values`: acceptable authentication levels, space-separated.
+    pub(crate) acr_values: Option<&'a str>,
 }
 
 /// The provider as this app talks to it.
@@ -201,11 +205,14 @@ impl Provider {
             request = request.add_extra_param("response_mode", "form_post");
         }
         let claims = request_claims(hints.claims, self.capabilities());
+        let max_age = hints.max_age.map(|s| s.to_string());
         for (name, value) in [
             ("login_hint", hints.login_hint),
             ("domain_hint", hints.domain_hint),
             ("prompt", hints.prompt),
             ("claims", claims.as_deref()),
+            ("max_age", max_age.as_deref()),
+            ("acr_values", hints.acr_values),
         ] {
             if let Some(value) = value {
                 request = request.add_extra_param(name, value);

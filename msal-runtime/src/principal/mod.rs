@@ -6,10 +6,12 @@ use serde_json::{Map, Value};
 
 use crate::scopes::Reading;
 
+mod check;
 mod rule;
 
+pub use check::{Check, CheckError, CheckFn, CheckFuture, CheckOutcome, check_outcome};
+pub(crate) use rule::{Answers, StepUpAsk, named_groups, registered};
 pub use rule::{PROTECTED, Protected, Rule, Undetermined, Verdict};
-pub(crate) use rule::{named_groups, registered};
 
 /// How long (seconds) a session's sign-in satisfies the authentication contexts its ID
 /// token named: an hour, the lifetime of Entra's ID tokens. After it the browser signs in
@@ -179,6 +181,40 @@ fn auth_contexts(claims: &Map<String, Value>) -> Vec<String> {
     }
 }
 
+/// The seconds since the epoch, on this machine's clock.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// How far ahead of this clock an `auth_time` may be and still count (the provider's clock
+/// may run a little fast); one further ahead is not a sign-in anyone can date.
+pub(crate) const AUTH_TIME_SKEW: i64 = 300;
+
+/// Whether a sign-in at `auth_time` is at most `max_age` seconds old at `now`.
+pub(crate) fn signed_in_within(auth_time: i64, now: i64, max_age: u64) -> bool {
+    let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+    auth_time <= now.saturating_add(AUTH_TIME_SKEW) && now.saturating_sub(auth_time) <= max_age
+}
+
+/// `auth_time`: a NumericDate (a JSON number; a fraction is cut off).
+fn auth_time(claims: &Map<String, Value>) -> Option<i64> {
+    let value = claims.get("auth_time")?;
+    // `as_f64` also reads integers past what f64 holds exactly; those are no dates anyway.
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 1e15)
+            .map(|f| f as i64)
+    })
+}
+
+/// `acr`: one string.
+fn acr(claims: &Map<String, Value>) -> Option<String> {
+    claims.get("acr").and_then(Value::as_str).map(str::to_owned)
+}
+
 /// Whether the claims carry Entra's group overage marker instead of the groups: the user is
 /// in more groups than a token can hold (`_claim_names.groups`, or `hasgroups` in implicit
 /// flows).
@@ -215,6 +251,10 @@ pub struct Principal {
     /// long its authentication contexts count ([`AUTH_CONTEXT_HOLDS_FOR`]). `None` for a
     /// bearer token, whose contexts count while the token is valid.
     pub(crate) signed_in_at: Option<i64>,
+    /// When the user last authenticated (`auth_time`), if the token says.
+    pub(crate) auth_time: Option<i64>,
+    /// The sign-in's authentication level (`acr`), if the token says.
+    pub(crate) acr: Option<String>,
     /// This API's names (its audiences), for reading prefixed scopes.
     pub(crate) this_api: std::sync::Arc<[String]>,
 }
@@ -240,6 +280,8 @@ impl Principal {
             auth_contexts: user.auth_contexts.clone(),
             // No `iat`: the sign-in's time is unknown, and its contexts never count.
             signed_in_at: Some(user.claims.get("iat").and_then(Value::as_i64).unwrap_or(0)),
+            auth_time: auth_time(&user.claims),
+            acr: acr(&user.claims),
             user: Some(user),
             this_api,
         }
@@ -273,6 +315,8 @@ impl Principal {
             tid: claims.get("tid").and_then(Value::as_str).map(str::to_owned),
             auth_contexts: auth_contexts(&claims),
             signed_in_at: None,
+            auth_time: auth_time(&claims),
+            acr: acr(&claims),
             user: (!app).then(|| User::from_claims(claims)),
             this_api,
         }
@@ -325,13 +369,24 @@ impl Principal {
     /// `acrs`, and, for a session, signed in at most [`AUTH_CONTEXT_HOLDS_FOR`] ago (a
     /// step-up is a recent sign-in, not one that lasts as long as the session).
     fn has_auth_context(&self, id: &str) -> bool {
-        let recent = self.signed_in_at.is_none_or(|at| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-            now.saturating_sub(at) < AUTH_CONTEXT_HOLDS_FOR
-        });
+        let recent = self
+            .signed_in_at
+            .is_none_or(|at| now().saturating_sub(at) < AUTH_CONTEXT_HOLDS_FOR);
         recent && self.auth_contexts.iter().any(|c| c == id)
+    }
+    /// When the user last authenticated (`auth_time`), if the token says.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.auth_time
+    }
+    /// The sign-in's authentication level (`acr`), if the token says.
+    pub fn acr(&self) -> Option<&str> {
+        self.acr.as_deref()
+    }
+    /// Whether the user authenticated at most `seconds` ago. Unknown (no `auth_time`) is not
+    /// recent; neither is a sign-in dated more than [`AUTH_TIME_SKEW`] ahead of this clock.
+    pub(crate) fn signed_in_within(&self, seconds: u64) -> bool {
+        self.auth_time
+            .is_some_and(|at| signed_in_within(at, now(), seconds))
     }
     fn is_app(&self) -> bool {
         self.kind == PrincipalKind::BearerApp

@@ -2,6 +2,7 @@
 //! over a [`Principal`], and the registry of every protected handler's requirement.
 
 use super::Principal;
+use super::check::Check;
 
 /// A requirement, as `#[msal_protected(...)]` writes it: built at compile time, evaluated
 /// without allocating.
@@ -34,6 +35,20 @@ pub enum Rule {
     /// has not met one can, by signing in again (or getting a new token) with the claims
     /// request the policy asks for; an app-only token never meets one.
     AuthContext(&'static [&'static str]),
+    /// A user who signed in (the `auth_time` claim of the bearer token, or of the ID token
+    /// of a browser session) at most this many seconds ago. A browser signs in again with
+    /// `max_age`; a bearer caller hears RFC 9470's `insufficient_user_authentication`. A
+    /// token without `auth_time` has no known sign-in time, so it is not recent.
+    MaxAge(u64),
+    /// A user whose sign-in's authentication level (the `acr` claim) is one of these: one
+    /// value, unlike the lists above. Fixed like [`MaxAge`](Rule::MaxAge), with
+    /// `acr_values`.
+    Acr(&'static [&'static str]),
+    /// A resource-level decision by an async function of the user and the request
+    /// (`check = path::to_fn`): see [`CheckError`](crate::CheckError). Only a guard or
+    /// [`Msal::require`](crate::Msal::require) can run it; [`Rule::evaluate`] finds it
+    /// undetermined.
+    Check(&'static Check),
     /// Every rule.
     All(&'static [Rule]),
     /// At least one rule.
@@ -42,23 +57,24 @@ pub enum Rule {
     Not(&'static Rule),
 }
 
-/// The outcome of a [`Rule`]: three-valued (Allow, Deny, Unknown), plus two fixable
-/// outcomes: missing delegated scopes, which consent can fix, and a missing authentication
-/// context, which a fresh sign-in (or token) meeting it can fix. Unknown never becomes Allow:
+/// The outcome of a [`Rule`]: three-valued (Allow, Deny, Unknown), plus three fixable
+/// outcomes: missing delegated scopes, which consent can fix; a missing authentication
+/// context; and a sign-in too old or too weak (`max_age`, `acr`), which a fresh sign-in (or
+/// token) can fix. Unknown never becomes Allow:
 ///
-/// | rule | Allow | Deny | Unknown | MissingAuthContext | MissingScopes |
-/// | --- | --- | --- | --- | --- | --- |
-/// | `not(x)` | Deny | Allow | Unknown | Allow | Allow |
-/// | `all(…)` | when every item allows | when any item denies | otherwise, when any item is unknown | otherwise, when an authentication context is missing | otherwise, when scopes are missing |
-/// | `any(…)` | when any item allows | when every item denies | otherwise, when any item is unknown | otherwise, when the first fixable item misses an authentication context | otherwise, when the first fixable item misses scopes |
+/// | rule | Allow | Deny | Unknown | StepUp | MissingAuthContext | MissingScopes |
+/// | --- | --- | --- | --- | --- | --- | --- |
+/// | `not(x)` | Deny | Allow | Unknown | Allow | Allow | Allow |
+/// | `all(…)` | when every item allows | when any item denies | otherwise, when any item is unknown | otherwise, when a sign-in is too old or weak | otherwise, when an authentication context is missing | otherwise, when scopes are missing |
+/// | `any(…)` | when any item allows | when every item denies | otherwise, when any item is unknown | otherwise, when the first fixable item needs a fresh sign-in | … misses an authentication context | … misses scopes |
 ///
-/// In `all(…)` a missing authentication context outweighs missing scopes (the step-up asks
-/// for them too: [`Rule::missing_scopes`] and [`Rule::missing_auth_contexts`] gather every
-/// item's); in `any(…)` the first alternative that can be fixed is the one asked for, and
-/// both lists come from it.
+/// In `all(…)` the weightier fix is asked for first, and with it everything else one round
+/// trip can ask for ([`Rule::missing_scopes`], [`Rule::missing_auth_contexts`] gather every
+/// item's); in `any(…)` the first alternative that can be fixed is the one asked for.
 ///
 /// A group rule for a token with group overage that Microsoft Graph could not resolve, or
-/// with no `groups` claim, is Unknown; so is a tenant rule for a token without `tid`.
+/// with no `groups` claim, is Unknown; so is a tenant rule for a token without `tid`, and a
+/// check that could not decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
@@ -70,6 +86,9 @@ pub enum Verdict {
     /// perhaps lacks scopes too): signing in again, or a new token, with the claims request
     /// for it can fix it.
     MissingAuthContext,
+    /// A user's sign-in is older than a `max_age`, or its `acr` is not one the rule
+    /// accepts: authenticating again (RFC 9470 step-up) can fix it.
+    StepUp,
     /// Not allowed, and consent would not change that.
     Deny,
     /// A fact the rule needs is missing, so it cannot be decided: refused.
@@ -87,6 +106,11 @@ pub enum Undetermined {
     NoGroupsClaim,
     /// A tenant rule applies and the token carries no `tid`.
     NoTenant,
+    /// A `check` applies and has not run: it needs the request, which [`Rule::evaluate`]
+    /// does not have.
+    CheckNotRun,
+    /// A `check` applies and could not decide (it returned an error).
+    CheckFailed,
 }
 
 impl Undetermined {
@@ -102,6 +126,12 @@ impl Undetermined {
             Undetermined::NoTenant => {
                 "The token carries no tenant ('tid'), so the tenant cannot be determined."
             }
+            Undetermined::CheckNotRun => {
+                "An access check needs the request, and was not run, so access cannot be determined."
+            }
+            Undetermined::CheckFailed => {
+                "An access check could not be completed, so access cannot be determined."
+            }
         }
     }
 }
@@ -113,9 +143,23 @@ impl std::fmt::Display for Undetermined {
 }
 
 impl Verdict {
-    /// Whether a user can fix it: by consent or by meeting an authentication context.
+    /// Whether a user can fix it: by consent, an authentication context or a fresh sign-in.
     fn is_fixable(self) -> bool {
-        matches!(self, Verdict::MissingScopes | Verdict::MissingAuthContext)
+        matches!(
+            self,
+            Verdict::MissingScopes | Verdict::MissingAuthContext | Verdict::StepUp
+        )
+    }
+
+    /// How much a fixable verdict outweighs another in `all(…)`: what the one round trip is
+    /// asked for as.
+    fn weight(self) -> u8 {
+        match self {
+            Verdict::StepUp => 3,
+            Verdict::MissingAuthContext => 2,
+            Verdict::MissingScopes => 1,
+            _ => 0,
+        }
     }
 }
 
@@ -127,9 +171,56 @@ fn allow_if(allowed: bool) -> Verdict {
     }
 }
 
+/// What the `check`s of a rule answered so far. A guard runs a check only when evaluation
+/// reaches it undecided ([`Answers::pending`]), so `any(roles = "Admin", check = …)` never
+/// runs the check for an admin.
+#[derive(Default)]
+pub(crate) struct Answers {
+    known: Vec<(&'static Check, Verdict)>,
+    /// The first check the last evaluation needed and had no answer for.
+    pending: Option<&'static Check>,
+}
+
+impl Answers {
+    /// The check the last evaluation reached without an answer, taken.
+    pub(crate) fn take_pending(&mut self) -> Option<&'static Check> {
+        self.pending.take()
+    }
+
+    /// Records a check's answer.
+    pub(crate) fn answer(&mut self, check: &'static Check, verdict: Verdict) {
+        self.known.push((check, verdict));
+    }
+
+    fn of(&mut self, check: &'static Check) -> Verdict {
+        match self.known.iter().find(|(c, _)| std::ptr::eq(*c, check)) {
+            Some((_, verdict)) => *verdict,
+            None => {
+                self.pending.get_or_insert(check);
+                Verdict::Unknown(Undetermined::CheckNotRun)
+            }
+        }
+    }
+}
+
+/// What a step-up must ask for: the shortest `max_age` and the `acr` values of the items
+/// that need it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct StepUpAsk {
+    pub(crate) max_age: Option<u64>,
+    pub(crate) acr_values: Vec<&'static str>,
+}
+
 impl Rule {
-    /// Judges a principal. Total: every rule has an outcome for every principal.
+    /// Judges a principal. Total: every rule has an outcome for every principal. A
+    /// [`Check`](Rule::Check) needs the request, so here it is
+    /// [`Undetermined::CheckNotRun`]; a guard runs it.
     pub fn evaluate(&self, p: &Principal) -> Verdict {
+        self.evaluate_in(p, &mut Answers::default())
+    }
+
+    /// Judges a principal with what its checks answered so far.
+    pub(crate) fn evaluate_in(&self, p: &Principal, answers: &mut Answers) -> Verdict {
         use Verdict::*;
         match self {
             Rule::Authenticated => Allow,
@@ -165,8 +256,12 @@ impl Rule {
                 None => Unknown(Undetermined::NoTenant),
                 Some(tid) => allow_if(tenants.iter().any(|x| x.eq_ignore_ascii_case(tid))),
             },
-            // No user, so nobody to step up.
-            Rule::AuthContext(_) if p.is_app() => Deny,
+            // No user, so nobody to step up, and nobody for a check to judge.
+            Rule::AuthContext(_) | Rule::MaxAge(_) | Rule::Acr(_) | Rule::Check(_)
+                if p.is_app() =>
+            {
+                Deny
+            }
             Rule::AuthContext(contexts) => {
                 if contexts.iter().all(|c| p.has_auth_context(c)) {
                     Allow
@@ -174,18 +269,32 @@ impl Rule {
                     MissingAuthContext
                 }
             }
-            // Deny outweighs Unknown, which outweighs a missing authentication context,
-            // which outweighs missing scopes.
+            Rule::MaxAge(seconds) => {
+                if p.signed_in_within(*seconds) {
+                    Allow
+                } else {
+                    StepUp
+                }
+            }
+            Rule::Acr(levels) => match p.acr.as_deref() {
+                Some(acr) if levels.contains(&acr) => Allow,
+                _ => StepUp,
+            },
+            Rule::Check(check) => answers.of(check),
+            // Deny outweighs Unknown, which outweighs the weightiest fix.
             Rule::All(rules) => {
                 let mut outcome = Allow;
                 for r in *rules {
-                    match r.evaluate(p) {
+                    match r.evaluate_in(p, answers) {
                         Deny => return Deny,
                         Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
-                        MissingAuthContext if !matches!(outcome, Unknown(_)) => {
-                            outcome = MissingAuthContext
+                        fixable
+                            if fixable.is_fixable()
+                                && !matches!(outcome, Unknown(_))
+                                && fixable.weight() > outcome.weight() =>
+                        {
+                            outcome = fixable
                         }
-                        MissingScopes if outcome == Allow => outcome = MissingScopes,
                         _ => {}
                     }
                 }
@@ -195,7 +304,7 @@ impl Rule {
             Rule::Any(rules) => {
                 let mut outcome = Deny;
                 for r in *rules {
-                    match r.evaluate(p) {
+                    match r.evaluate_in(p, answers) {
                         Allow => return Allow,
                         Unknown(why) if !matches!(outcome, Unknown(_)) => outcome = Unknown(why),
                         fixable if fixable.is_fixable() && outcome == Deny => outcome = fixable,
@@ -204,9 +313,9 @@ impl Rule {
                 }
                 outcome
             }
-            Rule::Not(rule) => match rule.evaluate(p) {
+            Rule::Not(rule) => match rule.evaluate_in(p, answers) {
                 Allow => Deny,
-                Deny | MissingScopes | MissingAuthContext => Allow,
+                Deny | MissingScopes | MissingAuthContext | StepUp => Allow,
                 Unknown(why) => Unknown(why),
             },
         }
@@ -264,12 +373,21 @@ impl Rule {
     /// The scopes whose consent would let `p` through (when the verdict is
     /// [`Verdict::MissingScopes`]).
     pub fn missing_scopes(&self, p: &Principal) -> Vec<&'static str> {
+        self.missing_scopes_in(p, &mut Answers::default())
+    }
+
+    /// [`missing_scopes`](Self::missing_scopes) with what the checks answered.
+    pub(crate) fn missing_scopes_in(
+        &self,
+        p: &Principal,
+        answers: &mut Answers,
+    ) -> Vec<&'static str> {
         let mut out = Vec::new();
-        self.collect_missing(p, &mut out);
+        self.collect_missing(p, answers, &mut out);
         out
     }
 
-    fn collect_missing(&self, p: &Principal, out: &mut Vec<&'static str>) {
+    fn collect_missing(&self, p: &Principal, answers: &mut Answers, out: &mut Vec<&'static str>) {
         match self {
             Rule::Scopes(scopes) => {
                 let reading = p.scope_reading();
@@ -279,11 +397,13 @@ impl Rule {
                     }
                 }
             }
-            Rule::All(rules) => rules.iter().for_each(|r| r.collect_missing(p, out)),
+            Rule::All(rules) => rules
+                .iter()
+                .for_each(|r| r.collect_missing(p, answers, out)),
             // The alternative the verdict asks for: the first one a user can fix.
             Rule::Any(rules) => {
-                if let Some(r) = first_fixable(rules, p) {
-                    r.collect_missing(p, out);
+                if let Some(r) = first_fixable(rules, p, answers) {
+                    r.collect_missing(p, answers, out);
                 }
             }
             _ => {}
@@ -295,12 +415,26 @@ impl Rule {
     /// With [`missing_scopes`](Self::missing_scopes), everything one round trip should ask
     /// for.
     pub fn missing_auth_contexts(&self, p: &Principal) -> Vec<&'static str> {
+        self.missing_auth_contexts_in(p, &mut Answers::default())
+    }
+
+    /// [`missing_auth_contexts`](Self::missing_auth_contexts) with what the checks answered.
+    pub(crate) fn missing_auth_contexts_in(
+        &self,
+        p: &Principal,
+        answers: &mut Answers,
+    ) -> Vec<&'static str> {
         let mut out = Vec::new();
-        self.collect_missing_contexts(p, &mut out);
+        self.collect_missing_contexts(p, answers, &mut out);
         out
     }
 
-    fn collect_missing_contexts(&self, p: &Principal, out: &mut Vec<&'static str>) {
+    fn collect_missing_contexts(
+        &self,
+        p: &Principal,
+        answers: &mut Answers,
+        out: &mut Vec<&'static str>,
+    ) {
         match self {
             Rule::AuthContext(contexts) => {
                 for c in *contexts {
@@ -311,10 +445,41 @@ impl Rule {
             }
             Rule::All(rules) => rules
                 .iter()
-                .for_each(|r| r.collect_missing_contexts(p, out)),
+                .for_each(|r| r.collect_missing_contexts(p, answers, out)),
             Rule::Any(rules) => {
-                if let Some(r) = first_fixable(rules, p) {
-                    r.collect_missing_contexts(p, out);
+                if let Some(r) = first_fixable(rules, p, answers) {
+                    r.collect_missing_contexts(p, answers, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a fresh sign-in must ask for to let `p` through (when the verdict is
+    /// [`Verdict::StepUp`]): the shortest `max_age` and the `acr` values of the items that
+    /// are not met, along the alternatives the verdict stands for.
+    pub(crate) fn step_up_in(&self, p: &Principal, answers: &mut Answers) -> StepUpAsk {
+        let mut ask = StepUpAsk::default();
+        self.collect_step_up(p, answers, &mut ask);
+        ask
+    }
+
+    fn collect_step_up(&self, p: &Principal, answers: &mut Answers, ask: &mut StepUpAsk) {
+        match self {
+            Rule::MaxAge(seconds) if !p.signed_in_within(*seconds) => {
+                ask.max_age = Some(ask.max_age.map_or(*seconds, |m| m.min(*seconds)));
+            }
+            Rule::Acr(levels) if ask.acr_values.is_empty() => {
+                if !p.acr.as_deref().is_some_and(|acr| levels.contains(&acr)) {
+                    ask.acr_values.extend(levels.iter());
+                }
+            }
+            Rule::All(rules) => rules
+                .iter()
+                .for_each(|r| r.collect_step_up(p, answers, ask)),
+            Rule::Any(rules) => {
+                if let Some(r) = first_fixable(rules, p, answers) {
+                    r.collect_step_up(p, answers, ask);
                 }
             }
             _ => {}
@@ -359,6 +524,13 @@ impl Rule {
             Rule::AppPermissions(a) => list("the application permission", a),
             Rule::Tenants(t) => format!("a user of the tenant {}", t.join(" or ")),
             Rule::AuthContext(c) => list("the authentication context", c),
+            Rule::MaxAge(seconds) => format!("a sign-in within the last {}", span(*seconds)),
+            Rule::Acr([one]) => format!("a sign-in of the authentication level {one}"),
+            Rule::Acr(levels) => format!(
+                "a sign-in of the authentication level {}",
+                levels.join(" or ")
+            ),
+            Rule::Check(check) => format!("the check {}", check.name),
             Rule::All(rules) => rules
                 .iter()
                 .map(Rule::describe)
@@ -377,11 +549,35 @@ impl Rule {
     }
 }
 
-/// The alternative of an `any` that a verdict of [`Verdict::MissingScopes`] or
-/// [`Verdict::MissingAuthContext`] stands for: the first one a user can fix, when none
+/// Seconds in words, largest units first: `90` is "1 minute 30 seconds".
+fn span(seconds: u64) -> String {
+    let mut left = seconds;
+    let mut parts = Vec::new();
+    for (unit, size) in [
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ] {
+        let n = left / size;
+        left %= size;
+        if n > 0 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    if parts.is_empty() {
+        "0 seconds".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The alternative of an `any` that a fixable verdict stands for: the first one a user can fix, when none
 /// allows or is unknown.
-fn first_fixable<'r>(rules: &'r [Rule], p: &Principal) -> Option<&'r Rule> {
-    rules.iter().find(|r| r.evaluate(p).is_fixable())
+fn first_fixable<'r>(rules: &'r [Rule], p: &Principal, answers: &mut Answers) -> Option<&'r Rule> {
+    rules
+        .iter()
+        .find(|r| r.evaluate_in(p, answers).is_fixable())
 }
 
 /// A protected handler, as `#[msal_protected]` registers it.

@@ -19,7 +19,9 @@ use super::{
 use crate::challenge::{ClaimsRequest, MAX_CLAIMS_BYTES};
 use crate::client::{Hints, ProviderError, RefusalKind};
 use crate::config::ResponseMode;
-use crate::error::{Asker, AuthError, AuthRejection, login_location, redirect, untrusted};
+use crate::error::{
+    Asker, AuthError, AuthRejection, SignInAsk, login_location, redirect, untrusted,
+};
 use crate::principal::User;
 use crate::session::{self, AnsweredClaims, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
@@ -70,6 +72,41 @@ pub(crate) struct LoginParams {
     /// A claims request (JSON) the sign-in must answer: a Conditional Access or CAE claims
     /// challenge, or an `auth_context` rule's.
     pub(crate) claims: Option<String>,
+    /// The most seconds since the user's authentication (a `max_age` rule's step-up).
+    pub(crate) max_age: Option<String>,
+    /// Acceptable authentication levels, most preferred first (an `acr` rule's step-up).
+    pub(crate) acr_values: Option<String>,
+}
+
+/// The most characters of `acr_values` a sign-in passes on.
+const MAX_ACR_VALUES: usize = 512;
+
+/// `max_age`: whole seconds, as OpenID Connect writes it.
+fn parse_max_age(text: Option<&str>) -> Result<Option<u64>, AuthError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AuthError::BadRequest(
+            "`max_age` must be a number of seconds, such as max_age=300".into(),
+        ));
+    }
+    text.parse().map(Some).map_err(|_| {
+        AuthError::BadRequest(
+            "`max_age` is too large: give it in seconds, such as max_age=300".into(),
+        )
+    })
+}
+
+/// `acr_values`: space-separated levels of printable ASCII, bounded.
+fn parse_acr_values(text: Option<&str>) -> Result<Vec<String>, AuthError> {
+    let text = text.unwrap_or_default();
+    if text.len() > MAX_ACR_VALUES || !text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Err(AuthError::BadRequest(format!(
+            "`acr_values` must be space-separated authentication levels of printable ASCII, at most {MAX_ACR_VALUES} characters"
+        )));
+    }
+    Ok(text.split_whitespace().map(str::to_owned).collect())
 }
 
 pub(super) async fn login(
@@ -144,13 +181,18 @@ pub(crate) async fn start_login(
     {
         return Err(AuthError::claims_loop());
     }
+    let max_age = parse_max_age(params.max_age.as_deref())?;
+    let acr_values = parse_acr_values(params.acr_values.as_deref())?;
     let d = ctx.provider.discovered().await.map_err(provider_error)?;
     let redirect_uri = redirect_uri(ctx, headers)?;
+    let acr_joined = acr_values.join(" ");
     let hints = Hints {
         login_hint: params.login_hint.as_deref(),
         domain_hint: params.domain_hint.as_deref(),
         prompt,
         claims: claims.as_ref(),
+        max_age,
+        acr_values: (!acr_joined.is_empty()).then_some(acr_joined.as_str()),
     };
     let request = ctx
         .provider
@@ -167,6 +209,9 @@ pub(crate) async fn start_login(
         swagger,
         claims: claims.map(|c| c.as_str().to_owned()),
         login_hint: params.login_hint.clone(),
+        max_age,
+        acr_values,
+        prompt_login: prompt == Some("login"),
     };
     ctx.store
         .put_flow(&request.state, &flow, &config.session_keys)
@@ -306,7 +351,7 @@ async fn finish_login(
                     // This sign-in already asked for all of that: no second round.
                     return Err(AuthError::claims_loop());
                 }
-                return Ok(sign_in_url(ctx, &flow, &next));
+                return Ok(sign_in_url(ctx, &flow, Some(&next), flow.prompt_login));
             }
             return Err(provider_error(ProviderError::Refused(r)));
         }
@@ -335,6 +380,9 @@ async fn finish_login(
                 AuthError::sign_in(401, "The ID token was refused", why)
             }
         })?;
+    if let Some(again) = step_up_answered(ctx, &flow, &claims)? {
+        return Ok(again);
+    }
     if let Some(swagger) = &flow.swagger {
         // Swagger UI gets a one-time code for the access token; no session is signed in.
         return super::swagger::code(ctx, swagger, &tokens).await;
@@ -389,14 +437,75 @@ async fn finish_login(
     Ok(flow.next)
 }
 
-/// Where a sign-in whose code the provider would only redeem with more claims goes next: a
-/// new sign-in asking for them, for the same user, scopes and destination.
-fn sign_in_url(ctx: &SignIn, flow: &PendingFlow, claims: &ClaimsRequest) -> String {
+/// Whether the sign-in met the step-up it was started for (OpenID Connect Core 3.1.2.1:
+/// with `max_age` the client checks `auth_time`; with `acr_values`, `acr`). `Ok(None)`: it
+/// did, or none was asked. `Ok(Some(url))`: the provider ignored `max_age` and reused an
+/// older sign-in, so one more round asks with `prompt=login`. `Err`: the provider did not
+/// give what was asked even so; signing in again would only repeat it.
+fn step_up_answered(
+    ctx: &SignIn,
+    flow: &PendingFlow,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<String>, AuthError> {
+    if let Some(max_age) = flow.max_age {
+        let auth_time = claims.get("auth_time").and_then(serde_json::Value::as_i64);
+        let fresh = auth_time.is_some_and(|at| {
+            crate::principal::signed_in_within(at, crate::validate::now(), max_age)
+        });
+        if !fresh {
+            if !flow.prompt_login {
+                tracing::info!(
+                    max_age,
+                    ?auth_time,
+                    "the provider reused an older sign-in despite max_age; asking again with prompt=login"
+                );
+                return Ok(Some(sign_in_url(ctx, flow, None, true)));
+            }
+            return Err(AuthError::sign_in(
+                403,
+                "A fresh sign-in did not happen",
+                "This page needs you to have signed in recently, and the identity provider did not ask you to sign in again. Try again, or ask your administrator.",
+            ));
+        }
+    }
+    if !flow.acr_values.is_empty() {
+        let acr = claims.get("acr").and_then(serde_json::Value::as_str);
+        if !acr.is_some_and(|acr| flow.acr_values.iter().any(|v| v == acr)) {
+            tracing::info!(acr = ?acr.map(untrusted), wanted = ?flow.acr_values, "the sign-in did not reach the authentication level asked for");
+            return Err(AuthError::sign_in(
+                403,
+                "The sign-in was not strong enough",
+                format!(
+                    "This page needs a sign-in of the authentication level {}, and the identity provider signed you in at another. Try again, or ask your administrator.",
+                    flow.acr_values.join(" or ")
+                ),
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// Where a sign-in goes when its flow needs another round: a new sign-in for the same user,
+/// scopes, step-up and destination, asking for `claims` (the provider's, to redeem the
+/// code) and with `prompt=login` (the provider ignored `max_age`).
+fn sign_in_url(
+    ctx: &SignIn,
+    flow: &PendingFlow,
+    claims: Option<&ClaimsRequest>,
+    prompt_login: bool,
+) -> String {
+    let claims = claims.map(ClaimsRequest::as_str).or(flow.claims.as_deref());
+    let ask = SignInAsk {
+        scopes: &flow.extra_scopes,
+        login_hint: flow.login_hint.as_deref(),
+        claims,
+        max_age: flow.max_age,
+        acr_values: &flow.acr_values,
+        prompt_login,
+    };
     login_location(
         &format!("{}/login", ctx.config.route_prefix),
         &flow.next,
-        &flow.extra_scopes,
-        flow.login_hint.as_deref(),
-        Some(claims.as_str()),
+        &ask,
     )
 }

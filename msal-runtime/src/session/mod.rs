@@ -182,6 +182,16 @@ pub(crate) struct PendingFlow {
     /// The `login_hint` it started with, for a second round the provider asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) login_hint: Option<String>,
+    /// The step-up's `max_age` (seconds), which the ID token's `auth_time` must meet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u64>,
+    /// The step-up's `acr_values`, one of which the ID token's `acr` must be.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) acr_values: Vec<String>,
+    /// It asked with `prompt=login`: a provider that still reused an older sign-in is not
+    /// asked again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) prompt_login: bool,
 }
 
 impl fmt::Debug for PendingFlow {
