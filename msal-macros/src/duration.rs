@@ -147,7 +147,7 @@ pub(crate) fn check_range(seconds: u64, text: &str) -> Result<(), String> {
         )
     } else if seconds < MIN_SECONDS {
         Err(format!(
-            "{text:?} is under a minute: a sign-in that recent would already be too old again when the browser is back from it, so the user would loop through sign-in; use at least \"1m\""
+            "{text:?} is under a minute: signing in takes longer, so the fresh sign-in would already be too old when the browser is back from it and the user would loop through sign-in; use at least \"1m\""
         ))
     } else if seconds > MAX_SECONDS {
         Err(format!(

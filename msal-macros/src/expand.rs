@@ -74,12 +74,19 @@ pub(crate) fn msal_rule(tokens: TokenStream, salt: &str) -> TokenStream {
                 #private::Protection::new(&__MSAL_RULE)
             })
         }
-        // The errors, in an expression of any type: nothing else is reported.
+        // The errors, and a `Protection` that is never made: a call, not a diverging
+        // expression, so nothing else is reported, not even unreachable code after it.
         Err(e) => {
             let compile_errors = e.to_compile_error();
+            let krate: Path = parsed
+                .krate
+                .unwrap_or_else(|| syn::parse_quote!(::msal_runtime));
             quote!({
                 #compile_errors
-                ::core::unreachable!()
+                fn __msal_refused() -> #krate::__private::Protection {
+                    ::core::unreachable!()
+                }
+                __msal_refused()
             })
         }
     }

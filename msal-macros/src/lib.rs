@@ -39,8 +39,10 @@ use proc_macro::TokenStream;
 /// browser goes through sign-in again asking for it (incremental consent), an API caller gets
 /// 403 `insufficient_scope`; a missing authentication context → the user must sign in again
 /// meeting it (a step-up the Conditional Access policy asks for; an app-only token never
-/// meets one); a sign-in older than `max_age` → the user must sign in again; a `check` that
-/// answers `Ok(false)` → 403, `Err(e)` → `e`'s response; anything else → 403. A refused
+/// meets one); a sign-in older than `max_age`, or of an `acr` not listed → a browser signs in
+/// again asking for it (`max_age`, `acr_values`), a bearer caller hears RFC 9470's
+/// `insufficient_user_authentication`; a `check` that answers `Ok(false)` → 403, `Err(e)` →
+/// `e`'s response (503 for a `CheckError`); anything else → 403. A refused
 /// request never reaches the body or any other extractor.
 ///
 /// A `check` runs after the caller is known and receives the request's parts, so it can read
@@ -50,7 +52,9 @@ use proc_macro::TokenStream;
 /// contradiction (an app-only token has no user sign-in), as beside `auth_context`.
 ///
 /// ```ignore
-/// use msal_runtime::{msal_protected, User};
+/// use axum::extract::{FromRequestParts, Path};
+/// use axum::http::request::Parts;
+/// use msal_runtime::{CheckError, User, msal_protected};
 ///
 /// #[msal_protected(scopes = "User.Read")]
 /// async fn me(user: User) -> axum::Json<User> { axum::Json(user) }
@@ -63,9 +67,11 @@ use proc_macro::TokenStream;
 /// async fn delete_all() -> &'static str { "deleted" }
 ///
 /// // Signed in within the last 10 minutes, and the owner of this document.
-/// async fn owns_document(user: &User, parts: &mut Parts) -> Result<bool, msal_runtime::CheckError> {
-///     let Path(id) = Path::<u64>::from_request_parts(parts, &()).await?;
-///     Ok(documents::owner(id).await? == user.oid)
+/// async fn owns_document(user: &User, parts: &mut Parts) -> Result<bool, CheckError> {
+///     let Path(id) = Path::<u64>::from_request_parts(parts, &())
+///         .await
+///         .map_err(|e| CheckError::new(e.body_text()))?;
+///     Ok(documents::owner(id).await? == user.oid) // a database error answers 503
 /// }
 ///
 /// #[msal_protected(max_age = "10m", check = owns_document)]
@@ -94,18 +100,19 @@ pub fn msal_protected(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// attribute's, so the docs and group ids the runtime gathers include it.
 ///
 /// ```ignore
-/// use msal_runtime::{msal_rule, Msal};
+/// use msal_runtime::msal_rule;
+/// use tower_http::services::ServeDir;
 ///
 /// // Admins who signed in within the hour: every route of the router and every file.
 /// let admin = Router::new()
 ///     .route("/users", get(users))
 ///     .nest_service("/files", ServeDir::new("admin-files"))
-///     .layer(msal.require(msal_rule!(roles = "Admin", max_age = "1h")));
+///     .route_layer(msal.require(msal_rule!(roles = "Admin", max_age = "1h")));
 ///
 /// // Any signed-in user.
 /// let reports = Router::new()
 ///     .nest_service("/reports", ServeDir::new("reports"))
-///     .layer(msal.require(msal_rule!()));
+///     .route_layer(msal.require(msal_rule!()));
 /// ```
 #[proc_macro]
 pub fn msal_rule(tokens: TokenStream) -> TokenStream {

@@ -374,7 +374,7 @@ fn max_age(input: ParseStream, key_span: Span) -> syn::Result<Item> {
             format!("`max_age` takes a value: {USAGE}"),
         ));
     }
-    input
+    let eq = input
         .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `max_age`: {USAGE}")))?;
     if input.peek(LitStr) {
@@ -392,7 +392,7 @@ fn max_age(input: ParseStream, key_span: Span) -> syn::Result<Item> {
     }
     if input.is_empty() || input.peek(Token![,]) {
         return Err(syn::Error::new(
-            input.span(),
+            eq.span,
             format!("expected a duration after `max_age =`: {USAGE}"),
         ));
     }
@@ -416,7 +416,7 @@ fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
             format!("`check` takes a function path, not arguments: {USAGE}"),
         ));
     }
-    input
+    let eq = input
         .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `check`: {USAGE}")))?;
     if input.peek(LitStr) {
@@ -432,7 +432,7 @@ fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
     }
     if input.is_empty() || input.peek(Token![,]) {
         return Err(syn::Error::new(
-            input.span(),
+            eq.span,
             format!("expected a function path after `check =`: {USAGE}"),
         ));
     }

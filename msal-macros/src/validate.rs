@@ -14,7 +14,12 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
         let mut seen: Vec<Key> = Vec::new();
         for item in items {
             if let Item::List { key, key_span, .. } = item {
-                if seen.contains(key) {
+                if seen.contains(key) && *key == Key::Acr {
+                    errors.push(syn::Error::new(
+                        *key_span,
+                        "duplicate `acr`: a token has one `acr`, so list every level it may have in one `acr = [...]`",
+                    ));
+                } else if seen.contains(key) {
                     errors.push(syn::Error::new(
                         *key_span,
                         format!(

@@ -6,6 +6,9 @@ fn router() {
         ::core::compile_error! {
             "unknown key `acrs`; did you mean `auth_context`?"
         }
-        ::core::unreachable!()
+        fn __msal_refused() -> ::msal_runtime::__private::Protection {
+            ::core::unreachable!()
+        }
+        __msal_refused()
     };
 }
