@@ -42,8 +42,8 @@ use proc_macro::TokenStream;
 /// meets one); a sign-in older than `max_age`, or of an `acr` not listed → a browser signs in
 /// again asking for it (`max_age`, `acr_values`), a bearer caller hears RFC 9470's
 /// `insufficient_user_authentication`; a `check` that answers `Ok(false)` → 403, `Err(e)` →
-/// `e`'s response (503 for a `CheckError`); anything else → 403. A refused
-/// request never reaches the body or any other extractor.
+/// `e`'s response (503 for a `CheckError`); anything else → 403. A refused request never
+/// reaches the body or any other extractor.
 ///
 /// A `check` runs after the caller is known and receives the request's parts, so it can read
 /// the path, query or headers with any `FromRequestParts` extractor. Its path is called as
