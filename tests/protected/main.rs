@@ -9,4 +9,5 @@ mod forms;
 mod openapi;
 mod overage;
 mod stamped;
+mod step_up;
 mod wiring;
