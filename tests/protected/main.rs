@@ -4,6 +4,7 @@
 
 mod app;
 mod auth_context;
+mod checks;
 mod demo;
 mod forms;
 mod openapi;

@@ -52,14 +52,18 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// Alice's access token for this API, with these claims changed.
+/// Alice's access token for this API, with these claims changed (`null`: removed).
 fn token(idp: &TestIdp, claims: serde_json::Value) -> String {
     let mut mint = Mint::new(
         idp.access_token_claims("alice@contoso.test", DEFAULT_CLIENT_ID, &["Tasks.Read"])
             .unwrap(),
     );
     for (name, value) in claims.as_object().unwrap() {
-        mint = mint.claim(name, value.clone());
+        mint = if value.is_null() {
+            mint.without_claim(name)
+        } else {
+            mint.claim(name, value.clone())
+        };
     }
     idp.mint(&mint).unwrap()
 }
@@ -91,7 +95,7 @@ async fn a_bearer_token_signed_in_too_long_ago_hears_insufficient_user_authentic
     for stale in [
         json!({"auth_time": now() - 301}),
         // No auth_time: when the user signed in is unknown, so not recently.
-        json!({}),
+        json!({"auth_time": null}),
         json!({"auth_time": "recently"}),
         // Dated ahead of every clock: no sign-in anyone can date.
         json!({"auth_time": now() + 86_400}),
