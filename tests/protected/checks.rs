@@ -15,12 +15,14 @@ use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
 use msal_runtime::{CheckError, User, msal_protected};
 use msal_tests::{TestApp, app_sign_in, browser, navigate, token_request};
 
-static CHECKED: AtomicUsize = AtomicUsize::new(0);
-static BODIES: AtomicUsize = AtomicUsize::new(0);
+// Each counter belongs to one route and one test: the tests run side by side.
+static OWNS_CHECKS: AtomicUsize = AtomicUsize::new(0);
+static DOCUMENT_BODIES: AtomicUsize = AtomicUsize::new(0);
+static UNLESS_BODIES: AtomicUsize = AtomicUsize::new(0);
 
 /// Document 1 is alice's; 2 is someone else's; 99's store is down; 98 is an app error.
 async fn owns(user: &User, parts: &mut Parts) -> Result<bool, Teapot> {
-    CHECKED.fetch_add(1, Ordering::SeqCst);
+    OWNS_CHECKS.fetch_add(1, Ordering::SeqCst);
     let Path(id) = Path::<u32>::from_request_parts(parts, &())
         .await
         .map_err(|_| Teapot)?;
@@ -40,7 +42,6 @@ impl IntoResponse for Teapot {
 }
 
 async fn store_lookup(_: &User, parts: &mut Parts) -> Result<bool, CheckError> {
-    CHECKED.fetch_add(1, Ordering::SeqCst);
     let Path(id) = Path::<u32>::from_request_parts(parts, &())
         .await
         .map_err(|e| CheckError::new(e.body_text()))?;
@@ -56,13 +57,12 @@ async fn store_lookup(_: &User, parts: &mut Parts) -> Result<bool, CheckError> {
 
 #[msal_protected(check = owns)]
 async fn document(Path(id): Path<u32>) -> String {
-    BODIES.fetch_add(1, Ordering::SeqCst);
+    DOCUMENT_BODIES.fetch_add(1, Ordering::SeqCst);
     format!("document {id}")
 }
 
 #[msal_protected(check = store_lookup)]
 async fn stored(Path(id): Path<u32>) -> String {
-    BODIES.fetch_add(1, Ordering::SeqCst);
     format!("stored {id}")
 }
 
@@ -77,14 +77,14 @@ async fn shared_owner(user: &User, parts: &mut Parts) -> Result<bool, Teapot> {
     Ok(id == 1 && user.preferred_username.as_deref() == Some("alice@contoso.test"))
 }
 
-#[msal_protected(any(roles = "Admin", check = shared_owner))]
+#[msal_protected(any(check = shared_owner, roles = "Admin"))]
 async fn admin_or_owner(Path(id): Path<u32>) -> String {
     format!("shared {id}")
 }
 
 #[msal_protected(not(check = store_lookup))]
 async fn unless_stored(Path(id): Path<u32>) -> String {
-    BODIES.fetch_add(1, Ordering::SeqCst);
+    UNLESS_BODIES.fetch_add(1, Ordering::SeqCst);
     format!("unless {id}")
 }
 
@@ -119,7 +119,7 @@ async fn a_check_allows_refuses_and_answers_its_own_errors_and_a_refused_body_ne
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_routes(&idp, |c| c, routes()).await;
     let alice = signed_in(&idp, &app, "alice@contoso.test").await;
-    let bodies = BODIES.load(Ordering::SeqCst);
+    let bodies = DOCUMENT_BODIES.load(Ordering::SeqCst);
     assert_eq!(
         json_get(&alice, &app.url("/documents/1")).await,
         (200, "document 1".to_owned())
@@ -135,12 +135,12 @@ async fn a_check_allows_refuses_and_answers_its_own_errors_and_a_refused_body_ne
     let bob = signed_in(&idp, &app, "bob@contoso.test").await;
     assert_eq!(json_get(&bob, &app.url("/documents/1")).await.0, 403);
     // Nobody signed in: the check has no user to judge and never runs.
-    let checked = CHECKED.load(Ordering::SeqCst);
+    let checked = OWNS_CHECKS.load(Ordering::SeqCst);
     let anonymous = reqwest::Client::new();
     assert_eq!(json_get(&anonymous, &app.url("/documents/1")).await.0, 401);
-    assert_eq!(CHECKED.load(Ordering::SeqCst), checked);
+    assert_eq!(OWNS_CHECKS.load(Ordering::SeqCst), checked);
     assert_eq!(
-        BODIES.load(Ordering::SeqCst) - bodies,
+        DOCUMENT_BODIES.load(Ordering::SeqCst) - bodies,
         1,
         "only the allowed body ran"
     );
@@ -177,10 +177,10 @@ async fn a_check_error_is_503_in_the_callers_shape_and_never_shows_its_cause() {
     let body = page.text().await.unwrap();
     assert!(!body.contains("hunter2"), "{body}");
     // not(failed check) is still refused: a failure is Unknown, not Deny.
-    let bodies = BODIES.load(Ordering::SeqCst);
+    let bodies = UNLESS_BODIES.load(Ordering::SeqCst);
     assert_eq!(json_get(&alice, &app.url("/unless/99")).await.0, 503);
     assert_eq!(json_get(&alice, &app.url("/unless/5")).await.0, 403);
-    assert_eq!(BODIES.load(Ordering::SeqCst), bodies);
+    assert_eq!(UNLESS_BODIES.load(Ordering::SeqCst), bodies);
 }
 
 #[tokio::test]
