@@ -8,5 +8,6 @@ mod demo;
 mod forms;
 mod openapi;
 mod overage;
+mod require;
 mod stamped;
 mod wiring;
