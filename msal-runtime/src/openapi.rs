@@ -554,3 +554,28 @@ async fn token(State(ctx): State<Arc<SignIn>>, body: Bytes) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_prefix_covers_its_path_and_those_under_it_a_segment_at_a_time() {
+        for (prefix, path) in [
+            ("/admin", "/admin"),
+            ("/admin", "/admin/{id}"),
+            ("/admin/", "/admin/users"),
+            ("/", "/anything"),
+            ("", "/anything"),
+        ] {
+            assert!(covers(prefix, path), "{prefix} covers {path}");
+        }
+        for (prefix, path) in [
+            ("/admin", "/administrators"),
+            ("/admin", "/"),
+            ("/admin/users", "/admin"),
+        ] {
+            assert!(!covers(prefix, path), "{prefix} does not cover {path}");
+        }
+    }
+}
