@@ -740,3 +740,31 @@ pub async fn redis_values(url: &str, pattern: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A browser navigation: GET with `Accept: text/html`.
+pub async fn navigate(browser: &reqwest::Client, url: &str) -> reqwest::Response {
+    browser
+        .get(url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows a browser's redirects (at most `hops`) from `url`, returning the last response.
+pub async fn follow(browser: &reqwest::Client, mut url: String, hops: usize) -> reqwest::Response {
+    for _ in 0..hops {
+        let response = navigate(browser, &url).await;
+        if !response.status().is_redirection() {
+            return response;
+        }
+        let next = response.headers()["location"].to_str().unwrap().to_owned();
+        url = if next.starts_with('/') {
+            let base = reqwest::Url::parse(&url).unwrap();
+            base.join(&next).unwrap().to_string()
+        } else {
+            next
+        };
+    }
+    panic!("more than {hops} redirects");
+}

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use msal_runtime::testing::{CaPolicy, DEFAULT_CLIENT_ID, Endpoint, TestClient, TestIdp};
 use msal_runtime::{AccessToken, AuthRejection, Tokens, msal_protected};
 use msal_tests::{
-    AuthRequest, TestApp, app_sign_in, authorize_code, browser, decode_unverified, location, param,
-    redeem, sign_in_via,
+    AuthRequest, TestApp, app_sign_in, authorize_code, browser, decode_unverified, follow,
+    location, navigate, param, redeem, sign_in_via,
 };
 use serde_json::Value;
 
@@ -124,15 +124,6 @@ async fn json_get(browser: &reqwest::Client, app: &TestApp, path: &str) -> reqwe
 }
 
 /// A page navigation from the signed-in browser.
-async fn navigate(browser: &reqwest::Client, url: &str) -> reqwest::Response {
-    browser
-        .get(url)
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-}
-
 fn www_authenticate(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -158,24 +149,6 @@ fn challenged_claims(response: &reqwest::Response) -> Value {
         .decode(encoded)
         .unwrap();
     serde_json::from_slice(&decoded).unwrap()
-}
-
-/// Follows a browser's redirects (at most `hops`) from `url`, returning the last response.
-async fn follow(browser: &reqwest::Client, mut url: String, hops: usize) -> reqwest::Response {
-    for _ in 0..hops {
-        let response = navigate(browser, &url).await;
-        if !response.status().is_redirection() {
-            return response;
-        }
-        let next = response.headers()["location"].to_str().unwrap().to_owned();
-        url = if next.starts_with('/') {
-            let base = reqwest::Url::parse(&url).unwrap();
-            base.join(&next).unwrap().to_string()
-        } else {
-            next
-        };
-    }
-    panic!("more than {hops} redirects");
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ fn principals() -> Vec<(&'static str, Principal)> {
 }
 
 use Undetermined::{GroupOverage, NoGroupsClaim, NoTenant};
-use Verdict::{Allow, Deny, MissingAuthContext, MissingScopes, Unknown};
+use Verdict::{Allow, Deny, MissingAuthContext, MissingScopes, StepUp, Unknown};
 
 const GROUP: Rule = Rule::Groups(&[G1]);
 const NOT_GROUP: Rule = Rule::Not(&GROUP);
@@ -592,4 +592,201 @@ fn auth_context_rules_describe_and_name_their_contexts() {
     ]);
     assert_eq!(rule.named_auth_contexts(), vec!["c1", "c2"]);
     assert!(!C1.names_app_roles() && !C1.names_groups());
+}
+
+#[test]
+fn max_age_counts_from_auth_time_and_an_unknown_time_is_not_recent() {
+    let rule = Rule::MaxAge(300);
+    let fresh = session(json!({"auth_time": now() - 60}), &[]);
+    assert_eq!(rule.evaluate(&fresh), Allow);
+    let edge = session(json!({"auth_time": now() - 300}), &[]);
+    assert_eq!(rule.evaluate(&edge), Allow, "at most max_age old counts");
+    let old = session(json!({"auth_time": now() - 301}), &[]);
+    assert_eq!(rule.evaluate(&old), StepUp);
+    // `iat` is when the token was issued, not when the user authenticated.
+    let no_time = session(json!({"iat": now()}), &[]);
+    assert_eq!(
+        rule.evaluate(&no_time),
+        StepUp,
+        "no auth_time, no recent sign-in"
+    );
+    let text = session(json!({"auth_time": "just now"}), &[]);
+    assert_eq!(rule.evaluate(&text), StepUp);
+    let future = session(json!({"auth_time": now() + 3600}), &[]);
+    assert_eq!(
+        rule.evaluate(&future),
+        StepUp,
+        "a sign-in dated an hour ahead is no sign-in anyone can date"
+    );
+    let skewed = session(json!({"auth_time": now() + 30}), &[]);
+    assert_eq!(
+        rule.evaluate(&skewed),
+        Allow,
+        "a provider's clock a little fast"
+    );
+    let bearer_old = bearer(
+        json!({"scp": "Tasks.Read", "auth_time": now() - 900}),
+        false,
+    );
+    assert_eq!(rule.evaluate(&bearer_old), StepUp);
+    let bearer_fresh = bearer(json!({"scp": "Tasks.Read", "auth_time": now() - 5}), false);
+    assert_eq!(rule.evaluate(&bearer_fresh), Allow);
+    let app = bearer(
+        json!({"roles": ["Tasks.Read.All"], "auth_time": now()}),
+        true,
+    );
+    assert_eq!(
+        rule.evaluate(&app),
+        Deny,
+        "an app-only token has no user to step up"
+    );
+}
+
+#[test]
+fn acr_is_one_of_the_listed_levels() {
+    let rule = Rule::Acr(&["b2c_1a_mfa", "urn:high"]);
+    for (acr, verdict) in [
+        (json!("urn:high"), Allow),
+        (json!("b2c_1a_mfa"), Allow),
+        (json!("urn:low"), StepUp),
+        (json!("URN:HIGH"), StepUp),
+        (json!(["urn:high"]), StepUp),
+    ] {
+        let p = session(json!({ "acr": acr }), &[]);
+        assert_eq!(rule.evaluate(&p), verdict, "acr {acr}");
+    }
+    assert_eq!(rule.evaluate(&session(json!({}), &[])), StepUp);
+    let app = bearer(json!({"acr": "urn:high"}), true);
+    assert_eq!(rule.evaluate(&app), Deny);
+}
+
+#[test]
+fn a_step_up_outweighs_the_other_fixes_in_all_and_composes_three_valued() {
+    let old = session(json!({"auth_time": now() - 3600, "tid": TID}), &[]);
+    const STEP: Rule = Rule::MaxAge(600);
+    const CTX: Rule = Rule::AuthContext(&["c1"]);
+    const SCOPES: Rule = Rule::Scopes(&["Mail.Read"]);
+    static ALL: &[Rule] = &[STEP, CTX, SCOPES];
+    assert_eq!(Rule::All(ALL).evaluate(&old), StepUp);
+    static REVERSED: &[Rule] = &[SCOPES, CTX, STEP];
+    assert_eq!(Rule::All(REVERSED).evaluate(&old), StepUp);
+    // Unknown outweighs it; Deny more so.
+    static UNKNOWN: &[Rule] = &[STEP, Rule::Groups(&[G1])];
+    assert!(matches!(Rule::All(UNKNOWN).evaluate(&old), Unknown(_)));
+    static DENIED: &[Rule] = &[STEP, Rule::Roles(&["Admin"])];
+    assert_eq!(Rule::All(DENIED).evaluate(&old), Deny);
+    // In any, an alternative that allows wins; else the first fixable one is asked for.
+    static TENANT: &[Rule] = &[STEP, Rule::Tenants(&[TID])];
+    assert_eq!(Rule::Any(TENANT).evaluate(&old), Allow);
+    static EITHER: &[Rule] = &[Rule::Roles(&["Admin"]), STEP];
+    assert_eq!(Rule::Any(EITHER).evaluate(&old), StepUp);
+    assert_eq!(Rule::Not(&STEP).evaluate(&old), Allow);
+    let mut answers = Answers::default();
+    let gathered = Rule::All(ALL).step_up_in(&old, &mut answers);
+    assert_eq!(gathered.max_age, Some(600));
+    assert_eq!(
+        Rule::All(ALL).missing_auth_contexts_in(&old, &mut answers),
+        ["c1"]
+    );
+    assert_eq!(
+        Rule::All(ALL).missing_scopes_in(&old, &mut answers),
+        ["Mail.Read"]
+    );
+}
+
+#[test]
+fn a_step_up_asks_for_the_shortest_max_age_and_the_unmet_acr() {
+    let old = session(json!({"auth_time": now() - 3600, "acr": "low"}), &[]);
+    static RULES: &[Rule] = &[
+        Rule::MaxAge(900),
+        Rule::MaxAge(300),
+        Rule::Acr(&["high", "higher"]),
+    ];
+    let ask = Rule::All(RULES).step_up_in(&old, &mut Answers::default());
+    assert_eq!(ask.max_age, Some(300));
+    assert_eq!(ask.acr_values, ["high", "higher"]);
+    let met = session(json!({"auth_time": now() - 10, "acr": "high"}), &[]);
+    let ask = Rule::All(RULES).step_up_in(&met, &mut Answers::default());
+    assert_eq!(ask, StepUpAsk::default(), "nothing unmet, nothing asked");
+}
+
+static OWNS: Check = Check {
+    name: "docs::owns",
+    run: |_, _| Box::pin(async { crate::principal::CheckOutcome::Allow }),
+};
+static AUDITS: Check = Check {
+    name: "docs::audits",
+    run: |_, _| Box::pin(async { crate::principal::CheckOutcome::Deny }),
+};
+
+#[test]
+fn a_check_is_undetermined_until_answered_and_then_composes_like_any_leaf() {
+    let alice = session(json!({"tid": TID}), &[]);
+    static CHECK: Rule = Rule::Check(&OWNS);
+    let check = CHECK;
+    assert_eq!(check.evaluate(&alice), Unknown(Undetermined::CheckNotRun));
+    assert_eq!(
+        Rule::Not(&CHECK).evaluate(&alice),
+        Unknown(Undetermined::CheckNotRun),
+        "not(unrun) is not allowed"
+    );
+    // Decided without it: the check is never asked for.
+    static ANY: &[Rule] = &[Rule::Tenants(&[TID]), Rule::Check(&OWNS)];
+    let mut answers = Answers::default();
+    assert_eq!(Rule::Any(ANY).evaluate_in(&alice, &mut answers), Allow);
+    assert!(answers.take_pending().is_none());
+    static ALL: &[Rule] = &[Rule::Roles(&["Admin"]), Rule::Check(&OWNS)];
+    assert_eq!(Rule::All(ALL).evaluate_in(&alice, &mut answers), Deny);
+    assert!(answers.take_pending().is_none());
+    // Undecided without it: it is the one pending, and its answer decides.
+    static PAIR: &[Rule] = &[Rule::Check(&OWNS), Rule::Check(&AUDITS)];
+    assert!(matches!(
+        Rule::All(PAIR).evaluate_in(&alice, &mut answers),
+        Unknown(_)
+    ));
+    assert!(std::ptr::eq(answers.take_pending().unwrap(), &OWNS));
+    answers.answer(&OWNS, Allow);
+    assert!(matches!(
+        Rule::All(PAIR).evaluate_in(&alice, &mut answers),
+        Unknown(_)
+    ));
+    assert!(std::ptr::eq(answers.take_pending().unwrap(), &AUDITS));
+    answers.answer(&AUDITS, Deny);
+    assert_eq!(Rule::All(PAIR).evaluate_in(&alice, &mut answers), Deny);
+    assert_eq!(Rule::Any(PAIR).evaluate_in(&alice, &mut answers), Allow);
+    assert_eq!(Rule::Not(&CHECK).evaluate_in(&alice, &mut answers), Deny);
+    // A check that failed is Unknown, and stays refused under not().
+    let mut failed = Answers::default();
+    failed.answer(&OWNS, Unknown(Undetermined::CheckFailed));
+    assert_eq!(
+        Rule::Not(&CHECK).evaluate_in(&alice, &mut failed),
+        Unknown(Undetermined::CheckFailed)
+    );
+    let app = bearer(json!({"roles": ["Tasks.Read.All"]}), true);
+    assert_eq!(
+        check.evaluate(&app),
+        Deny,
+        "an app-only token has no user to check"
+    );
+}
+
+#[test]
+fn step_up_and_check_rules_describe_themselves() {
+    assert_eq!(
+        Rule::MaxAge(300).describe(),
+        "a sign-in within the last 5 minutes"
+    );
+    assert_eq!(
+        Rule::MaxAge(5400).describe(),
+        "a sign-in within the last 1 hour 30 minutes"
+    );
+    assert_eq!(
+        Rule::MaxAge(86_401).describe(),
+        "a sign-in within the last 1 day 1 second"
+    );
+    assert_eq!(
+        Rule::Acr(&["a", "b"]).describe(),
+        "a sign-in of the authentication level a or b"
+    );
+    assert_eq!(Rule::Check(&OWNS).describe(), "the check docs::owns");
 }

@@ -27,7 +27,7 @@ fn query() -> impl Strategy<Value = Vec<u8>> {
         6 => proptest::sample::select(vec![
             "code", "state", "error", "error_description", "session_state", "next",
             "login_hint", "domain_hint", "prompt", "scopes", "sid", "iss", "csrf_token",
-            "claims",
+            "claims", "max_age", "acr_values",
         ])
         .prop_map(str::to_owned),
         1 => "[a-z_%=&+]{0,12}",

@@ -509,3 +509,44 @@ fn sign_in_url(
         &ask,
     )
 }
+
+#[cfg(test)]
+mod step_up_params {
+    use super::*;
+
+    #[test]
+    fn max_age_is_whole_seconds_or_refused() {
+        assert_eq!(parse_max_age(None).ok(), Some(None));
+        assert_eq!(parse_max_age(Some("")).ok(), Some(None));
+        assert_eq!(parse_max_age(Some("300")).ok(), Some(Some(300)));
+        for bad in [
+            "-1",
+            "5m",
+            "1e3",
+            " 300",
+            "300 ",
+            "+300",
+            "99999999999999999999999",
+        ] {
+            assert!(
+                matches!(parse_max_age(Some(bad)), Err(AuthError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn acr_values_are_bounded_printable_words() {
+        assert_eq!(
+            parse_acr_values(Some("urn:high  b2c_1a_mfa")).ok(),
+            Some(vec!["urn:high".to_owned(), "b2c_1a_mfa".to_owned()])
+        );
+        assert_eq!(parse_acr_values(None).ok(), Some(vec![]));
+        for bad in ["a\nb", "a\tb", "é", &"a".repeat(MAX_ACR_VALUES + 1)] {
+            assert!(
+                matches!(parse_acr_values(Some(bad)), Err(AuthError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}
