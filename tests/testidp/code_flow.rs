@@ -9,36 +9,9 @@ use msal_tests::{
 };
 use serde_json::json;
 
+use crate::common::{form_action, form_fields};
+
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-
-/// Reads `name="…" value="…"` pairs of a page's inputs and buttons (enough for TestIdp's).
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for chunk in html.split("name=\"").skip(1) {
-        let name = chunk.split('"').next().unwrap().to_owned();
-        if let Some(rest) = chunk.split("value=\"").nth(1) {
-            let value = rest.split('"').next().unwrap();
-            let value = value
-                .replace("&quot;", "\"")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&#39;", "'")
-                .replace("&amp;", "&");
-            out.push((name, value));
-        }
-    }
-    out
-}
-
-fn form_action(html: &str) -> String {
-    html.split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&")
-}
 
 #[tokio::test]
 async fn login_hint_signs_in_and_tokens_verify_independently() {
@@ -191,14 +164,42 @@ async fn unknown_login_hint_shows_the_picker_with_a_notice() {
 }
 
 #[tokio::test]
-async fn prompt_login_shows_the_picker_even_with_a_known_hint() {
+async fn select_account_shows_the_picker_even_with_a_known_hint() {
     let idp = TestIdp::start().await.unwrap();
-    for prompt in ["login", "select_account"] {
-        let request = AuthRequest::new("alice@contoso.test").set("prompt", prompt);
-        let response = send_authorize(&browser(), &idp, &request).await;
-        assert_eq!(response.status(), 200, "prompt={prompt}");
-        assert!(response.text().await.unwrap().contains("Pick an account"));
-    }
+    let request = AuthRequest::new("alice@contoso.test").set("prompt", "select_account");
+    let response = send_authorize(&browser(), &idp, &request).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Pick an account"));
+}
+
+#[tokio::test]
+async fn prompt_login_signs_a_known_hint_in_afresh_and_shows_the_picker_otherwise() {
+    let idp = TestIdp::start().await.unwrap();
+    // A known hint: a fresh sign-in without the form, so scripts need none.
+    let hinted = AuthRequest::new("alice@contoso.test").set("prompt", "login");
+    let response = send_authorize(&browser(), &idp, &hinted).await;
+    assert_eq!(response.status(), 302);
+    assert!(param(&location(&response), "code").is_some());
+    // No hint: the picker, even with an IdP session.
+    let browser = browser();
+    authorize_code(&browser, &idp, &AuthRequest::new("alice@contoso.test")).await;
+    let unhinted = AuthRequest::new("")
+        .remove("login_hint")
+        .set("prompt", "login");
+    let response = send_authorize(&browser, &idp, &unhinted).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Pick an account"));
+    // An unknown hint: the picker with a notice.
+    let unknown = AuthRequest::new("mallory@contoso.test").set("prompt", "login");
+    let html = send_authorize(&browser, &idp, &unknown)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No test user is named &#39;mallory@contoso.test&#39;"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

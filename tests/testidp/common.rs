@@ -124,3 +124,33 @@ pub async fn refresh_as_client(
     )
     .await
 }
+
+/// Reads `name="…" value="…"` pairs of a page's inputs and buttons (enough for TestIdp's).
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for chunk in html.split("name=\"").skip(1) {
+        let name = chunk.split('"').next().unwrap().to_owned();
+        if let Some(rest) = chunk.split("value=\"").nth(1) {
+            let value = rest.split('"').next().unwrap();
+            let value = value
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+/// The `action` of a page's form.
+pub fn form_action(html: &str) -> String {
+    html.split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+}

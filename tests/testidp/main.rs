@@ -15,4 +15,5 @@ mod logout;
 mod refresh;
 mod service_tokens;
 mod shapes;
+mod step_up;
 mod token;

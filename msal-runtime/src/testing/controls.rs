@@ -337,4 +337,98 @@ impl TestIdp {
     pub fn override_v1_discovery_issuer(&self, issuer: Option<&str>) {
         *lock(&self.shared.v1_discovery_issuer) = issuer.map(str::to_owned);
     }
+
+    /// Makes `username`'s sign-ins look `by` older: the `auth_time` of their current IdP
+    /// (SSO) sessions and of their outstanding refresh-token grants moves back by `by`, so
+    /// the next token from a silent re-sign-in (without `max_age`) or a refresh carries the
+    /// older `auth_time`, and a `max_age` request finds the session too old. Returns how
+    /// many sessions and grants were aged.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) -> Result<(), msal_runtime::testing::TestIdpError> {
+    /// // Alice signed in two hours ago, as far as the next token is concerned.
+    /// let aged = idp.age_sign_in("alice@contoso.test", Duration::from_secs(7200))?;
+    /// # let _ = aged;
+    /// # Ok(()) }
+    /// ```
+    pub fn age_sign_in(&self, username: &str, by: Duration) -> Result<usize, TestIdpError> {
+        let oid = self.user(username)?.oid;
+        let by = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        let mut aged = 0;
+        for session in lock(&self.shared.sso).values_mut() {
+            if session.oid == oid {
+                session.auth_time = session.auth_time.saturating_sub(by);
+                aged += 1;
+            }
+        }
+        for grant in lock(&self.shared.refresh_tokens).values_mut() {
+            if grant.oid != oid || grant.status != RefreshStatus::Active {
+                continue;
+            }
+            if let Some(auth_time) = grant.authn.auth_time.as_mut() {
+                *auth_time = auth_time.saturating_sub(by);
+                aged += 1;
+            }
+        }
+        Ok(aged)
+    }
+
+    /// Makes `/authorize` ignore `max_age` (validation included), as a provider that does
+    /// not support it: an SSO session is reused with its old `auth_time` however old.
+    /// `prompt=login` still makes the user authenticate afresh, so a relying party that
+    /// checks `auth_time` can fall back to it.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.ignore_max_age(true);
+    /// # }
+    /// ```
+    pub fn ignore_max_age(&self, on: bool) {
+        self.shared.ignore_max_age.store(on, Ordering::Relaxed);
+    }
+
+    /// Makes `/authorize` ignore `acr_values`: the tokens carry no requested `acr`, so a
+    /// relying party's refusal of a sign-in below the level it asked for can be tested.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// idp.ignore_acr_values(true);
+    /// # }
+    /// ```
+    pub fn ignore_acr_values(&self, on: bool) {
+        self.shared.ignore_acr_values.store(on, Ordering::Relaxed);
+    }
+
+    /// The parameters of the last request to `/authorize` (GET query or POST form, in
+    /// order, faulted requests included, the picker page's own `testidp_` fields left out),
+    /// or `None` before the first.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// if let Some(params) = idp.last_authorize_params() {
+    ///     assert!(params.iter().any(|(name, _)| name == "client_id"));
+    /// }
+    /// # }
+    /// ```
+    pub fn last_authorize_params(&self) -> Option<Vec<(String, String)>> {
+        lock(&self.shared.last_authorize).clone()
+    }
+
+    /// One parameter of the last request to `/authorize` (see
+    /// [`last_authorize_params`](Self::last_authorize_params)), if it had it.
+    ///
+    /// ```no_run
+    /// # fn f(idp: &msal_runtime::testing::TestIdp) {
+    /// // After a step-up: the app asked for a fresh sign-in.
+    /// assert_eq!(idp.last_authorize_param("prompt").as_deref(), Some("login"));
+    /// # }
+    /// ```
+    pub fn last_authorize_param(&self, name: &str) -> Option<String> {
+        lock(&self.shared.last_authorize)
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
 }

@@ -15,7 +15,15 @@
 //! Tests drive it further: [`TestIdp::rotate_keys`], [`TestIdp::mint`] for forged or broken
 //! tokens, [`TestIdp::set_fault`] for outages and garbage, [`TestIdp::requests`] to count
 //! calls, [`TestIdp::advance_clock`] for expiry, [`TestIdp::arm_policy`],
-//! [`TestIdp::withdraw_consent`] and [`TestIdp::cae_event`] for Entra's refusals.
+//! [`TestIdp::withdraw_consent`] and [`TestIdp::cae_event`] for Entra's refusals,
+//! [`TestIdp::age_sign_in`], [`TestIdp::ignore_max_age`] and [`TestIdp::ignore_acr_values`]
+//! for step-up, and [`TestIdp::last_authorize_params`] to see what an app asked for.
+//!
+//! Every user token (ID and delegated access tokens, v1 and v2) carries `auth_time`: SSO
+//! reuse and refreshes keep the original sign-in's, on-behalf-of keeps the assertion's.
+//! `/authorize` honours `max_age` and `prompt=login` by authenticating afresh (a known
+//! `login_hint` without the form, anyone else on the picker), and `acr_values` by putting
+//! the first value in `acr`.
 //!
 //! It shares no code with the runtime's client or validation, so it can catch their mistakes.
 //!
@@ -424,7 +432,7 @@ impl TestIdp {
             nonce,
             "00000000-0000-4000-8000-000000000000",
             true,
-            &Authn::password(),
+            &Authn::password(self.shared.now()),
         ))
     }
 
@@ -466,7 +474,7 @@ impl TestIdp {
                 auth: ClientAuth::Secret,
                 scopes: &set,
                 sid: None,
-                authn: &Authn::password(),
+                authn: &Authn::password(self.shared.now()),
                 capabilities: &[],
             },
         ))

@@ -79,9 +79,10 @@ pub(crate) struct ArmedPolicy {
 }
 
 /// What an `/authorize` request's `claims` make the user do: MFA when `amr` asks for it or a
-/// named MFA policy needs it, and the authentication contexts asked for or named.
-pub(crate) fn sign_in_authn(shared: &Shared, claims: &ClaimsRequest) -> Authn {
-    let mut authn = Authn::password();
+/// named MFA policy needs it, and the authentication contexts asked for or named; the user
+/// last authenticated at `auth_time`.
+pub(crate) fn sign_in_authn(shared: &Shared, claims: &ClaimsRequest, auth_time: i64) -> Authn {
+    let mut authn = Authn::password(auth_time);
     if shared
         .ignore_claims
         .load(std::sync::atomic::Ordering::Relaxed)

@@ -151,6 +151,9 @@ pub(crate) enum RefreshStatus {
 pub(crate) struct SsoSession {
     pub(crate) oid: String,
     pub(crate) sid: String,
+    /// When the user last actively authenticated in this session (seconds, TestIdp's
+    /// clock): SSO reuse keeps it; `max_age`, `prompt=login` or another user move it.
+    pub(crate) auth_time: i64,
     /// Apps signed in through this session, for front-channel sign-out.
     pub(crate) clients: BTreeSet<String>,
 }
@@ -216,6 +219,14 @@ pub(crate) struct Shared {
     /// `/authorize` ignores its `claims` parameter (a provider that does not honour claims
     /// requests), so a claims challenge cannot be satisfied.
     pub(crate) ignore_claims: AtomicBool,
+    /// `/authorize` ignores `max_age` (SSO reuse keeps the old `auth_time`), as some
+    /// providers do; `prompt=login` still works.
+    pub(crate) ignore_max_age: AtomicBool,
+    /// `/authorize` ignores `acr_values`: no requested `acr` is issued.
+    pub(crate) ignore_acr_values: AtomicBool,
+    /// The parameters of the last `/authorize` request (without the picker's `testidp_`
+    /// fields), for tests to assert what an app asked for.
+    pub(crate) last_authorize: Mutex<Option<Vec<(String, String)>>>,
 }
 
 /// How the token endpoint spoils the ID tokens it issues, for relying-party tests.
@@ -267,6 +278,9 @@ impl Shared {
             decode_basic: AtomicBool::new(true),
             front_channel_sid_only: AtomicBool::new(false),
             ignore_claims: AtomicBool::new(false),
+            ignore_max_age: AtomicBool::new(false),
+            ignore_acr_values: AtomicBool::new(false),
+            last_authorize: Mutex::default(),
         }
     }
 

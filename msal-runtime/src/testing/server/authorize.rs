@@ -5,6 +5,7 @@
 //! to the app as `error`, `error_description` and `state`, as the spec says.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -27,10 +28,11 @@ pub(crate) async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    record(&shared, &params);
     if let Some(fault) = injected_fault(&shared, Endpoint::Authorize).await {
         return fault;
     }
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
     authorize(&shared, &tenant, &headers, &params, false)
 }
 
@@ -42,10 +44,32 @@ pub(crate) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let params = Params::parse(&body);
+    record(&shared, &params);
     if let Some(fault) = injected_fault(&shared, Endpoint::Authorize).await {
         return fault;
     }
-    authorize(&shared, &tenant, &headers, &Params::parse(&body), true)
+    authorize(&shared, &tenant, &headers, &params, true)
+}
+
+/// Keeps what the request asked for (the app's parameters, not the picker's own fields) for
+/// [`TestIdp::last_authorize_params`](super::super::TestIdp::last_authorize_params).
+fn record(shared: &Shared, params: &Params) {
+    let asked = params
+        .iter()
+        .filter(|(k, _)| !k.starts_with("testidp_"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    *lock(&shared.last_authorize) = Some(asked);
+}
+
+/// `max_age` as OpenID Connect defines it: a non-negative whole number of seconds (too
+/// large a number means no limit worth enforcing). `None`: malformed.
+fn parse_max_age(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse().unwrap_or(u64::MAX))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -218,6 +242,30 @@ fn authorize(
         }
     };
 
+    // How recent the user's authentication must be (OpenID Connect `max_age`), unless this
+    // TestIdp plays a provider that ignores it.
+    let max_age = match params.get("max_age") {
+        _ if shared.ignore_max_age.load(Ordering::Relaxed) => None,
+        None => None,
+        Some(value) => match parse_max_age(value) {
+            Some(seconds) => Some(seconds),
+            None => {
+                return reply.error(GrantError::new(
+                    "invalid_request",
+                    90100,
+                    format!("The 'max_age' parameter is empty or not valid: '{value}' is not a non-negative whole number of seconds."),
+                ));
+            }
+        },
+    };
+    // The authentication level asked for: the first of `acr_values`, which TestIdp's users
+    // always meet.
+    let acr = params
+        .get("acr_values")
+        .filter(|_| !shared.ignore_acr_values.load(Ordering::Relaxed))
+        .and_then(|values| values.split(' ').find(|v| !v.is_empty()))
+        .map(str::to_owned);
+
     if posted && params.get("testidp_cancel").is_some() {
         return reply.error(GrantError::new(
             "access_denied",
@@ -226,11 +274,24 @@ fn authorize(
         ));
     }
 
+    let now = shared.now();
     let sso_value = super::cookie(headers, &shared.sso_cookie).map(str::to_owned);
-    let sso_user = sso_value
-        .as_deref()
-        .and_then(|v| lock(&shared.sso).get(v).map(|s| s.oid.clone()))
-        .and_then(|oid| reg.user_by_oid(&oid));
+    // The IdP session the browser brings: its user and when they last authenticated.
+    let sso_session = sso_value.as_deref().and_then(|v| {
+        lock(&shared.sso)
+            .get(v)
+            .map(|s| (s.oid.clone(), s.auth_time))
+    });
+    let sso_user = sso_session
+        .as_ref()
+        .and_then(|(oid, _)| reg.user_by_oid(oid));
+    // When the SSO session authenticated `user`, if it is theirs.
+    let sso_time = |user: &TestUser| {
+        sso_session
+            .as_ref()
+            .filter(|(oid, _)| *oid == user.oid)
+            .map(|(_, auth_time)| *auth_time)
+    };
     let action = format!("{}/{tenant}/oauth2/v2.0/authorize", shared.base_url);
     let carried: Vec<(&str, &str)> = params
         .iter()
@@ -246,37 +307,77 @@ fn authorize(
         )
     };
 
-    let user: &TestUser = if let Some(oid) = params.get("testidp_user").filter(|_| posted) {
+    // Who signs in, and when the SSO session authenticated them if it vouches for them
+    // (`None`: they authenticate now, on the picker or by a hint naming a known user).
+    let hint = params.get("login_hint");
+    let hinted = hint.and_then(|h| reg.user_by_name(h));
+    let (user, reused): (&TestUser, Option<i64>) = if let Some(oid) =
+        params.get("testidp_user").filter(|_| posted)
+    {
         match reg.user_by_oid(oid) {
-            Some(user) => user,
+            Some(user) => (user, None),
             None => return show_picker(Some("That test user does not exist; pick another.")),
         }
     } else {
-        let hint = params.get("login_hint");
-        let hinted = hint.and_then(|h| reg.user_by_name(h));
         match prompt {
             Prompt::None => match (hint, hinted, sso_user) {
-                (Some(_), Some(user), _) | (None, None, Some(user)) => user,
+                (Some(_), Some(user), _) | (None, None, Some(user)) => (user, sso_time(user)),
                 _ => {
                     return reply.error(GrantError::new(
-                        "login_required",
-                        50058,
-                        "A silent sign-in request was sent but no user is signed in (or the login_hint names nobody).",
-                    ));
+                            "login_required",
+                            50058,
+                            "A silent sign-in request was sent but no user is signed in (or the login_hint names nobody).",
+                        ));
                 }
             },
-            Prompt::Login | Prompt::SelectAccount => return show_picker(None),
+            Prompt::SelectAccount => return show_picker(None),
+            // A fresh authentication: a known hinted user signs in again without the
+            // form (so scripts need none); anyone else picks on the form.
+            Prompt::Login => match (hint, hinted) {
+                (_, Some(user)) => (user, None),
+                (Some(h), None) => {
+                    return show_picker(Some(&format!(
+                        "No test user is named '{h}'; pick one of these."
+                    )));
+                }
+                (None, None) => return show_picker(None),
+            },
             Prompt::Default | Prompt::Consent => match (hint, hinted, sso_user) {
-                (_, Some(user), _) => user,
+                (_, Some(user), _) => (user, sso_time(user)),
                 (Some(h), None, _) => {
                     return show_picker(Some(&format!(
                         "No test user is named '{h}'; pick one of these."
                     )));
                 }
-                (None, None, Some(user)) => user,
+                (None, None, Some(user)) => (user, sso_time(user)),
                 (None, None, None) => return show_picker(None),
             },
         }
+    };
+
+    // `max_age`: an SSO session that authenticated longer ago than that does not do; the
+    // user authenticates afresh (`max_age=0` always asks, as `prompt=login` does).
+    let too_old = |auth_time: i64| match max_age {
+        None => false,
+        Some(0) => true,
+        Some(limit) => u64::try_from(now.saturating_sub(auth_time)).is_ok_and(|age| age > limit),
+    };
+    let auth_time = match reused {
+        Some(auth_time) if !too_old(auth_time) => auth_time,
+        Some(_) if prompt == Prompt::None => {
+            return reply.error(GrantError::new(
+                "login_required",
+                50058,
+                "A silent sign-in request was sent but the user's sign-in is older than max_age allows; an interactive sign-in is needed.",
+            ));
+        }
+        Some(_) if hinted.is_some_and(|h| h.oid == user.oid) => now,
+        Some(_) => {
+            return show_picker(Some(
+                "Your sign-in is older than this app allows (max_age); sign in again.",
+            ));
+        }
+        None => now,
     };
 
     let user_tenant = reg.user_tenant(user);
@@ -311,7 +412,8 @@ fn authorize(
     }
     consent::grant(shared, &user.oid, &client.client_id, &scopes);
 
-    // The IdP's own session: reused for the same user, replaced for another.
+    // The IdP's own session: reused for the same user (with the time of this sign-in's
+    // authentication), replaced for another.
     let (cookie_value, sid) = {
         let mut sso = lock(&shared.sso);
         let existing = sso_value
@@ -327,6 +429,7 @@ fn authorize(
                     SsoSession {
                         oid: user.oid.clone(),
                         sid: session_id(),
+                        auth_time,
                         clients: Default::default(),
                     },
                 );
@@ -336,6 +439,7 @@ fn authorize(
         let session = sso.get_mut(&value);
         let sid = session
             .map(|s| {
+                s.auth_time = auth_time;
                 s.clients.insert(client.client_id.clone());
                 s.sid.clone()
             })
@@ -343,6 +447,8 @@ fn authorize(
         (value, sid)
     };
 
+    let mut authn = sign_in_authn(shared, &claims, auth_time);
+    authn.acr = acr;
     let code = secret_value();
     lock(&shared.codes).insert(
         code.clone(),
@@ -355,7 +461,7 @@ fn authorize(
             code_challenge: code_challenge.to_owned(),
             sid: sid.clone(),
             expires: shared.now() + shared.settings.code_lifetime.as_secs() as i64,
-            authn: sign_in_authn(shared, &claims),
+            authn,
         },
     );
     let mut response = reply.send(vec![("code", &code), ("session_state", &sid)]);

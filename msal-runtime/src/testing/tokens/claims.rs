@@ -67,11 +67,18 @@ fn insert_roles_and_groups(shared: &Shared, c: &mut JsonObject, user: &TestUser,
     }
 }
 
-/// `amr` always; `acrs` once an authentication context was satisfied.
+/// `amr` always; `acrs` once an authentication context was satisfied; `auth_time` (every
+/// user sign-in has one); `acr` when `acr_values` asked for a level.
 fn insert_authn(c: &mut JsonObject, authn: &Authn) {
     c.insert("amr".into(), json!(authn.amr));
     if !authn.acrs.is_empty() {
         c.insert("acrs".into(), json!(authn.acrs));
+    }
+    if let Some(auth_time) = authn.auth_time {
+        c.insert("auth_time".into(), auth_time.into());
+    }
+    if let Some(acr) = &authn.acr {
+        c.insert("acr".into(), acr.clone().into());
     }
 }
 

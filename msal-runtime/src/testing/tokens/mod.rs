@@ -71,20 +71,29 @@ impl GrantError {
 }
 
 /// What the user did to sign in, carried by a grant from its code through every refresh
-/// token: `amr` (`pwd`, plus `mfa` once multi-factor authentication was done) and `acrs`
-/// (the authentication contexts satisfied).
+/// token: `amr` (`pwd`, plus `mfa` once multi-factor authentication was done), `acrs` (the
+/// authentication contexts satisfied), `auth_time` (when the user last actively
+/// authenticated, which SSO reuse and refreshes keep, as OpenID Connect Core requires) and
+/// `acr` (the level an `acr_values` request asked for, which TestIdp's users always meet).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Authn {
     pub(crate) amr: Vec<String>,
     pub(crate) acrs: Vec<String>,
+    /// Seconds since the epoch on TestIdp's clock. `None` only when an on-behalf-of
+    /// assertion carried none.
+    pub(crate) auth_time: Option<i64>,
+    /// The `acr` claim, when `acr_values` asked for one (or an assertion carried one).
+    pub(crate) acr: Option<String>,
 }
 
 impl Authn {
-    /// A password sign-in, nothing more.
-    pub(crate) fn password() -> Self {
+    /// A password sign-in at `auth_time`, nothing more.
+    pub(crate) fn password(auth_time: i64) -> Self {
         Self {
             amr: vec!["pwd".to_owned()],
             acrs: Vec::new(),
+            auth_time: Some(auth_time),
+            acr: None,
         }
     }
 

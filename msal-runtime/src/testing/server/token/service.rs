@@ -133,7 +133,9 @@ impl Ctx<'_> {
     }
 }
 
-/// `amr` and `acrs` of a token's claims (strings in arrays; anything else is nothing).
+/// `amr` and `acrs` of a token's claims (strings in arrays; anything else is nothing), and
+/// its `auth_time` (an integer) and `acr` (a string), which carry through to the tokens the
+/// exchange issues.
 fn authn_of(claims: &jwt::JsonObject) -> Authn {
     let list = |name: &str| -> Vec<String> {
         claims
@@ -151,5 +153,7 @@ fn authn_of(claims: &jwt::JsonObject) -> Authn {
     Authn {
         amr: list("amr"),
         acrs: list("acrs"),
+        auth_time: claims.get("auth_time").and_then(Value::as_i64),
+        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
     }
 }
