@@ -5,6 +5,9 @@
 //! attribute cannot know whether it sits on a free function or inside an `impl` block, and a
 //! type cannot be declared in an `impl` block. Everything the expansion adds therefore lives in
 //! the signature (a const `u64`) or in the body (a `linkme` static), which works in both places.
+//!
+//! `msal_rule!(...)` writes the same registration as an expression: a block holding the static
+//! and ending in a `Protection` that points at it, for `Msal::require`.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
@@ -55,6 +58,40 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
     }
 }
 
+/// The function-like macro: the same DSL as an expression, `salt` as for the attribute.
+pub(crate) fn msal_rule(tokens: TokenStream, salt: &str) -> TokenStream {
+    let mut errors = Errors::default();
+    let id = guard_id(salt, &tokens, &TokenStream::new());
+    let parsed = parse::attr(tokens, &mut errors);
+    crate::validate::attr(&parsed, &mut errors);
+    match errors.into_result() {
+        Ok(()) => {
+            let (private, fields) = protected(&parsed, id, "");
+            quote!({
+                #[#private::linkme::distributed_slice(#private::PROTECTED)]
+                #[linkme(crate = #private::linkme)]
+                static __MSAL_RULE: #private::Protected = #private::Protected #fields;
+                #private::Protection::new(&__MSAL_RULE)
+            })
+        }
+        // The errors, and a `Protection` that is never made: a call, not a diverging
+        // expression, so nothing else is reported, not even unreachable code after it.
+        Err(e) => {
+            let compile_errors = e.to_compile_error();
+            let krate: Path = parsed
+                .krate
+                .unwrap_or_else(|| syn::parse_quote!(::msal_runtime));
+            quote!({
+                #compile_errors
+                fn __msal_refused() -> #krate::__private::Protection {
+                    ::core::unreachable!()
+                }
+                __msal_refused()
+            })
+        }
+    }
+}
+
 /// A 64-bit FNV-1a hash of where and what: stable across builds, distinct per handler.
 fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -72,6 +109,23 @@ fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
 }
 
 fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> TokenStream {
+    let name = f.sig.ident.to_string();
+    let (private, fields) = protected(attr, id, &name);
+    let id = Literal::u64_unsuffixed(id);
+    let guard: FnArg = syn::parse_quote!(_: #private::Guard<#id>);
+    f.sig.inputs.insert(0, guard);
+    let registration: syn::Stmt = syn::parse_quote! {
+        #[#private::linkme::distributed_slice(#private::PROTECTED)]
+        #[linkme(crate = #private::linkme)]
+        static __MSAL_PROTECTED: #private::Protected = #private::Protected #fields;
+    };
+    f.block.stmts.insert(0, registration);
+    quote!(#f)
+}
+
+/// The path to the runtime's `__private`, and the fields of the `Protected` registered for
+/// `attr` under `id`, braces included.
+fn protected(attr: &Attr, id: u64, handler: &str) -> (TokenStream, TokenStream) {
     let krate: Path = attr
         .krate
         .clone()
@@ -99,22 +153,14 @@ fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> TokenStream {
             }))
         }
     };
-    let name = f.sig.ident.to_string();
-    let guard: FnArg = syn::parse_quote!(_: #private::Guard<#id>);
-    f.sig.inputs.insert(0, guard);
-    let registration: syn::Stmt = syn::parse_quote! {
-        #[#private::linkme::distributed_slice(#private::PROTECTED)]
-        #[linkme(crate = #private::linkme)]
-        static __MSAL_PROTECTED: #private::Protected = #private::Protected {
-            id: #id,
-            rule: #rule,
-            on_denied: #on_denied,
-            handler: #name,
-            module: ::core::module_path!(),
-        };
-    };
-    f.block.stmts.insert(0, registration);
-    quote!(#f)
+    let fields = quote!({
+        id: #id,
+        rule: #rule,
+        on_denied: #on_denied,
+        handler: #handler,
+        module: ::core::module_path!(),
+    });
+    (private, fields)
 }
 
 fn rule(item: &Item, private: &TokenStream) -> TokenStream {
@@ -127,10 +173,16 @@ fn rule(item: &Item, private: &TokenStream) -> TokenStream {
                 Key::AppPermissions => quote!(AppPermissions),
                 Key::Tenants => quote!(Tenants),
                 Key::AuthContext => quote!(AuthContext),
+                Key::Acr => quote!(Acr),
             };
             let texts = values.iter().map(|v| v.text.as_str());
             quote!(#private::Rule::#variant(&[#(#texts),*]))
         }
+        Item::MaxAge { seconds, .. } => {
+            let seconds = Literal::u64_unsuffixed(*seconds);
+            quote!(#private::Rule::MaxAge(#seconds))
+        }
+        Item::Check { path, .. } => check(path, private),
         Item::Group {
             combinator, items, ..
         } => {
@@ -146,6 +198,34 @@ fn rule(item: &Item, private: &TokenStream) -> TokenStream {
             }
         }
     }
+}
+
+/// `check = path`: the user's async function behind a plain `fn` pointer, in a block of its
+/// own so that several checks in one rule never clash.
+fn check(path: &Path, private: &TokenStream) -> TokenStream {
+    let name = parse::path_text(path);
+    // `a<T>` reads as a comparison in an expression: written out as `a::<T>`.
+    let mut callee = path.clone();
+    for segment in &mut callee.segments {
+        if let syn::PathArguments::AngleBracketed(arguments) = &mut segment.arguments {
+            arguments.colon2_token.get_or_insert_with(Default::default);
+        }
+    }
+    // Spanned on the user's path: a wrong signature, or something that is no function at
+    // all, is reported there.
+    let outcome = quote_spanned!(path.span()=> #private::check_outcome(#callee(user, parts).await));
+    quote!(#private::Rule::Check(&#private::Check {
+        name: #name,
+        run: {
+            fn __msal_check<'a>(
+                user: &'a #private::User,
+                parts: &'a mut #private::Parts,
+            ) -> #private::CheckFuture<'a> {
+                ::std::boxed::Box::pin(async move { #outcome })
+            }
+            __msal_check
+        },
+    }))
 }
 
 /// Expansion snapshots: each DSL form expanded and pretty-printed, compared with

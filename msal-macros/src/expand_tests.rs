@@ -1,9 +1,26 @@
-//! Expansion snapshots: what `#[msal_protected]` writes for each form of the DSL.
+//! Expansion snapshots: what `#[msal_protected]` and `msal_rule!` write for each form of the
+//! DSL.
 
 use quote::quote;
 
 fn check(name: &str, attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) {
-    let expanded = super::msal_protected(attr, item, "snapshot");
+    snapshot(name, super::msal_protected(attr, item, "snapshot"));
+}
+
+/// `msal_rule!(tokens)`, shown as the initializer of a `let` in a function.
+fn rule(name: &str, tokens: proc_macro2::TokenStream) {
+    let expression = super::msal_rule(tokens, "snapshot");
+    snapshot(
+        name,
+        quote!(
+            fn router() {
+                let protection = #expression;
+            }
+        ),
+    );
+}
+
+fn snapshot(name: &str, expanded: proc_macro2::TokenStream) {
     let file: syn::File = syn::parse2(expanded).expect("the expansion parses");
     let pretty = prettyplease::unparse(&file);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,4 +166,83 @@ fn errors_keep_the_item_unchanged() {
             async fn h() {}
         ),
     );
+}
+
+#[test]
+fn max_age() {
+    check(
+        "max_age",
+        quote!(scopes = "Tasks.Write", max_age = "1h30m"),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn acr_string_and_list() {
+    check(
+        "acr",
+        quote!(acr = "phr"),
+        quote!(
+            async fn h() {}
+        ),
+    );
+    check(
+        "acr_list",
+        quote!(roles = "Admin", acr = ["phr", "phrh"]),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn check_alone() {
+    check(
+        "check",
+        quote!(check = documents::owns_document),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn checks_inside_combinators_each_in_their_own_block() {
+    check(
+        "check_nested",
+        quote!(
+            max_age = "10m",
+            any(roles = "Admin", check = owns::<Document>),
+            not(check = ::app::is_archived)
+        ),
+        quote!(
+            async fn h() {}
+        ),
+    );
+}
+
+#[test]
+fn msal_rule_with_every_kind_of_item() {
+    rule(
+        "msal_rule",
+        quote!(
+            roles = "Admin",
+            max_age = "1h",
+            any(acr = "phr", check = owns),
+            on_denied = pages::denied,
+            crate = "::my_msal"
+        ),
+    );
+}
+
+#[test]
+fn msal_rule_empty_is_any_signed_in_user() {
+    rule("msal_rule_empty", quote!());
+}
+
+#[test]
+fn msal_rule_errors_are_an_expression_of_any_type() {
+    rule("msal_rule_error", quote!(max_age = "10", acrs = "c1"));
 }

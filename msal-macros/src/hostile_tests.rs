@@ -1,7 +1,8 @@
 //! Hostile input (proptest): the `#[msal_protected(...)]` DSL parser, its validation and the
-//! whole expansion never panic, whatever tokens the attribute is given, and every input ends
-//! in exactly one of two clean outcomes: accepted (and then the parsed rule is one validation
-//! allows, so nothing fails open) or refused with at least one error that says something.
+//! whole expansion (of the attribute and of `msal_rule!`) never panic, whatever tokens they
+//! are given, and every input ends in exactly one of two clean outcomes: accepted (and then
+//! the parsed rule is one validation allows, so nothing fails open) or refused with at least
+//! one error that says something. The `max_age` duration parser never panics on any text.
 //!
 //! The number of cases per property follows `PROPTEST_CASES` (default below). Failures are
 //! not persisted to disk.
@@ -14,8 +15,8 @@ use proptest::test_runner::Config as ProptestConfig;
 use quote::quote;
 use syn::{Ident, LitStr};
 
-use crate::Errors;
 use crate::parse::{self, Attr, Combinator, Item, Key};
+use crate::{Errors, duration};
 
 /// Cases per property when `PROPTEST_CASES` is not set: the whole module stays within a few
 /// seconds in a debug build.
@@ -51,6 +52,9 @@ fn any_text() -> impl Strategy<Value = String> {
                 Just("groups"),
                 Just("app_permissions"),
                 Just("tenants"),
+                Just("acr"),
+                Just("max_age"),
+                Just("check"),
                 Just("any"),
                 Just("all"),
                 Just("not"),
@@ -63,6 +67,8 @@ fn any_text() -> impl Strategy<Value = String> {
                 Just("["),
                 Just("]"),
                 Just("\"User.Read\""),
+                Just("\"10m\""),
+                Just("my_module::owns"),
                 Just("\"\""),
                 Just("\" \""),
                 Just("::"),
@@ -88,6 +94,7 @@ fn string_literal() -> impl Strategy<Value = String> {
         Just("c0ffee00-0000-4000-8000-00000000c0dz".to_owned()),
         Just("::my_msal".to_owned()),
         Just("a b\u{85}c\u{2028}d".to_owned()),
+        duration_text(),
         "[a-zA-Z0-9 ._:/-]{0,24}",
         proptest::collection::vec(any::<char>(), 0..24).prop_map(|c| c.into_iter().collect()),
     ];
@@ -99,6 +106,41 @@ fn string_literal() -> impl Strategy<Value = String> {
         6 => format!("{text:?}suffix"),
         _ => format!("c{text:?}"),
     })
+}
+
+/// Text for `max_age`: durations, near misses of every kind, and noise in its alphabet.
+fn duration_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop_oneof![
+            Just("10m"),
+            Just("1h30m"),
+            Just("365d"),
+            Just("366d"),
+            Just("30s"),
+            Just("0m"),
+            Just("10"),
+            Just("10min"),
+            Just("5x"),
+            Just("-5m"),
+            Just("+5m"),
+            Just("1h 30m"),
+            Just("1.5h"),
+            Just("30m1h"),
+            Just("99999999999999999999d"),
+            Just("18446744073709551615s1s"),
+            Just("m"),
+        ]
+        .prop_map(str::to_owned),
+        "[0-9smhdwM+. -]{0,12}",
+        proptest::collection::vec(
+            (
+                0..100_000u64,
+                prop_oneof![Just('s'), Just('m'), Just('h'), Just('d')]
+            ),
+            1..4
+        )
+        .prop_map(|parts| parts.iter().map(|(n, u)| format!("{n}{u}")).collect()),
+    ]
 }
 
 /// A value on the right of `=`: what the parser expects, and everything it does not.
@@ -168,6 +210,9 @@ fn key() -> impl Strategy<Value = String> {
             Just("app_permissions"),
             Just("tenants"),
             Just("auth_context"),
+            Just("acr"),
+            Just("max_age"),
+            Just("check"),
             Just("on_denied"),
             Just("crate"),
         ]
@@ -181,6 +226,11 @@ fn key() -> impl Strategy<Value = String> {
             Just("Scopes"),
             Just("anyy"),
             Just("acrs"),
+            Just("max_ages"),
+            Just("maxage"),
+            Just("auth_time"),
+            Just("acr_values"),
+            Just("checks"),
         ]
         .prop_map(str::to_owned),
         1 => "[a-zA-Z_][a-zA-Z0-9_]{0,12}",
@@ -285,7 +335,28 @@ fn clean_dsl() -> impl Strategy<Value = String> {
             .prop_map(|c| format!("{:?}", c.join(" "))),
         Just("[\"c7\"]".to_owned()),
     ];
+    let acr = prop_oneof![
+        Just("\"phr\""),
+        Just("\"phr phrh\""),
+        Just("[\"1\", \"urn:mace:incommon:iap:silver\"]"),
+    ];
+    let max_age = prop_oneof![
+        Just("1m"),
+        Just("10m"),
+        Just("1h30m"),
+        Just("2d"),
+        Just("365d"),
+    ];
+    let check = prop_oneof![
+        Just("owns"),
+        Just("docs::owns_document"),
+        Just("::app::checks::owner"),
+        Just("checks::of::<u8>"),
+    ];
     let leaf = prop_oneof![
+        1 => acr.prop_map(|a| format!("acr = {a}")),
+        1 => max_age.prop_map(|m| format!("max_age = {m:?}")),
+        1 => check.prop_map(|c| format!("check = {c}")),
         5 => (
             prop_oneof![
                 Just("scopes"),
@@ -382,12 +453,32 @@ fn is_guid(text: &str) -> bool {
 
 /// An accepted rule never holds what validation exists to refuse: empty or blank values,
 /// values with spaces, a value twice, a non-GUID tenant, an authentication context other than
-/// `c1`…`c99`, an empty `any`/`all`, a `not` of anything but one item, one key twice where
-/// items are ANDed, or `auth_context` ANDed with `app_permissions`.
+/// `c1`…`c99`, a `max_age` outside one minute to 365 days, an empty `any`/`all`, a `not` of
+/// anything but one item, one key (or one `check`) twice where items are ANDed, or
+/// `auth_context`, `acr` or `max_age` ANDed with `app_permissions`.
 fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
     let mut keys: Vec<Key> = Vec::new();
+    let mut max_ages = 0;
+    let mut checks: Vec<String> = Vec::new();
     for item in items {
         match item {
+            Item::MaxAge { seconds, .. } => {
+                prop_assert!(
+                    (60..=365 * 86_400).contains(seconds),
+                    "accepted max_age of {} seconds",
+                    seconds
+                );
+                if and {
+                    max_ages += 1;
+                }
+            }
+            Item::Check { path, .. } => {
+                let text = quote!(#path).to_string();
+                if and {
+                    prop_assert!(!checks.contains(&text), "accepted `check = {}` twice", text);
+                    checks.push(text);
+                }
+            }
             Item::List { key, values, .. } => {
                 if and {
                     prop_assert!(!keys.contains(key), "accepted `{}` twice", key.name());
@@ -433,6 +524,15 @@ fn check_sound(items: &[Item], and: bool) -> Result<(), TestCaseError> {
         !(keys.contains(&Key::AppPermissions) && keys.contains(&Key::AuthContext)),
         "accepted app_permissions and auth_context side by side"
     );
+    prop_assert!(
+        !(keys.contains(&Key::AppPermissions) && keys.contains(&Key::Acr)),
+        "accepted app_permissions and acr side by side"
+    );
+    prop_assert!(max_ages <= 1, "accepted max_age twice");
+    prop_assert!(
+        !(keys.contains(&Key::AppPermissions) && max_ages > 0),
+        "accepted app_permissions and max_age side by side"
+    );
     Ok(())
 }
 
@@ -452,6 +552,11 @@ fn render(attr: &Attr) -> TokenStream {
                     .map(|v| LitStr::new(&v.text, Span::call_site()));
                 quote!(#key = [#(#values),*])
             }
+            Item::MaxAge { seconds, .. } => {
+                let text = LitStr::new(&format!("{seconds}s"), Span::call_site());
+                quote!(max_age = #text)
+            }
+            Item::Check { path } => quote!(check = #path),
             Item::Group {
                 combinator, items, ..
             } => {
@@ -559,6 +664,52 @@ proptest! {
         } else {
             prop_assert!(text.contains("compile_error"), "refused silently: {}", text);
         }
+    }
+
+    /// `msal_rule!` on any tokens: never panics, and answers an expression either way.
+    /// Accepted: a block registering the rule and ending in a `Protection`, with no
+    /// `compile_error!`. Refused: the errors, and a call that stands for the `Protection` (so
+    /// nothing else is reported).
+    #[test]
+    fn hostile_msal_rule_is_an_error_or_a_protection(
+        tokens in prop_oneof![dsl(), clean_dsl(), any_text()],
+    ) {
+        let Some(tokens) = lex(&tokens) else {
+            return Ok(());
+        };
+        let (_, result) = parse_and_validate(tokens.clone());
+        let output = crate::expand::msal_rule(tokens, "hostile");
+        let text = output.to_string();
+        let block = syn::parse2::<syn::ExprBlock>(output);
+        prop_assert!(block.is_ok(), "not a block expression: {}", text);
+        if result.is_ok() {
+            prop_assert!(!text.contains("compile_error"), "accepted, yet: {}", text);
+            prop_assert!(text.contains("Protection :: new (& __MSAL_RULE)"), "no protection: {}", text);
+        } else {
+            prop_assert!(text.contains("compile_error"), "refused silently: {}", text);
+            prop_assert!(text.contains("__msal_refused ()"), "refused without an expression: {}", text);
+        }
+    }
+
+    /// The duration parser on any text: no panic; what it accepts is digits and units
+    /// only, and reads back the same from its shortest form.
+    #[test]
+    fn hostile_durations_are_read_or_refused_cleanly(
+        text in prop_oneof![duration_text(), any::<String>()],
+    ) {
+        match duration::parse(&text) {
+            Ok(seconds) => {
+                prop_assert!(text.chars().all(|c| c.is_ascii_digit() || "smhd".contains(c)), "accepted {:?}", text);
+                prop_assert_eq!(duration::parse(&duration::format(seconds)), Ok(seconds));
+            }
+            Err(message) => prop_assert!(!message.trim().is_empty()),
+        }
+    }
+
+    /// Every number of seconds, written in its shortest form, reads back as itself.
+    #[test]
+    fn hostile_every_duration_reads_back(seconds in any::<u64>()) {
+        prop_assert_eq!(duration::parse(&duration::format(seconds)), Ok(seconds));
     }
 
     /// Deeply nested groups (up to 48 levels of `any`/`all`/`not`) are handled like shallow

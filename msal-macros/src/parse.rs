@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Path, Token, bracketed, parenthesized};
 
-use crate::Errors;
+use crate::{Errors, duration};
 
 /// A key that takes strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub(crate) enum Key {
     AppPermissions,
     Tenants,
     AuthContext,
+    /// `acr`: the token carries one value, so the list means "one of these".
+    Acr,
 }
 
 impl Key {
@@ -27,6 +29,7 @@ impl Key {
             Key::AppPermissions => "app_permissions",
             Key::Tenants => "tenants",
             Key::AuthContext => "auth_context",
+            Key::Acr => "acr",
         }
     }
 
@@ -34,6 +37,7 @@ impl Key {
     fn examples(self) -> (&'static str, &'static str) {
         match self {
             Key::AuthContext => ("c1", "c2"),
+            Key::Acr => ("phr", "phrh"),
             _ => ("User.Read", "Mail.Read"),
         }
     }
@@ -75,6 +79,17 @@ pub(crate) enum Item {
         /// The span of the whole value, for "empty" errors.
         value_span: Span,
     },
+    /// `max_age = "10m"`: the duration read; its range is for validation to judge.
+    MaxAge {
+        key_span: Span,
+        seconds: u64,
+        /// The literal's text, for messages.
+        text: String,
+        /// The literal's span.
+        span: Span,
+    },
+    /// `check = path::to_fn`.
+    Check { path: Path },
     /// `any(...)`, `all(...)`, `not(...)`.
     Group {
         combinator: Combinator,
@@ -113,6 +128,10 @@ impl Item {
                     ..
                 },
             ) => a == b && ia.len() == ib.len() && ia.iter().zip(ib).all(|(x, y)| x.same_as(y)),
+            (Item::MaxAge { seconds: a, .. }, Item::MaxAge { seconds: b, .. }) => a == b,
+            (Item::Check { path: a, .. }, Item::Check { path: b, .. }) => {
+                path_text(a) == path_text(b)
+            }
             _ => false,
         }
     }
@@ -126,13 +145,16 @@ pub(crate) struct Attr {
     pub(crate) krate: Option<Path>,
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 14] = [
     "scopes",
     "roles",
     "groups",
     "app_permissions",
     "tenants",
     "auth_context",
+    "acr",
+    "max_age",
+    "check",
     "any",
     "all",
     "not",
@@ -140,7 +162,7 @@ const KEYS: [&str; 11] = [
     "crate",
 ];
 
-/// Parses the attribute's tokens; problems go to `errors`.
+/// Parses the attribute's (or `msal_rule!`'s) tokens; problems go to `errors`.
 pub(crate) fn attr(tokens: TokenStream, errors: &mut Errors) -> Attr {
     let mut attr = Attr::default();
     let parser = |input: ParseStream| {
@@ -221,7 +243,7 @@ fn entry(
         if !top {
             errors.push(syn::Error::new(
                 token.span,
-                "`crate` belongs at the top level of the attribute",
+                "`crate` belongs at the top level, outside any(...), all(...) and not(...)",
             ));
         } else if krate.is_some() {
             errors.push(syn::Error::new(token.span, "duplicate `crate`"));
@@ -275,8 +297,15 @@ fn entry(
         "app_permissions" => Some(Key::AppPermissions),
         "tenants" => Some(Key::Tenants),
         "auth_context" => Some(Key::AuthContext),
+        "acr" => Some(Key::Acr),
         _ => None,
     };
+    if name == "max_age" {
+        return max_age(input, span).map(Some);
+    }
+    if name == "check" {
+        return check(input, span).map(Some);
+    }
     if name == "on_denied" {
         input.parse::<Token![=]>()?;
         if input.peek(LitStr) {
@@ -295,7 +324,7 @@ fn entry(
         if !top {
             errors.push(syn::Error::new(
                 span,
-                "`on_denied` belongs at the top level of the attribute",
+                "`on_denied` belongs at the top level, outside any(...), all(...) and not(...)",
             ));
         } else if on_denied.is_some() {
             errors.push(syn::Error::new(span, "duplicate `on_denied`"));
@@ -334,6 +363,139 @@ fn entry(
         values,
         value_span,
     }))
+}
+
+/// `= "1h30m"`, after `max_age`: a duration string and nothing else.
+fn max_age(input: ParseStream, key_span: Span) -> syn::Result<Item> {
+    const USAGE: &str = "max_age = \"10m\"";
+    if input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key_span,
+            format!("`max_age` takes a value: {USAGE}"),
+        ));
+    }
+    let eq = input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `max_age`: {USAGE}")))?;
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        let text = lit.value();
+        return match duration::parse(&text) {
+            Ok(seconds) => Ok(Item::MaxAge {
+                key_span,
+                seconds,
+                text,
+                span: lit.span(),
+            }),
+            Err(message) => Err(syn::Error::new(lit.span(), message)),
+        };
+    }
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(
+            eq.span,
+            format!("expected a duration after `max_age =`: {USAGE}"),
+        ));
+    }
+    let message = if input.peek(syn::token::Bracket) {
+        format!("`max_age` takes one duration, not a list: {USAGE}")
+    } else if input.peek(syn::LitInt) {
+        format!("`max_age` takes a duration string with its unit, not a number: {USAGE}")
+    } else {
+        format!("`max_age` takes a duration string: {USAGE}")
+    };
+    let tt: TokenTree = input.parse()?;
+    Err(syn::Error::new(tt.span(), message))
+}
+
+/// `= path::to_fn`, after `check`: a path to a function, not a string or a call.
+fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
+    const USAGE: &str = "check = my_module::owns_document";
+    if input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key_span,
+            format!("`check` takes a function path, not arguments: {USAGE}"),
+        ));
+    }
+    let eq = input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `check`: {USAGE}")))?;
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        let usage = match lit.parse::<Path>() {
+            Ok(path) => format!("check = {}", path_text(&path)),
+            Err(_) => USAGE.to_owned(),
+        };
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`check` takes a function path, not a string: {usage}"),
+        ));
+    }
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(
+            eq.span,
+            format!("expected a function path after `check =`: {USAGE}"),
+        ));
+    }
+    let path: Path = input.parse().map_err(|e| {
+        syn::Error::new(e.span(), format!("`check` takes a function path: {USAGE}"))
+    })?;
+    if input.peek(syn::token::Paren) {
+        let call: TokenTree = input.parse()?;
+        return Err(syn::Error::new(
+            call.span(),
+            format!(
+                "`check` takes the function itself, not a call: check = {}",
+                path_text(&path)
+            ),
+        ));
+    }
+    for segment in &path.segments {
+        if let syn::PathArguments::Parenthesized(arguments) = &segment.arguments {
+            return Err(syn::Error::new(
+                arguments.paren_token.span.join(),
+                format!("`check` takes a function path: {USAGE}"),
+            ));
+        }
+    }
+    Ok(Item::Check { path })
+}
+
+/// A path as one would write it: `a::b::<T>`, without the spaces of a token stream.
+pub(crate) fn path_text(path: &Path) -> String {
+    let mut out = String::new();
+    if path.leading_colon.is_some() {
+        out.push_str("::");
+    }
+    for (i, segment) in path.segments.iter().enumerate() {
+        if i > 0 {
+            out.push_str("::");
+        }
+        out.push_str(&segment.ident.to_string());
+        if let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments {
+            let args = quote::ToTokens::to_token_stream(&arguments.args).to_string();
+            out.push_str("::<");
+            out.push_str(&compact(&args));
+            out.push('>');
+        }
+    }
+    out
+}
+
+/// Token-stream text without the spaces around punctuation: `Vec < u8 >` is `Vec<u8>`.
+fn compact(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let glue = |c: char| matches!(c, ':' | '<' | '>' | ',' | '&');
+        if c == ' ' && (out.ends_with(glue) || chars.peek().is_some_and(|n| glue(*n))) {
+            if out.ends_with(',') {
+                out.push(' ');
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `"a b"` (split on whitespace) or `["a", "b"]` (one value each).
@@ -407,11 +569,13 @@ fn values(input: ParseStream, key: Key, errors: &mut Errors) -> syn::Result<(Vec
     ))
 }
 
-/// The key for a claim written by its token name (`acrs` is read by `auth_context`), which
-/// no spelling distance would find.
+/// The key for a claim or parameter written by its token name (`acrs` is read by
+/// `auth_context`, `auth_time` by `max_age`), which no spelling distance would find.
 fn claim_key(name: &str) -> Option<&'static str> {
     match name {
-        "acrs" | "acr" | "authentication_context" => Some("auth_context"),
+        "acrs" | "authentication_context" => Some("auth_context"),
+        "auth_time" => Some("max_age"),
+        "acr_values" => Some("acr"),
         _ => None,
     }
 }
@@ -458,5 +622,29 @@ mod tests {
         assert_eq!(nearest("auth_contexts"), Some("auth_context"));
         assert_eq!(nearest("zzzzzzzz"), None);
         assert_eq!(claim_key("acrs"), Some("auth_context"));
+        assert_eq!(claim_key("acr"), None);
+        assert_eq!(claim_key("auth_time"), Some("max_age"));
+        assert_eq!(claim_key("acr_values"), Some("acr"));
+        assert_eq!(nearest("max_ages"), Some("max_age"));
+        assert_eq!(nearest("maxage"), Some("max_age"));
+        assert_eq!(nearest("maxAge"), Some("max_age"));
+        assert_eq!(nearest("checks"), Some("check"));
+        assert_eq!(nearest("chek"), Some("check"));
+    }
+
+    fn path(text: &str) -> Path {
+        syn::parse_str(text).unwrap()
+    }
+
+    #[test]
+    fn paths_read_as_written() {
+        assert_eq!(path_text(&path("owns")), "owns");
+        assert_eq!(path_text(&path("::a::b")), "::a::b");
+        assert_eq!(path_text(&path("a::b::<T>")), "a::b::<T>");
+        assert_eq!(path_text(&path("a<T>")), "a::<T>");
+        assert_eq!(
+            path_text(&path("a::<Vec<u8>, &'static str>")),
+            "a::<Vec<u8>, &'static str>"
+        );
     }
 }

@@ -1,8 +1,8 @@
-//! What the DSL means: no empty sets, no duplicates, no contradictions, well-formed ids.
-//! Nothing is implied and nothing fails open.
+//! What the DSL means: no empty sets, no duplicates, no contradictions, well-formed ids,
+//! a `max_age` a sign-in can meet. Nothing is implied and nothing fails open.
 
-use crate::Errors;
-use crate::parse::{Attr, Combinator, Item, Key};
+use crate::parse::{Attr, Combinator, Item, Key, path_text};
+use crate::{Errors, duration};
 
 pub(crate) fn attr(attr: &Attr, errors: &mut Errors) {
     level(&attr.items, true, errors);
@@ -14,7 +14,12 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
         let mut seen: Vec<Key> = Vec::new();
         for item in items {
             if let Item::List { key, key_span, .. } = item {
-                if seen.contains(key) {
+                if seen.contains(key) && *key == Key::Acr {
+                    errors.push(syn::Error::new(
+                        *key_span,
+                        "duplicate `acr`: a token has one `acr`, so list every level it may have in one `acr = [...]`",
+                    ));
+                } else if seen.contains(key) {
                     errors.push(syn::Error::new(
                         *key_span,
                         format!(
@@ -27,19 +32,51 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
                 }
             }
         }
+        let mut max_age = false;
+        let mut checks: Vec<String> = Vec::new();
+        for item in items {
+            match item {
+                Item::MaxAge { key_span, .. } if max_age => errors.push(syn::Error::new(
+                    *key_span,
+                    "duplicate `max_age`: one sign-in age applies; keep the one you mean, or use any(...) for alternatives",
+                )),
+                Item::MaxAge { .. } => max_age = true,
+                Item::Check { path, .. } => {
+                    let text = path_text(path);
+                    if checks.contains(&text) {
+                        errors.push(syn::Error::new_spanned(
+                            path,
+                            format!("duplicate `check = {text}`: it already runs once here; remove this one"),
+                        ));
+                    } else {
+                        checks.push(text);
+                    }
+                }
+                _ => {}
+            }
+        }
         if seen.contains(&Key::AppPermissions) {
             for item in items {
-                if let Item::List {
-                    key: Key::AuthContext,
-                    key_span,
-                    ..
-                } = item
-                {
-                    errors.push(syn::Error::new(
-                        *key_span,
-                        "contradiction: `app_permissions` admits only app-only tokens, which have no user to meet `auth_context`; use any(...) if either will do",
-                    ));
-                }
+                let (span, what) = match item {
+                    Item::List {
+                        key: Key::AuthContext,
+                        key_span,
+                        ..
+                    } => (key_span, "no user to meet `auth_context`"),
+                    Item::List {
+                        key: Key::Acr,
+                        key_span,
+                        ..
+                    } => (key_span, "no user sign-in and so no `acr`"),
+                    Item::MaxAge { key_span, .. } => {
+                        (key_span, "no user sign-in for `max_age` to measure")
+                    }
+                    _ => continue,
+                };
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("contradiction: `app_permissions` admits only app-only tokens, which have {what}; use any(...) if either will do"),
+                ));
             }
         }
         for item in items {
@@ -66,6 +103,17 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
                 value_span,
                 ..
             } => list(*key, values, *value_span, errors),
+            Item::MaxAge {
+                seconds,
+                text,
+                span,
+                ..
+            } => {
+                if let Err(message) = duration::check_range(*seconds, text) {
+                    errors.push(syn::Error::new(*span, message));
+                }
+            }
+            Item::Check { .. } => {}
             Item::Group {
                 combinator,
                 span,

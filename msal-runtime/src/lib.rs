@@ -69,7 +69,7 @@ pub use extract::{Claims, SignOutCsrf};
 pub use graph::Graph;
 pub use layer::{MsalEntry, MsalLayer, MsalService};
 pub use msal::Msal;
-pub use msal_macros::msal_protected;
+pub use msal_macros::{msal_protected, msal_rule};
 pub use principal::{CheckError, Principal, PrincipalKind, Rule, Undetermined, User, Verdict};
 pub use require::{Protection, Require, RequireLayer};
 pub use session::MsalStore;

@@ -10,4 +10,5 @@ mod openapi;
 mod overage;
 mod require;
 mod stamped;
+mod step_up;
 mod wiring;

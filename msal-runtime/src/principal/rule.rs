@@ -469,10 +469,11 @@ impl Rule {
             Rule::MaxAge(seconds) if !p.signed_in_within(*seconds) => {
                 ask.max_age = Some(ask.max_age.map_or(*seconds, |m| m.min(*seconds)));
             }
-            Rule::Acr(levels) if ask.acr_values.is_empty() => {
-                if !p.acr.as_deref().is_some_and(|acr| levels.contains(&acr)) {
-                    ask.acr_values.extend(levels.iter());
-                }
+            Rule::Acr(levels)
+                if ask.acr_values.is_empty()
+                    && !p.acr.as_deref().is_some_and(|acr| levels.contains(&acr)) =>
+            {
+                ask.acr_values.extend(levels.iter());
             }
             Rule::All(rules) => rules
                 .iter()

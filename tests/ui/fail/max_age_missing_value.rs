@@ -1,0 +1,9 @@
+use msal_runtime::msal_protected;
+
+#[msal_protected(max_age =)]
+async fn handler() {}
+
+#[msal_protected(max_age, roles = "Admin")]
+async fn no_equals() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use msal_runtime::msal_protected;
+
+#[msal_protected(max_age = "m")]
+async fn handler() {}
+
+fn main() {}

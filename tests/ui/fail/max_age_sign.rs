@@ -1,0 +1,9 @@
+use msal_runtime::msal_protected;
+
+#[msal_protected(max_age = "-10m")]
+async fn handler() {}
+
+#[msal_protected(max_age = "+10m")]
+async fn plus() {}
+
+fn main() {}
