@@ -73,8 +73,8 @@ async fn demo(idp: &TestIdp) -> TestApp {
     TestApp::start_with_msal(
         idp,
         |c| c,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
+        axum::Router::new(),
+        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
     )
     .await
 }
@@ -306,8 +306,8 @@ async fn cross_site_form_post_sign_in_incremental_consent_and_an_auth_context() 
     let app = TestApp::start_with_msal(
         &idp,
         |c| c.response_mode(msal_runtime::config::ResponseMode::FormPost),
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
+        axum::Router::new(),
+        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
     )
     .await;
     assert!(app.base_url.starts_with("http://127.0.0.1:"));

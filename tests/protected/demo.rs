@@ -4,7 +4,7 @@ use msal_runtime::testing::TestIdp;
 use msal_tests::{TestApp, app_sign_in, browser};
 
 async fn demo(idp: &TestIdp) -> TestApp {
-    TestApp::start_routes(idp, |c| c, msal_examples::demo::router()).await
+    TestApp::start_with_msal(idp, |c| c, axum::Router::new(), msal_examples::demo::router).await
 }
 
 #[tokio::test]

@@ -17,8 +17,8 @@ async fn demo_with_docs_and(
     TestApp::start_with_msal(
         idp,
         tweak,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
+        axum::Router::new(),
+        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
     )
     .await
 }
@@ -309,7 +309,13 @@ async fn swagger_is_handed_only_tokens_this_api_accepts() {
 #[tokio::test]
 async fn swagger_routes_exist_only_where_swagger_ui_is_merged() {
     let idp = TestIdp::start().await.unwrap();
-    let without_docs = TestApp::start_routes(&idp, |c| c, msal_examples::demo::router()).await;
+    let without_docs = TestApp::start_with_msal(
+        &idp,
+        |c| c,
+        axum::Router::new(),
+        msal_examples::demo::router,
+    )
+    .await;
     for path in ["/auth/swagger/authorize", "/auth/swagger/token"] {
         let response = reqwest::Client::new()
             .post(without_docs.url(path))
