@@ -14,12 +14,9 @@ async fn demo_with_docs_and(
     idp: &TestIdp,
     tweak: impl FnOnce(MsalConfigBuilder) -> MsalConfigBuilder,
 ) -> TestApp {
-    TestApp::start_with_msal(
-        idp,
-        tweak,
-        axum::Router::new(),
-        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
-    )
+    TestApp::start_with_msal(idp, tweak, axum::Router::new(), |msal| {
+        msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal))
+    })
     .await
 }
 
@@ -62,6 +59,47 @@ async fn the_document_holds_the_scheme_and_each_protected_routes_lock() {
         doc["paths"]["/health"]["get"]["responses"]
             .get("401")
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_document_holds_the_files_layers_lock_and_the_audit_step_up() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // `/files` has no handler: its lock comes from its layer, `msal.require(msal_rule!())`.
+    let file = &doc["paths"]["/files/{path}"]["get"];
+    assert_eq!(
+        file["security"],
+        serde_json::json!([{ "msal": [] }]),
+        "{file}"
+    );
+    assert_eq!(
+        file["responses"]["401"]["description"],
+        "Not signed in, or the token is missing, expired or invalid."
+    );
+    assert_eq!(
+        file["responses"]["403"]["description"],
+        "Forbidden: this needs a signed-in user."
+    );
+    assert_eq!(file["responses"]["200"]["description"], "The file");
+    let audit = &doc["paths"]["/admin/audit"]["get"];
+    assert_eq!(audit["security"], serde_json::json!([{ "msal": [] }]));
+    assert_eq!(
+        audit["responses"]["403"]["description"],
+        "Forbidden: this needs the app role Admin, and a sign-in within the last 5 minutes."
+    );
+    let description = audit["description"].as_str().unwrap();
+    assert!(
+        description.contains(
+            "Needs a sign-in within the last 5 minutes; a caller whose sign-in is older is asked to authenticate again (RFC 9470 step-up)."
+        ),
+        "{description}"
     );
 }
 
@@ -415,69 +453,42 @@ async fn with_a_session_key_a_waiting_swagger_code_holds_no_readable_token() {
 
 mod required {
     use axum::Router;
+    use axum::http::request::Parts;
     use axum::routing::get;
-    use msal_runtime::__private::{Check, CheckFuture, CheckOutcome, Parts, User};
     use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
-    use msal_runtime::{Msal, Protection, RequireLayer, Rule, msal_protected};
+    use msal_runtime::{
+        CheckError, Msal, Protection, RequireLayer, User, msal_protected, msal_rule,
+    };
     use msal_tests::TestApp;
     use serde_json::{Value, json};
     use utoipa::OpenApi as _;
 
-    /// A requirement registered as `msal_rule!` registers one (no handler).
-    macro_rules! rule {
-        ($id:literal, $rule:expr) => {{
-            #[msal_runtime::__private::linkme::distributed_slice(
-                msal_runtime::__private::PROTECTED
-            )]
-            #[linkme(crate = msal_runtime::__private::linkme)]
-            static RULE: msal_runtime::__private::Protected = msal_runtime::__private::Protected {
-                id: $id,
-                rule: $rule,
-                on_denied: None,
-                handler: "",
-                module: module_path!(),
-            };
-            Protection::new(&RULE)
-        }};
+    async fn owns(_: &User, _: &mut Parts) -> Result<bool, CheckError> {
+        Ok(true)
     }
-
-    fn owns<'a>(_: &'a User, _: &'a mut Parts) -> CheckFuture<'a> {
-        Box::pin(async { CheckOutcome::Allow })
-    }
-
-    static OWNS: Check = Check {
-        name: "owns",
-        run: owns,
-    };
 
     /// What `/handler/keys` requires, as a layer.
     fn keys_rule() -> Protection {
-        rule!(
-            0x0a9_0001,
-            Rule::All(&[Rule::Roles(&["Admin"]), Rule::AuthContext(&["c1"])])
-        )
+        msal_rule!(roles = "Admin", auth_context = "c1", max_age = "10m")
     }
 
     /// Every kind of note, and a scope of this API.
     fn everything_rule() -> Protection {
-        rule!(
-            0x0a9_0002,
-            Rule::All(&[
-                Rule::Scopes(&["api://11111111-2222-4333-8444-555555555555/Files.Read"]),
-                Rule::MaxAge(300),
-                Rule::Acr(&["phr"]),
-                Rule::Check(&OWNS),
-                Rule::AuthContext(&["c2"]),
-            ])
+        msal_rule!(
+            scopes = "api://11111111-2222-4333-8444-555555555555/Files.Read",
+            max_age = "5m",
+            acr = "phr",
+            check = owns,
+            auth_context = "c2"
         )
     }
 
     fn signed_in_rule() -> Protection {
-        rule!(0x0a9_0003, Rule::Authenticated)
+        msal_rule!()
     }
 
     #[utoipa::path(get, path = "/handler/keys", responses((status = 200, description = "keys")))]
-    #[msal_protected(roles = "Admin", auth_context = "c1")]
+    #[msal_protected(roles = "Admin", auth_context = "c1", max_age = "10m")]
     async fn handler_keys() -> &'static str {
         "keys"
     }
@@ -574,11 +585,10 @@ mod required {
             .unwrap();
         let handler = operation(&doc, "/handler/keys", "get");
         assert_eq!(handler["security"], json!([{ "msal": [] }]), "{handler}");
+        let description = handler["description"].as_str().unwrap();
         assert!(
-            handler["description"]
-                .as_str()
-                .unwrap()
-                .contains("authentication context c1"),
+            description.contains("authentication context c1")
+                && description.contains("RFC 9470 step-up"),
             "{handler}"
         );
         assert_eq!(operation(&doc, "/layer/keys", "get"), handler);
@@ -595,7 +605,8 @@ mod required {
             assert_eq!(refused.status(), 403, "{path}");
             let body: Value = refused.json().await.unwrap();
             assert_eq!(
-                body["detail"], "This needs the app role Admin, and the authentication context c1.",
+                body["detail"],
+                "This needs the app role Admin, and the authentication context c1, and a sign-in within the last 10 minutes.",
                 "{path}"
             );
         }

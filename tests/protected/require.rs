@@ -9,40 +9,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, TestIdp, TestUser};
-use msal_runtime::{AuthRejection, Msal, Protection, Rule};
+use msal_runtime::{AuthRejection, Msal, Protection, msal_rule};
 use msal_tests::{TestApp, app_sign_in, browser, sign_in};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::Layer as _;
 use tower_http::services::ServeDir;
 
-/// A requirement registered as `msal_rule!` registers one (no handler), until the macro is
-/// in main.
-macro_rules! rule {
-    ($id:literal, $rule:expr) => {
-        rule!($id, $rule, None)
-    };
-    ($id:literal, $rule:expr, $on_denied:expr) => {{
-        #[msal_runtime::__private::linkme::distributed_slice(msal_runtime::__private::PROTECTED)]
-        #[linkme(crate = msal_runtime::__private::linkme)]
-        static RULE: msal_runtime::__private::Protected = msal_runtime::__private::Protected {
-            id: $id,
-            rule: $rule,
-            on_denied: $on_denied,
-            handler: "",
-            module: module_path!(),
-        };
-        Protection::new(&RULE)
-    }};
-}
-
 fn signed_in_rule() -> Protection {
-    rule!(0x5e9_0001, Rule::Authenticated)
+    msal_rule!()
 }
 
 fn admin_rule() -> Protection {
-    rule!(0x5e9_0002, Rule::Roles(&["Admin"]))
+    msal_rule!(roles = "Admin")
 }
 
+/// The group `members_rule` names.
 const MEMBERS: &str = "4e4be450-0000-4000-8000-00000000e901";
 const FILLER: [&str; 3] = [
     "f1110000-0000-4000-8000-00000000e901",
@@ -51,7 +32,7 @@ const FILLER: [&str; 3] = [
 ];
 
 fn members_rule() -> Protection {
-    rule!(0x5e9_0003, Rule::Groups(&[MEMBERS]))
+    msal_rule!(groups = "4e4be450-0000-4000-8000-00000000e901")
 }
 
 fn teapot(rejection: AuthRejection) -> Response {
@@ -63,7 +44,7 @@ fn teapot(rejection: AuthRejection) -> Response {
 }
 
 fn admin_or_teapot() -> Protection {
-    rule!(0x5e9_0004, Rule::Roles(&["Admin"]), Some(teapot))
+    msal_rule!(roles = "Admin", on_denied = teapot)
 }
 
 /// The directory served at `/files`; its parent holds this suite's sources.
