@@ -11,7 +11,9 @@
 //! `MSAL_AUTHORITY`.
 //!
 //! Serves on `127.0.0.1:$PORT` (default 5000; `HOST` overrides the address). The routes live
-//! in `msal_examples::demo`, where the test suites drive them too.
+//! in `msal_examples::demo`, where the test suites drive them too: `/admin/audit` asks admins
+//! for a sign-in within the last five minutes, and `/files/` serves `examples/files` to any
+//! signed-in user.
 
 use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
 use msal_runtime::{Msal, MsalConfig};
@@ -51,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Msal::new(config).await?, Some(idp))
     };
 
-    let app = msal_examples::demo::router()
+    let app = msal_examples::demo::router(&msal)
         .merge(msal_examples::demo::docs(&msal))
         .merge(msal.routes())
         .layer(msal.layer());

@@ -1,31 +1,66 @@
-//! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/admin`,
-//! `/admin/keys`, `/graph/me`.
+//! The demo web app's routes (DESIGN.md's contract): `/health`, `/`, `/me`, `/profile`,
+//! `/admin`, `/admin/keys`, `/admin/audit`, `/graph/me`, and the static files under `/files`.
+//!
+//! - `GET /admin/audit` is `#[msal_protected(roles = "Admin", max_age = "5m")]`: admins who
+//!   signed in within the last five minutes. An older sign-in is asked to authenticate again
+//!   (RFC 9470 step-up): a browser goes through sign-in with `max_age`, an API caller gets
+//!   401 `insufficient_user_authentication`.
+//! - `GET /files/…` serves [`FILES`] with `tower_http::services::ServeDir` behind
+//!   `msal.require(msal_rule!())`: any signed-in user (or valid bearer token). A browser that
+//!   is not signed in is sent to `/auth/login?next=/files/…`; an API call gets 401 with
+//!   `WWW-Authenticate: Bearer`. Both are in the OpenAPI document ([`docs`]).
 
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
-use msal_runtime::{AuthRejection, SignOutCsrf, Tokens, User, msal_protected};
+use msal_runtime::{
+    AuthRejection, Msal, RequireLayer, SignOutCsrf, Tokens, User, msal_protected, msal_rule,
+};
+use tower_http::services::ServeDir;
 
-/// The demo's API description; `msal.swagger_ui(DemoDoc::openapi(), …)` adds the sign-in scheme
-/// and each protected route's lock from its `#[msal_protected]`.
+/// The directory served under `/files`: `examples/files`, found from any working directory.
+pub const FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/files");
+
+/// The demo's API description; [`docs`] adds the sign-in scheme, each protected route's lock
+/// from its `#[msal_protected]`, and the lock of `/files` from its layer.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "msal-axum demo",
         description = "Sign in with Authorize, then try the protected routes."
     ),
-    paths(health, me, admin, admin_keys, graph_me)
+    paths(health, me, admin, admin_keys, admin_audit, graph_me, file)
 )]
 pub struct DemoDoc;
 
-/// Swagger UI at `/docs` and the document at `/openapi.json`.
-pub fn docs(msal: &msal_runtime::Msal) -> Router {
-    use utoipa::OpenApi as _;
-    msal.swagger_ui(DemoDoc::openapi(), module_path!())
+/// What `/files` requires: any signed-in user.
+fn files_requirement(msal: &Msal) -> RequireLayer {
+    msal.require(msal_rule!())
 }
 
-/// The demo's own routes; merge `msal.routes()` and `docs(&msal)`, and apply `msal.layer()`.
-pub fn router() -> Router {
+/// Swagger UI at `/docs` and the document at `/openapi.json`.
+pub fn docs(msal: &Msal) -> Router {
+    use utoipa::OpenApi as _;
+    let mut doc = DemoDoc::openapi();
+    msal.document_required(&mut doc, "/files", &files_requirement(msal));
+    msal.swagger_ui(doc, module_path!())
+}
+
+/// The demo's own routes; merge `msal.routes()` and [`docs`], and apply `msal.layer()`.
+///
+/// ```no_run
+/// # async fn run(msal: msal_runtime::Msal) {
+/// let app = msal_examples::demo::router(&msal)
+///     .merge(msal_examples::demo::docs(&msal))
+///     .merge(msal.routes())
+///     .layer(msal.layer());
+/// # let _: axum::Router = app;
+/// # }
+/// ```
+pub fn router(msal: &Msal) -> Router {
+    let files = Router::new()
+        .nest_service("/files", ServeDir::new(FILES))
+        .route_layer(files_requirement(msal));
     Router::new()
         .route("/health", get(health))
         .route("/", get(home))
@@ -33,7 +68,9 @@ pub fn router() -> Router {
         .route("/profile", get(profile))
         .route("/admin", get(admin))
         .route("/admin/keys", get(admin_keys))
+        .route("/admin/audit", get(admin_audit))
         .route("/graph/me", get(graph_me))
+        .merge(files)
 }
 
 /// The home page: who is signed in, or a way to sign in.
@@ -41,7 +78,7 @@ async fn home(user: Option<User>, csrf: Option<SignOutCsrf>) -> Html<String> {
     let body = match (user, csrf) {
         (Some(user), Some(csrf)) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\
-             <p><a href=\"/profile\">Your profile</a> · <a href=\"/me\">Claims as JSON</a> · <a href=\"/admin\">Admin page</a> · <a href=\"/graph/me\">Graph /me</a> · <a href=\"/docs/\">API docs</a></p>\
+             <p><a href=\"/profile\">Your profile</a> · <a href=\"/me\">Claims as JSON</a> · <a href=\"/admin\">Admin page</a> · <a href=\"/admin/audit\">Audit log</a> · <a href=\"/graph/me\">Graph /me</a> · <a href=\"/files/\">Files</a> · <a href=\"/docs/\">API docs</a></p>\
              <form method=\"post\" action=\"/auth/logout\">{}<button>Sign out</button></form>",
             escape(user.name.as_deref().unwrap_or("(no name)")),
             csrf.hidden_input()
@@ -117,6 +154,32 @@ async fn admin_keys(user: User) -> Json<serde_json::Value> {
         "viewer": user.name.unwrap_or_default(),
     }))
 }
+
+/// For admins who signed in within the last five minutes: an older sign-in is asked to
+/// authenticate again (a browser signs in with `max_age`, an API caller hears
+/// `insufficient_user_authentication`).
+#[utoipa::path(get, path = "/admin/audit", responses((status = 200, description = "The recent audit log")))]
+#[msal_protected(roles = "Admin", max_age = "5m")]
+async fn admin_audit(user: User) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "events": [
+            { "action": "key.rotated", "key": "signing-2026" },
+            { "action": "role.assigned", "role": "Admin" },
+        ],
+        "viewer": user.name.unwrap_or_default(),
+    }))
+}
+
+/// A file of [`FILES`], for any signed-in user (`msal.require(msal_rule!())` around
+/// `ServeDir`); `/files/` is its index page. Documented here, served by `ServeDir`.
+#[utoipa::path(
+    get,
+    path = "/files/{path}",
+    params(("path" = String, Path, description = "The file's path under the directory, such as `hello.txt`")),
+    responses((status = 200, description = "The file"), (status = 404, description = "No such file"))
+)]
+#[allow(dead_code, reason = "documents what ServeDir serves; never routed")]
+fn file() {}
 
 /// The signed-in user's profile from Microsoft Graph, called with their token. The first
 /// visit asks for consent to `User.Read` (incremental consent).

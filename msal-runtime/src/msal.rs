@@ -10,6 +10,7 @@ use crate::client::Provider;
 use crate::config::{ConfigError, MsalConfig};
 use crate::error::{AuthError, Error};
 use crate::layer::MsalLayer;
+use crate::principal::Protected;
 use crate::routes::SignIn;
 use crate::session::{AppBinding, MsalStore, WHO_CACHE_CAPACITY, WhoCache};
 use crate::tokens::{AccessToken, TokenSource};
@@ -31,13 +32,23 @@ fn refuse_roles_from_any_tenant(config: &MsalConfig) -> Result<(), Error> {
     Err(Error::Config(ConfigError::single(
         "MSAL_ALLOWED_TENANTS",
         format!(
-            "is not set while any tenant can sign in ({}), and {}::{} requires {}: an admin of any tenant could consent to this app and assign themselves its app roles. Set MSAL_ALLOWED_TENANTS to the tenants you trust, or MSAL_ROLES_FROM_ANY_TENANT=true if the app checks the tenant ('tid') of every role itself",
+            "is not set while any tenant can sign in ({}), and {} requires {}: an admin of any tenant could consent to this app and assign themselves its app roles. Set MSAL_ALLOWED_TENANTS to the tenants you trust, or MSAL_ROLES_FROM_ANY_TENANT=true if the app checks the tenant ('tid') of every role itself",
             config.authority.discovery_url(),
-            protected.module,
-            protected.handler,
+            registered_at(protected),
             protected.rule.describe()
         ),
     )))
+}
+
+/// Where a requirement was written, for messages: `module::handler` for a
+/// `#[msal_protected]` handler, "a msal_rule! in module" for a layer's (which has no
+/// handler).
+fn registered_at(protected: &Protected) -> String {
+    if protected.handler.is_empty() {
+        format!("a msal_rule! in {}", protected.module)
+    } else {
+        format!("{}::{}", protected.module, protected.handler)
+    }
 }
 
 /// How many validated bearer tokens are remembered.
@@ -185,5 +196,27 @@ impl Msal {
     /// The layer that adds sessions and the request context; put it around the whole app.
     pub fn layer(&self) -> MsalLayer {
         MsalLayer::new(self.ctx.clone(), self.store.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registered_at;
+    use crate::principal::{Protected, Rule};
+
+    fn protected(handler: &'static str) -> Protected {
+        Protected {
+            id: 1,
+            rule: Rule::Roles(&["Admin"]),
+            on_denied: None,
+            handler,
+            module: "shop::admin",
+        }
+    }
+
+    #[test]
+    fn a_handler_is_named_by_its_path_and_a_msal_rule_by_its_module() {
+        assert_eq!(registered_at(&protected("users")), "shop::admin::users");
+        assert_eq!(registered_at(&protected("")), "a msal_rule! in shop::admin");
     }
 }

@@ -6,7 +6,11 @@
 //! secret, the app completes the code exchange server-side and hands Swagger an access token
 //! for this API. Every operation whose `operationId` names a `#[msal_protected]` handler gets
 //! its security requirement (the lock and its scopes) and its 401/403 responses, read from the
-//! requirement the macro registered: nothing is repeated in `#[utoipa::path]`.
+//! requirement the macro registered: nothing is repeated in `#[utoipa::path]`. What a
+//! [`Msal::require`] layer protects (a nested router, a `ServeDir`) has no handler to name:
+//! [`Msal::document_required`] marks the operations under the path it wraps the same way.
+//! Step-up (`max_age`, `acr`), authentication contexts and checks are noted in each
+//! operation's description.
 //!
 //! ```ignore
 //! #[derive(utoipa::OpenApi)]
@@ -21,6 +25,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use axum::Router;
@@ -33,17 +38,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::Response as ApiResponse;
 use utoipa::openapi::security::{
     AuthorizationCode, Flow, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::{OpenApi, RefOr};
 use utoipa_swagger_ui::{SwaggerUi, oauth};
 
 use crate::config::MsalConfig;
 use crate::error::{Asker, AuthError, AuthRejection};
 use crate::msal::Msal;
-use crate::principal::{PROTECTED, Protected};
+use crate::principal::{PROTECTED, Protected, Rule};
+use crate::require::RequireLayer;
 use crate::routes::{LoginParams, SignIn, SwaggerGrant, Wired, public_base, start_login};
 use crate::scopes::{Reading, Resource};
 use crate::session::SwaggerRequest;
@@ -77,31 +84,90 @@ fn of_this_api(config: &MsalConfig, scope: &str) -> bool {
 }
 
 /// The protected handlers of the document: those under `module` (a module path prefix, such
-/// as the crate's name from `module_path!()`).
+/// as the crate's name from `module_path!()`). A `msal_rule!` has no handler: it documents
+/// the operations its layer covers ([`Msal::document_required`]), never one by name.
 fn protected_in(module: &str) -> impl Iterator<Item = &'static Protected> + '_ {
     PROTECTED
         .iter()
         .filter(move |p| p.module == module || p.module.starts_with(&format!("{module}::")))
 }
 
-/// Adds the scheme and, to every protected operation, its security and 401/403 responses.
-/// The scheme lists only this API's scopes (those the requirements write with this API's
-/// App ID URI), or this API's `.default` when there are none: Swagger signs in for this
-/// API and nothing else.
-fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
+/// Every operation of a path.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+        &mut item.query,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Whether `path` is `prefix` or under it, a segment at a time: `/admin` covers `/admin`
+/// and `/admin/{id}`, not `/administrators`; `/` (or an empty prefix) covers every path.
+fn covers(prefix: &str, path: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty()
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What the `.default` placeholder of the scheme says.
+const EVERYTHING: &str = "everything this API exposes";
+
+/// The scopes the document's msal scheme offers already (read back through its JSON, the
+/// only way utoipa shows them).
+fn offered_scopes(openapi: &OpenApi) -> BTreeMap<String, String> {
+    let scheme = openapi
+        .components
+        .as_ref()
+        .and_then(|c| c.security_schemes.get(SCHEME))
+        .and_then(|scheme| serde_json::to_value(scheme).ok());
+    scheme
+        .as_ref()
+        .and_then(|s| s.pointer("/flows/authorizationCode/scopes"))
+        .and_then(serde_json::Value::as_object)
+        .map(|scopes| {
+            scopes
+                .iter()
+                .filter_map(|(name, what)| Some((name.clone(), what.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds the scheme, or widens the one there: it lists this API's scopes among `scopes` (those
+/// the requirements write with this API's App ID URI) and those it listed already, or this
+/// API's `.default` when there are none. Swagger signs in for this API and nothing else.
+fn add_scheme<'s>(
+    config: &MsalConfig,
+    openapi: &mut OpenApi,
+    scopes: impl IntoIterator<Item = &'s str>,
+) {
     let prefix = &config.route_prefix;
-    let mut scopes: BTreeMap<String, String> = protected_in(module)
-        .flat_map(|p| p.rule.required_scopes())
-        .filter(|s| of_this_api(config, s))
-        .map(|s| (s.to_owned(), format!("the delegated scope {s}")))
-        .collect();
-    if scopes.is_empty() {
-        scopes.insert(default_scope(config), "everything this API exposes".into());
+    let placeholder = default_scope(config);
+    let mut offered = offered_scopes(openapi);
+    offered.retain(|name, what| !(*name == placeholder && what == EVERYTHING));
+    for scope in scopes.into_iter().filter(|s| of_this_api(config, s)) {
+        offered
+            .entry(scope.to_owned())
+            .or_insert_with(|| format!("the delegated scope {scope}"));
+    }
+    if offered.is_empty() {
+        offered.insert(placeholder, EVERYTHING.into());
     }
     let flow = AuthorizationCode::new(
         format!("{prefix}/swagger/authorize"),
         format!("{prefix}/swagger/token"),
-        scopes.into_iter().collect::<Scopes>(),
+        offered.into_iter().collect::<Scopes>(),
     );
     let scheme = SecurityScheme::OAuth2(OAuth2::with_description(
         [Flow::AuthorizationCode(flow)],
@@ -111,19 +177,144 @@ fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
         .components
         .get_or_insert_with(Default::default)
         .add_security_scheme(SCHEME, scheme);
+}
+
+/// How a 403 msal wrote begins; what follows is what the requirement needs.
+const FORBIDDEN: &str = "Forbidden: this needs ";
+
+/// The notes on what can send a caller through sign-in again, or refuse a signed-in one,
+/// for every item of `rule` outside `not`.
+fn notes(rule: &Rule) -> Vec<String> {
+    let mut notes = Vec::new();
+    let contexts = rule.named_auth_contexts();
+    if !contexts.is_empty() {
+        notes.push(format!(
+            "Needs the Conditional Access authentication context {} (the `acrs` claim): a caller who has not met it is asked to sign in again meeting it.",
+            contexts.join(" and ")
+        ));
+    }
+    each_item(rule, &mut |item| {
+        let note = match item {
+            Rule::MaxAge(_) => format!(
+                "Needs {}; a caller whose sign-in is older is asked to authenticate again (RFC 9470 step-up).",
+                item.describe()
+            ),
+            Rule::Acr(_) => format!(
+                "Needs {} (the `acr` claim); a caller who signed in at another level is asked to authenticate again at it (RFC 9470 step-up).",
+                item.describe()
+            ),
+            Rule::Check(check) => format!(
+                "Access also rests on a resource-level check, `{}`: 403 when it refuses.",
+                check.name
+            ),
+            _ => return,
+        };
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    });
+    notes
+}
+
+/// Calls `f` with every leaf of `rule` outside `not` (what a caller may be asked to meet).
+fn each_item(rule: &Rule, f: &mut dyn FnMut(&Rule)) {
+    match rule {
+        Rule::All(rules) | Rule::Any(rules) => rules.iter().for_each(|r| each_item(r, f)),
+        Rule::Not(_) => {}
+        leaf => f(leaf),
+    }
+}
+
+/// The scopes of msal's security requirement already on an operation (read back through
+/// its JSON, the only way utoipa shows them), or `None` without one.
+fn required_scopes_of(operation: &Operation) -> Option<Vec<String>> {
+    let requirements = operation.security.as_ref()?;
+    let mut found = None;
+    for requirement in requirements {
+        let Ok(value) = serde_json::to_value(requirement) else {
+            continue;
+        };
+        if let Some(scopes) = value.get(SCHEME).and_then(serde_json::Value::as_array) {
+            let found: &mut Vec<String> = found.get_or_insert_with(Vec::new);
+            found.extend(
+                scopes
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            );
+        }
+    }
+    found
+}
+
+/// Marks an operation as needing `rule`, the one way both a `#[msal_protected]` handler and
+/// a [`RequireLayer`] are documented: msal's security requirement with the rule's scopes of
+/// this API, the 401 and 403 responses, and notes on step-up, authentication contexts and
+/// checks. A mark already there is widened, not replaced (an operation of a handler under a
+/// covered path needs both requirements), and marking twice with one rule changes nothing.
+fn mark(config: &MsalConfig, operation: &mut Operation, rule: &Rule) {
+    let mut needed = required_scopes_of(operation).unwrap_or_default();
+    for scope in rule.required_scopes() {
+        if of_this_api(config, scope) && !needed.iter().any(|s| s == scope) {
+            needed.push(scope.to_owned());
+        }
+    }
+    operation.security = Some(vec![SecurityRequirement::new(SCHEME, needed)]);
+    let responses = &mut operation.responses.responses;
+    responses.entry("401".into()).or_insert_with(|| {
+        ApiResponse::new("Not signed in, or the token is missing, expired or invalid.").into()
+    });
+    let needs = rule.describe();
+    match responses.entry("403".into()) {
+        Entry::Vacant(entry) => {
+            entry.insert(ApiResponse::new(format!("{FORBIDDEN}{needs}.")).into());
+        }
+        // Ours, from another requirement: both hold.
+        Entry::Occupied(mut entry) => {
+            if let RefOr::T(response) = entry.get_mut() {
+                let before = response
+                    .description
+                    .strip_prefix(FORBIDDEN)
+                    .and_then(|d| d.strip_suffix('.'));
+                let signed_in = Rule::Authenticated.describe();
+                let both = match before {
+                    Some(before) if before == signed_in => Some(needs),
+                    Some(before) if *rule == Rule::Authenticated || before.contains(&needs) => None,
+                    Some(before) => Some(format!("{before}, and {needs}")),
+                    None => None,
+                };
+                if let Some(both) = both {
+                    response.description = format!("{FORBIDDEN}{both}.");
+                }
+            }
+        }
+    }
+    for note in notes(rule) {
+        let text = operation.description.take().unwrap_or_default();
+        operation.description = Some(if text.contains(&note) {
+            text
+        } else if text.trim().is_empty() {
+            note
+        } else {
+            format!("{text}\n\n{note}")
+        });
+    }
+}
+
+/// Adds the scheme and marks every operation whose `operationId` is a protected handler.
+fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
+    add_scheme(
+        config,
+        openapi,
+        protected_in(module).flat_map(|p| p.rule.required_scopes()),
+    );
     for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let Some(id) = operation.operation_id.as_deref() else {
+        for operation in operations(item) {
+            let Some(id) = operation
+                .operation_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+            else {
                 continue;
             };
             let mut candidates = protected_in(module).filter(|p| p.handler == id);
@@ -138,36 +329,18 @@ fn document(config: &MsalConfig, openapi: &mut OpenApi, module: &str) {
                 );
                 continue;
             }
-            let needed: Vec<&str> = protected
-                .rule
-                .required_scopes()
-                .into_iter()
-                .filter(|s| of_this_api(config, s))
-                .collect();
-            operation.security = Some(vec![SecurityRequirement::new(SCHEME, needed)]);
-            let responses = &mut operation.responses.responses;
-            responses.entry("401".into()).or_insert_with(|| {
-                ApiResponse::new("Not signed in, or the token is missing, expired or invalid.")
-                    .into()
-            });
-            responses.entry("403".into()).or_insert_with(|| {
-                ApiResponse::new(format!(
-                    "Forbidden: this needs {}.",
-                    protected.rule.describe()
-                ))
-                .into()
-            });
-            let contexts = protected.rule.named_auth_contexts();
-            if !contexts.is_empty() {
-                // Documented like any signed-in requirement; the step-up is only a note.
-                let note = format!(
-                    "Needs the Conditional Access authentication context {} (the `acrs` claim): a caller who has not met it is asked to sign in again meeting it.",
-                    contexts.join(" and ")
-                );
-                operation.description = Some(match operation.description.take() {
-                    Some(text) if !text.trim().is_empty() => format!("{text}\n\n{note}"),
-                    _ => note,
-                });
+            mark(config, operation, &protected.rule);
+        }
+    }
+}
+
+/// Adds the scheme and marks every operation under `prefix` with the layer's requirement.
+fn document_required(config: &MsalConfig, openapi: &mut OpenApi, prefix: &str, rule: &Rule) {
+    add_scheme(config, openapi, rule.required_scopes());
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if covers(prefix, path) {
+            for operation in operations(item) {
+                mark(config, operation, rule);
             }
         }
     }
@@ -180,6 +353,33 @@ impl Msal {
     /// responses. Operation ids must be unique there, as OpenAPI wants anyway.
     pub fn document(&self, openapi: &mut OpenApi, module: &str) {
         document(self.config(), openapi, module);
+    }
+
+    /// Documents what a [`RequireLayer`] protects: every operation whose path is `prefix`
+    /// or under it (`/admin` covers `/admin` and `/admin/{id}`, not `/administrators`)
+    /// gets the security requirement, the 401/403 responses and the notes (step-up,
+    /// authentication contexts, checks) that a `#[msal_protected]` handler with the same
+    /// requirement gets, and the scheme offers its scopes. An operation that is also a
+    /// protected handler is documented as needing both. Call it before
+    /// [`swagger_ui`](Self::swagger_ui) (or [`document`](Self::document)), with the prefix
+    /// the layer wraps.
+    ///
+    /// ```ignore
+    /// use msal_runtime::msal_rule;
+    /// use utoipa::OpenApi as _;
+    ///
+    /// let admin = msal.require(msal_rule!(roles = "Admin", max_age = "10m"));
+    /// let app = Router::new()
+    ///     .nest("/admin", admin_router().route_layer(admin))
+    ///     .merge(msal.routes());
+    /// let mut doc = ApiDoc::openapi();
+    /// msal.document_required(&mut doc, "/admin", &admin);
+    /// let app = app
+    ///     .merge(msal.swagger_ui(doc, module_path!()))
+    ///     .layer(msal.layer());
+    /// ```
+    pub fn document_required(&self, openapi: &mut OpenApi, prefix: &str, layer: &RequireLayer) {
+        document_required(self.config(), openapi, prefix, layer.rule());
     }
 
     /// Swagger UI at `/docs`, the document (completed by [`document`](Self::document)) at
@@ -353,4 +553,29 @@ async fn token(State(ctx): State<Arc<SignIn>>, body: Bytes) -> Response {
         })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_prefix_covers_its_path_and_those_under_it_a_segment_at_a_time() {
+        for (prefix, path) in [
+            ("/admin", "/admin"),
+            ("/admin", "/admin/{id}"),
+            ("/admin/", "/admin/users"),
+            ("/", "/anything"),
+            ("", "/anything"),
+        ] {
+            assert!(covers(prefix, path), "{prefix} covers {path}");
+        }
+        for (prefix, path) in [
+            ("/admin", "/administrators"),
+            ("/admin", "/"),
+            ("/admin/users", "/admin"),
+        ] {
+            assert!(!covers(prefix, path), "{prefix} does not cover {path}");
+        }
+    }
 }

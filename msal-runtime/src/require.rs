@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
@@ -115,7 +115,20 @@ where
         let protected = self.protected;
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            if let Err(refused) = crate::guard::judge(protected, &mut parts).await {
+            // Under `nest`/`nest_service` the inner service sees the path without the
+            // prefix; the judgment (a sign-in's `next`, a check) sees the one the client
+            // asked for, and the inner service gets its own back.
+            let nested = match parts.extensions.get::<OriginalUri>() {
+                Some(OriginalUri(original)) if *original != parts.uri => {
+                    Some(std::mem::replace(&mut parts.uri, original.clone()))
+                }
+                _ => None,
+            };
+            let judged = crate::guard::judge(protected, &mut parts).await;
+            if let Some(stripped) = nested {
+                parts.uri = stripped;
+            }
+            if let Err(refused) = judged {
                 return Ok(refused);
             }
             let response = inner.call(Request::from_parts(parts, body)).await?;

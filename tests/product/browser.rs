@@ -73,8 +73,8 @@ async fn demo(idp: &TestIdp) -> TestApp {
     TestApp::start_with_msal(
         idp,
         |c| c,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
+        axum::Router::new(),
+        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
     )
     .await
 }
@@ -173,6 +173,41 @@ async fn a_person_signs_in_is_refused_admin_signs_out_and_bob_gets_in() {
     client.goto(&app.url("/admin")).await.unwrap();
     wait_for_text(&client, "welcome, Bob Admin").await;
 
+    client.close().await.unwrap();
+}
+
+/// The files behind `msal.require(msal_rule!())`: opening one signed out goes through the
+/// provider's page and lands on the file; an admin who just signed in reads the audit log
+/// (`max_age = "5m"`).
+#[tokio::test]
+async fn a_person_opening_a_file_signs_in_and_lands_on_it_and_an_admin_reads_the_audit_log() {
+    let Some(driver) = chromedriver().await else {
+        return;
+    };
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo(&idp).await;
+    let client = browser(&driver).await;
+
+    client.goto(&app.url("/files/hello.txt")).await.unwrap();
+    click(
+        &client,
+        Locator::XPath("//button[contains(., 'Bob Admin')]"),
+    )
+    .await;
+    wait_for_text(&client, "Hello from the msal-axum demo").await;
+    assert_eq!(
+        client.current_url().await.unwrap().as_str(),
+        app.url("/files/hello.txt")
+    );
+    client.goto(&app.url("/files/")).await.unwrap();
+    wait_for_text(&client, "any signed-in user may read them").await;
+    click(&client, Locator::LinkText("hello.txt")).await;
+    wait_for_text(&client, "Hello from the msal-axum demo").await;
+
+    client.goto(&app.url("/")).await.unwrap();
+    click(&client, Locator::LinkText("Audit log")).await;
+    let audit = wait_for_text(&client, "key.rotated").await;
+    assert!(audit.contains("Bob Admin"), "{audit}");
     client.close().await.unwrap();
 }
 
@@ -306,8 +341,8 @@ async fn cross_site_form_post_sign_in_incremental_consent_and_an_auth_context() 
     let app = TestApp::start_with_msal(
         &idp,
         |c| c.response_mode(msal_runtime::config::ResponseMode::FormPost),
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
+        axum::Router::new(),
+        |msal| msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal)),
     )
     .await;
     assert!(app.base_url.starts_with("http://127.0.0.1:"));

@@ -9,6 +9,7 @@ mod demo;
 mod forms;
 mod openapi;
 mod overage;
+mod require;
 mod stamped;
 mod step_up;
 mod wiring;

@@ -14,12 +14,9 @@ async fn demo_with_docs_and(
     idp: &TestIdp,
     tweak: impl FnOnce(MsalConfigBuilder) -> MsalConfigBuilder,
 ) -> TestApp {
-    TestApp::start_with_msal(
-        idp,
-        tweak,
-        msal_examples::demo::router(),
-        msal_examples::demo::docs,
-    )
+    TestApp::start_with_msal(idp, tweak, axum::Router::new(), |msal| {
+        msal_examples::demo::router(msal).merge(msal_examples::demo::docs(msal))
+    })
     .await
 }
 
@@ -62,6 +59,47 @@ async fn the_document_holds_the_scheme_and_each_protected_routes_lock() {
         doc["paths"]["/health"]["get"]["responses"]
             .get("401")
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_document_holds_the_files_layers_lock_and_the_audit_step_up() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = demo_with_docs(&idp).await;
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // `/files` has no handler: its lock comes from its layer, `msal.require(msal_rule!())`.
+    let file = &doc["paths"]["/files/{path}"]["get"];
+    assert_eq!(
+        file["security"],
+        serde_json::json!([{ "msal": [] }]),
+        "{file}"
+    );
+    assert_eq!(
+        file["responses"]["401"]["description"],
+        "Not signed in, or the token is missing, expired or invalid."
+    );
+    assert_eq!(
+        file["responses"]["403"]["description"],
+        "Forbidden: this needs a signed-in user."
+    );
+    assert_eq!(file["responses"]["200"]["description"], "The file");
+    let audit = &doc["paths"]["/admin/audit"]["get"];
+    assert_eq!(audit["security"], serde_json::json!([{ "msal": [] }]));
+    assert_eq!(
+        audit["responses"]["403"]["description"],
+        "Forbidden: this needs the app role Admin, and a sign-in within the last 5 minutes."
+    );
+    let description = audit["description"].as_str().unwrap();
+    assert!(
+        description.contains(
+            "Needs a sign-in within the last 5 minutes; a caller whose sign-in is older is asked to authenticate again (RFC 9470 step-up)."
+        ),
+        "{description}"
     );
 }
 
@@ -309,7 +347,13 @@ async fn swagger_is_handed_only_tokens_this_api_accepts() {
 #[tokio::test]
 async fn swagger_routes_exist_only_where_swagger_ui_is_merged() {
     let idp = TestIdp::start().await.unwrap();
-    let without_docs = TestApp::start_routes(&idp, |c| c, msal_examples::demo::router()).await;
+    let without_docs = TestApp::start_with_msal(
+        &idp,
+        |c| c,
+        axum::Router::new(),
+        msal_examples::demo::router,
+    )
+    .await;
     for path in ["/auth/swagger/authorize", "/auth/swagger/token"] {
         let response = reqwest::Client::new()
             .post(without_docs.url(path))
@@ -402,4 +446,279 @@ async fn with_a_session_key_a_waiting_swagger_code_holds_no_readable_token() {
     );
     // And it still redeems.
     assert_eq!(redeem(&app, &code, &pkce.verifier).await.status(), 200);
+}
+
+// `Msal::document_required`: what a `RequireLayer` covers is documented as a handler with
+// the same requirement is.
+
+mod required {
+    use axum::Router;
+    use axum::http::request::Parts;
+    use axum::routing::get;
+    use msal_runtime::testing::{DEFAULT_CLIENT_ID, TestIdp};
+    use msal_runtime::{
+        CheckError, Msal, Protection, RequireLayer, User, msal_protected, msal_rule,
+    };
+    use msal_tests::TestApp;
+    use serde_json::{Value, json};
+    use utoipa::OpenApi as _;
+
+    async fn owns(_: &User, _: &mut Parts) -> Result<bool, CheckError> {
+        Ok(true)
+    }
+
+    /// What `/handler/keys` requires, as a layer.
+    fn keys_rule() -> Protection {
+        msal_rule!(roles = "Admin", auth_context = "c1", max_age = "10m")
+    }
+
+    /// Every kind of note, and a scope of this API.
+    fn everything_rule() -> Protection {
+        msal_rule!(
+            scopes = "api://11111111-2222-4333-8444-555555555555/Files.Read",
+            max_age = "5m",
+            acr = "phr",
+            check = owns,
+            auth_context = "c2"
+        )
+    }
+
+    fn signed_in_rule() -> Protection {
+        msal_rule!()
+    }
+
+    #[utoipa::path(get, path = "/handler/keys", responses((status = 200, description = "keys")))]
+    #[msal_protected(roles = "Admin", auth_context = "c1", max_age = "10m")]
+    async fn handler_keys() -> &'static str {
+        "keys"
+    }
+
+    #[utoipa::path(get, path = "/layer/keys", responses((status = 200, description = "keys")))]
+    async fn layer_keys() -> &'static str {
+        "keys"
+    }
+
+    #[utoipa::path(get, path = "/files/{path}", params(("path" = String, Path)), responses((status = 200, description = "a file")))]
+    #[allow(dead_code, reason = "documented, never served")]
+    async fn file() {}
+
+    #[utoipa::path(post, path = "/files/upload", responses((status = 201, description = "stored")))]
+    #[allow(dead_code, reason = "documented, never served")]
+    async fn upload() {}
+
+    #[utoipa::path(get, path = "/files", responses((status = 200, description = "the index")))]
+    #[allow(dead_code, reason = "documented, never served")]
+    async fn files_index() {}
+
+    #[utoipa::path(get, path = "/filesystem", responses((status = 200, description = "elsewhere")))]
+    #[allow(dead_code, reason = "documented, never served")]
+    async fn filesystem() {}
+
+    /// Also behind the `/files` layer, and a handler of its own.
+    #[utoipa::path(get, path = "/files/admin", responses((status = 200, description = "admin files")))]
+    #[msal_protected(
+        roles = "Admin",
+        scopes = "api://11111111-2222-4333-8444-555555555555/Files.Admin"
+    )]
+    #[allow(dead_code, reason = "documented, never served")]
+    async fn files_admin() {}
+
+    #[derive(utoipa::OpenApi)]
+    #[openapi(paths(
+        handler_keys,
+        layer_keys,
+        file,
+        upload,
+        files_index,
+        filesystem,
+        files_admin
+    ))]
+    struct Doc;
+
+    async fn msal(idp: &TestIdp) -> Msal {
+        Msal::new(
+            msal_tests::app_config(idp, "http://127.0.0.1:1")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    fn layer(msal: &Msal, protection: Protection) -> RequireLayer {
+        msal.require(protection)
+    }
+
+    fn operation(doc: &Value, path: &str, method: &str) -> Value {
+        let mut operation = doc["paths"][path][method].clone();
+        assert!(operation.is_object(), "{path} {method}: {doc}");
+        operation.as_object_mut().unwrap().remove("operationId");
+        operation
+    }
+
+    /// The handler and the layered route of the document, and the document served by
+    /// Swagger UI's router.
+    fn keys_app(msal: &Msal) -> Router {
+        let keys = layer(msal, keys_rule());
+        let mut doc = Doc::openapi();
+        msal.document_required(&mut doc, "/layer", &keys);
+        Router::new()
+            .route("/handler/keys", get(handler_keys))
+            .nest(
+                "/layer",
+                Router::new()
+                    .route("/keys", get(layer_keys))
+                    .route_layer(keys),
+            )
+            .merge(msal.swagger_ui(doc, module_path!()))
+    }
+
+    #[tokio::test]
+    async fn a_layers_operations_are_documented_as_a_handler_with_its_requirement() {
+        let idp = TestIdp::start().await.unwrap();
+        let app = TestApp::start_with_msal(&idp, |c| c, Router::new(), keys_app).await;
+        let doc: Value = reqwest::get(app.url("/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let handler = operation(&doc, "/handler/keys", "get");
+        assert_eq!(handler["security"], json!([{ "msal": [] }]), "{handler}");
+        let description = handler["description"].as_str().unwrap();
+        assert!(
+            description.contains("authentication context c1")
+                && description.contains("RFC 9470 step-up"),
+            "{handler}"
+        );
+        assert_eq!(operation(&doc, "/layer/keys", "get"), handler);
+        // And both answer as documented.
+        let alice = msal_tests::browser();
+        msal_tests::app_sign_in(&alice, &app, "alice@contoso.test", "/").await;
+        for path in ["/handler/keys", "/layer/keys"] {
+            let refused = alice
+                .get(app.url(path))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(refused.status(), 403, "{path}");
+            let body: Value = refused.json().await.unwrap();
+            assert_eq!(
+                body["detail"],
+                "This needs the app role Admin, and the authentication context c1, and a sign-in within the last 10 minutes.",
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_operation_under_the_prefix_gets_the_lock_the_responses_and_the_notes() {
+        let idp = TestIdp::start().await.unwrap();
+        let msal = msal(&idp).await;
+        let mut doc = Doc::openapi();
+        msal.document_required(&mut doc, "/files", &layer(&msal, everything_rule()));
+        let doc = serde_json::to_value(&doc).unwrap();
+        let scope = format!("api://{DEFAULT_CLIENT_ID}/Files.Read");
+        for (path, method) in [
+            ("/files", "get"),
+            ("/files/{path}", "get"),
+            ("/files/upload", "post"),
+        ] {
+            let operation = operation(&doc, path, method);
+            assert_eq!(
+                operation["security"],
+                json!([{ "msal": [scope] }]),
+                "{path}"
+            );
+            let responses = &operation["responses"];
+            assert_eq!(
+                responses["401"]["description"],
+                "Not signed in, or the token is missing, expired or invalid.",
+                "{path}"
+            );
+            assert_eq!(
+                responses["403"]["description"],
+                format!(
+                    "Forbidden: this needs the scopes {scope}, and a sign-in within the last 5 minutes, and a sign-in of the authentication level phr, and the check owns, and the authentication context c2."
+                ),
+                "{path}"
+            );
+            let description = operation["description"].as_str().unwrap();
+            for note in [
+                "Needs a sign-in within the last 5 minutes; a caller whose sign-in is older is asked to authenticate again (RFC 9470 step-up).",
+                "Needs a sign-in of the authentication level phr (the `acr` claim)",
+                "Access also rests on a resource-level check, `owns`: 403 when it refuses.",
+                "Needs the Conditional Access authentication context c2",
+            ] {
+                assert!(description.contains(note), "{path}: {description}");
+            }
+        }
+        // A path that only starts with the same letters is not under it.
+        let elsewhere = &doc["paths"]["/filesystem"]["get"];
+        assert!(elsewhere.get("security").is_none(), "{elsewhere}");
+        assert!(elsewhere["responses"].get("401").is_none());
+        assert!(doc["paths"]["/layer/keys"]["get"].get("security").is_none());
+        // The scheme offers the layer's scope of this API (and no placeholder beside it).
+        let flow = &doc["components"]["securitySchemes"]["msal"]["flows"]["authorizationCode"];
+        assert_eq!(
+            flow["scopes"],
+            json!({ scope.clone(): format!("the delegated scope {scope}") }),
+            "{flow}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_handler_under_a_layer_is_documented_as_needing_both_and_documenting_twice_changes_nothing()
+     {
+        let idp = TestIdp::start().await.unwrap();
+        let msal = msal(&idp).await;
+        let everything = layer(&msal, everything_rule());
+        let signed_in = layer(&msal, signed_in_rule());
+        let mut doc = Doc::openapi();
+        // The layer first, then the handlers (as `swagger_ui` does after it), then again.
+        msal.document_required(&mut doc, "/files", &everything);
+        msal.document_required(&mut doc, "/", &signed_in);
+        msal.document(&mut doc, module_path!());
+        let once = serde_json::to_value(&doc).unwrap();
+        msal.document(&mut doc, module_path!());
+        msal.document_required(&mut doc, "/files", &everything);
+        msal.document_required(&mut doc, "/", &signed_in);
+        assert_eq!(serde_json::to_value(&doc).unwrap(), once);
+
+        let admin = operation(&once, "/files/admin", "get");
+        let read = format!("api://{DEFAULT_CLIENT_ID}/Files.Read");
+        let write = format!("api://{DEFAULT_CLIENT_ID}/Files.Admin");
+        assert_eq!(
+            admin["security"],
+            json!([{ "msal": [read, write] }]),
+            "{admin}"
+        );
+        let forbidden = admin["responses"]["403"]["description"].as_str().unwrap();
+        assert!(
+            forbidden.starts_with(&format!("Forbidden: this needs the scopes {read}, and "))
+                && forbidden.ends_with(&format!(
+                    ", and the app role Admin, and the scopes {write}."
+                ))
+                && !forbidden.contains("a signed-in user"),
+            "{forbidden}"
+        );
+        assert!(
+            admin["description"]
+                .as_str()
+                .unwrap()
+                .contains("RFC 9470 step-up"),
+            "{admin}"
+        );
+        // `/` covers every path: the public one now needs a signed-in user.
+        let elsewhere = operation(&once, "/filesystem", "get");
+        assert_eq!(elsewhere["security"], json!([{ "msal": [] }]));
+        assert_eq!(
+            elsewhere["responses"]["403"]["description"],
+            "Forbidden: this needs a signed-in user."
+        );
+        let flow = &once["components"]["securitySchemes"]["msal"]["flows"]["authorizationCode"];
+        let scopes: Vec<&String> = flow["scopes"].as_object().unwrap().keys().collect();
+        assert_eq!(scopes, [&write, &read], "{flow}");
+    }
 }
