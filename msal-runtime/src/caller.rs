@@ -57,7 +57,13 @@ pub(crate) fn asker(parts: &Parts) -> Asker {
         .extensions
         .get::<Ctx>()
         .map_or("", |ctx| ctx.callers.config.route_prefix.as_str());
-    Asker::new(&parts.method, &parts.uri, &parts.headers, prefix)
+    // Under `nest` the path is the nested router's; the browser comes back to the one it
+    // asked for.
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    Asker::new(&parts.method, uri, &parts.headers, prefix)
 }
 
 /// The refusal of this request: the one way the extractors and the guard build one.

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::{OriginalUri, Request};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
@@ -115,19 +115,9 @@ where
         let protected = self.protected;
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            // Under `nest`/`nest_service` the inner service sees the path without the
-            // prefix; the judgment (a sign-in's `next`, a check) sees the one the client
-            // asked for, and the inner service gets its own back.
-            let nested = match parts.extensions.get::<OriginalUri>() {
-                Some(OriginalUri(original)) if *original != parts.uri => {
-                    Some(std::mem::replace(&mut parts.uri, original.clone()))
-                }
-                _ => None,
-            };
+            // Under `nest`/`nest_service` the path is the nested one; a refusal's sign-in
+            // comes back to the one the client asked for (`caller::asker`).
             let judged = crate::guard::judge(protected, &mut parts).await;
-            if let Some(stripped) = nested {
-                parts.uri = stripped;
-            }
             if let Err(refused) = judged {
                 return Ok(refused);
             }

@@ -60,6 +60,28 @@ fn routes(msal: &Msal) -> Router {
         .nest_service("/files", ServeDir::new(FILES))
         .route_layer(msal.require(signed_in_rule()))
         .nest("/admin", admin)
+        .nest("/section", Router::new().route("/page", get(section_page)))
+}
+
+/// A protected handler in a nested router: its refusals see the whole path too.
+#[msal_runtime::msal_protected]
+async fn section_page() -> &'static str {
+    "section page"
+}
+
+#[tokio::test]
+async fn a_protected_handler_in_a_nested_router_sends_the_browser_back_to_the_whole_path() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = app(&idp).await;
+    let page = get_as(&browser(), &app, "/section/page?tab=2", "text/html", None).await;
+    assert_eq!(page.status(), 302);
+    assert_eq!(
+        page.headers()["location"],
+        "/auth/login?next=%2Fsection%2Fpage%3Ftab%3D2"
+    );
+    let alice = signed_in(&app, "alice@contoso.test").await;
+    let served = get_as(&alice, &app, "/section/page", "text/html", None).await;
+    assert_eq!(served.text().await.unwrap(), "section page");
 }
 
 async fn app(idp: &TestIdp) -> TestApp {
