@@ -139,8 +139,9 @@ pub enum AuthError {
         detail: String,
     },
     /// A requirement's `check` could not decide (it returned a
-    /// [`CheckError`](crate::CheckError)): refused with 503, its cause logged, not shown.
-    #[error("access check unavailable: {0}")]
+    /// [`CheckError`](crate::CheckError)): refused with 503. The cause (the field) is
+    /// logged; it is not in the `Display`, which an `on_denied` builder may show.
+    #[error("access check unavailable")]
     CheckUnavailable(String),
     /// The identity provider could not be reached or answered garbage.
     #[error("identity provider unavailable: {0}")]
@@ -197,6 +198,20 @@ impl AuthError {
             403,
             "Additional verification did not succeed",
             "The identity provider asked again for the verification you completed when you just signed in, so signing in again would only repeat it. Try again later, or ask your administrator about the Conditional Access policy.",
+        )
+    }
+
+    /// The refusal of an `acr` step-up that goes round in a circle: this session answered
+    /// these levels a moment ago, and another requirement replaced them since (one sign-in
+    /// holds one level).
+    pub(crate) fn step_up_loop(acr_values: &[String]) -> Self {
+        AuthError::sign_in(
+            403,
+            "These pages need different sign-in levels",
+            format!(
+                "This page needs a sign-in of the authentication level {}, which you signed in with a moment ago; something else you opened since needed another level, and one sign-in holds only one. Signing in again would only go back and forth. Ask the app's developers: the requirements on this page contradict each other.",
+                acr_values.join(" or ")
+            ),
         )
     }
 

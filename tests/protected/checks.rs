@@ -88,8 +88,34 @@ async fn unless_stored(Path(id): Path<u32>) -> String {
     format!("unless {id}")
 }
 
+/// An error type whose response is a 200: read as a success, it would show its text.
+async fn stringly(_: &User, _: &mut Parts) -> Result<bool, String> {
+    Err("connection to db-7.internal:5432 refused (password=hunter2)".to_owned())
+}
+
+#[msal_protected(check = stringly)]
+async fn stringly_page() -> &'static str {
+    "never"
+}
+
+/// An `on_denied` that prints the refusal's reason.
+fn printed(rejection: msal_runtime::AuthRejection) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        format!("refused: {}", rejection.error()),
+    )
+        .into_response()
+}
+
+#[msal_protected(check = store_lookup, on_denied = printed)]
+async fn printed_page(Path(id): Path<u32>) -> String {
+    format!("printed {id}")
+}
+
 fn routes() -> Router {
     Router::new()
+        .route("/stringly", get(stringly_page))
+        .route("/printed/{id}", get(printed_page))
         .route("/documents/{id}", get(document))
         .route("/stored/{id}", get(stored))
         .route("/shared/{id}", get(admin_or_owner))
@@ -240,5 +266,26 @@ async fn an_app_only_token_is_denied_without_running_a_check() {
         response.status(),
         403,
         "denied, not 503: the check never ran"
+    );
+}
+
+#[tokio::test]
+async fn a_check_error_that_answers_like_a_success_is_refused_and_its_cause_shown_nowhere() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_routes(&idp, |c| c, routes()).await;
+    let alice = signed_in(&idp, &app, "alice@contoso.test").await;
+    let (status, body) = json_get(&alice, &app.url("/stringly")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(!body.contains("hunter2") && body != "never", "{body}");
+    // Through an on_denied that prints the reason, the cause stays in the log too.
+    assert_eq!(
+        json_get(&alice, &app.url("/printed/5")).await,
+        (200, "printed 5".to_owned())
+    );
+    let (status, body) = json_get(&alice, &app.url("/printed/99")).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.starts_with("refused: ") && !body.contains("hunter2"),
+        "{body}"
     );
 }

@@ -348,3 +348,60 @@ async fn a_step_up_asked_for_by_hand_is_checked_at_the_callback_too() {
         "{challenge}"
     );
 }
+
+#[msal_protected(acr = "urn:phr")]
+async fn phr_page() -> &'static str {
+    "phr"
+}
+
+#[tokio::test]
+async fn two_requirements_wanting_different_levels_are_refused_not_looped() {
+    // A layer wants one level and its handler another: one sign-in holds one `acr`, so each
+    // step-up would undo the other's. The session's chain of step-ups ends it.
+    let idp = TestIdp::start().await.unwrap();
+    let app = TestApp::start_with_msal(
+        &idp,
+        |c| c,
+        Router::new(),
+        |msal| {
+            let sensitive = Router::new()
+                .route("/phr", get(phr_page))
+                .route_layer(msal.require(msal_runtime::msal_rule!(acr = "urn:mfa")));
+            Router::new().nest("/sensitive", sensitive)
+        },
+    )
+    .await;
+    let browser = browser();
+    assert_eq!(
+        app_sign_in(&browser, &app, "alice@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    let (page, seen) = trail(&browser, &app.url("/sensitive/phr")).await;
+    assert_eq!(page.status(), 403, "{seen:#?}");
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("urn:mfa") && text.contains("one sign-in holds only one"),
+        "{text}"
+    );
+    let asked: Vec<Option<String>> = authorize_requests(&idp, &seen)
+        .iter()
+        .map(|u| param(u, "acr_values"))
+        .collect();
+    assert_eq!(
+        asked,
+        [Some("urn:mfa".to_owned()), Some("urn:phr".to_owned())],
+        "each level asked for once"
+    );
+    // A plain sign-in ends the chain: the first step-up is asked for again, once.
+    assert_eq!(
+        app_sign_in(&browser, &app, "alice@contoso.test", "/")
+            .await
+            .status(),
+        303
+    );
+    let (page, seen) = trail(&browser, &app.url("/sensitive/phr")).await;
+    assert_eq!(page.status(), 403);
+    assert_eq!(authorize_requests(&idp, &seen).len(), 2, "{seen:#?}");
+}

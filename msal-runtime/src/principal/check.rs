@@ -5,7 +5,8 @@
 //! could not be made, so the request is refused, never let through. An `e` of
 //! [`CheckError`] (the one to use with `?` on a database or HTTP error) answers 503 in the
 //! shape the caller asked for (a page for a browser, problem+json otherwise); any other
-//! error answers with its own response.
+//! error answers with its own response when that is a refusal (3xx, 4xx, 5xx), and like a
+//! `CheckError` when it is not (a `String`'s 200 would read as success and show its text).
 //!
 //! ```
 //! use axum::extract::{FromRequestParts, Path};
@@ -82,8 +83,16 @@ pub fn check_outcome<E: IntoResponse>(result: Result<bool, E>) -> CheckOutcome {
         Ok(false) => CheckOutcome::Deny,
         Err(e) => {
             let mut response = e.into_response();
+            let status = response.status();
             match response.extensions_mut().remove::<Unavailable>() {
                 Some(Unavailable(why)) => CheckOutcome::Unavailable(why),
+                // An error that answers like a success (a `String`'s 200, say) would tell
+                // the caller it got through, and show it whatever the error says.
+                None if status.is_informational() || status.is_success() => {
+                    CheckOutcome::Unavailable(format!(
+                        "the check's error answered {status}, which is not a refusal: give it an error status, or return CheckError"
+                    ))
+                }
                 None => CheckOutcome::Failed(response),
             }
         }

@@ -199,7 +199,7 @@ pub(crate) fn signed_in_within(auth_time: i64, now: i64, max_age: u64) -> bool {
 }
 
 /// `auth_time`: a NumericDate (a JSON number; a fraction is cut off).
-fn auth_time(claims: &Map<String, Value>) -> Option<i64> {
+pub(crate) fn auth_time(claims: &Map<String, Value>) -> Option<i64> {
     let value = claims.get("auth_time")?;
     // `as_f64` also reads integers past what f64 holds exactly; those are no dates anyway.
     value.as_i64().or_else(|| {

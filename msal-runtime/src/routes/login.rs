@@ -23,7 +23,9 @@ use crate::error::{
     Asker, AuthError, AuthRejection, SignInAsk, login_location, redirect, untrusted,
 };
 use crate::principal::User;
-use crate::session::{self, AnsweredClaims, PendingFlow, SignedIn, SwaggerRequest, TokenVault};
+use crate::session::{
+    self, AnsweredClaims, AnsweredStepUp, PendingFlow, SignedIn, SwaggerRequest, TokenVault,
+};
 use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// Each pending sign-in has its own cookie (named after its state) holding a random value
@@ -183,6 +185,16 @@ pub(crate) async fn start_login(
     }
     let max_age = parse_max_age(params.max_age.as_deref())?;
     let acr_values = parse_acr_values(params.acr_values.as_deref())?;
+    // The loop guard of `acr` step-ups: levels this session's last step-ups answered a
+    // moment ago, asked for again after another level replaced them.
+    if !acr_values.is_empty()
+        && let Some(session) = session
+        && let Some((signed_in, _)) =
+            session::signed_in(session, &config.session_keys, &ctx.app).await?
+        && AnsweredStepUp::loops(&signed_in.stepped_up, &acr_values)
+    {
+        return Err(AuthError::step_up_loop(&acr_values));
+    }
     let d = ctx.provider.discovered().await.map_err(provider_error)?;
     let redirect_uri = redirect_uri(ctx, headers)?;
     let acr_joined = acr_values.join(" ");
@@ -395,9 +407,11 @@ async fn finish_login(
     // Consent accumulates for the same user; another user starts afresh.
     let app = &ctx.app;
     let before = session::signed_in(session, &config.session_keys, app).await?;
-    let (mut scopes, mut vault) = match before {
-        Some((b, vault)) if b.user.iss == user.iss && b.user.sub == user.sub => (b.scopes, vault),
-        _ => (Vec::new(), TokenVault::default()),
+    let (mut scopes, mut vault, chain) = match before {
+        Some((b, vault)) if b.user.iss == user.iss && b.user.sub == user.sub => {
+            (b.scopes, vault, b.stepped_up)
+        }
+        _ => (Vec::new(), TokenVault::default(), Vec::new()),
     };
     for scope in &granted {
         if !scopes.contains(scope) {
@@ -423,6 +437,7 @@ async fn finish_login(
             claims,
             at: crate::validate::now(),
         }),
+        stepped_up: AnsweredStepUp::chain(chain, &flow.acr_values, crate::validate::now()),
     };
     session::sign_in(
         session,
@@ -448,7 +463,7 @@ fn step_up_answered(
     claims: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Option<String>, AuthError> {
     if let Some(max_age) = flow.max_age {
-        let auth_time = claims.get("auth_time").and_then(serde_json::Value::as_i64);
+        let auth_time = crate::principal::auth_time(claims);
         let fresh = auth_time.is_some_and(|at| {
             crate::principal::signed_in_within(at, crate::validate::now(), max_age)
         });

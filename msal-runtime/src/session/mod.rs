@@ -56,6 +56,50 @@ pub(crate) struct SignedIn {
     pub(crate) groups: Option<LookedUpGroups>,
     /// The claims challenge this sign-in answered, if it answered one.
     pub(crate) answered: Option<AnsweredClaims>,
+    /// The `acr` step-ups of this sign-in and the ones just before it, oldest first.
+    pub(crate) stepped_up: Vec<AnsweredStepUp>,
+}
+
+/// An `acr` step-up a sign-in answered (`acr_values`), and when (seconds since the epoch).
+/// A session holds one `acr`: two requirements wanting different ones (a layer and its
+/// handler, say) would send the browser back and forth between them for ever.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AnsweredStepUp {
+    pub(crate) acr_values: Vec<String>,
+    pub(crate) at: i64,
+}
+
+/// How many chained step-ups a session remembers.
+const STEP_UPS_KEPT: usize = 4;
+
+impl AnsweredStepUp {
+    /// The chain after a sign-in that answered `acr_values` (none: the chain ends), from
+    /// the chain of the same user's session before it.
+    pub(crate) fn chain(before: Vec<Self>, acr_values: &[String], now: i64) -> Vec<Self> {
+        if acr_values.is_empty() {
+            return Vec::new();
+        }
+        let mut chain: Vec<Self> = before
+            .into_iter()
+            .filter(|s| now.saturating_sub(s.at) < ANSWER_HOLDS_FOR)
+            .collect();
+        chain.push(AnsweredStepUp {
+            acr_values: acr_values.to_vec(),
+            at: now,
+        });
+        let extra = chain.len().saturating_sub(STEP_UPS_KEPT);
+        chain.drain(..extra);
+        chain
+    }
+
+    /// Whether asking for `acr_values` again goes round in a circle: this session's chain of
+    /// step-ups answered them a moment ago, and something asked for another level since.
+    pub(crate) fn loops(chain: &[Self], acr_values: &[String]) -> bool {
+        let now = crate::validate::now();
+        chain
+            .iter()
+            .any(|s| s.acr_values == acr_values && now.saturating_sub(s.at) < ANSWER_HOLDS_FOR)
+    }
 }
 
 /// A claims challenge a sign-in answered, and when (seconds since the epoch): the same
@@ -123,6 +167,8 @@ struct StoredWho {
     groups: Option<LookedUpGroups>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     answered: Option<AnsweredClaims>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stepped_up: Vec<AnsweredStepUp>,
 }
 
 impl StoredWho {
@@ -136,6 +182,7 @@ impl StoredWho {
             sealed_with,
             groups: signed_in.groups.clone(),
             answered: signed_in.answered.clone(),
+            stepped_up: signed_in.stepped_up.clone(),
         }
     }
 
@@ -147,6 +194,7 @@ impl StoredWho {
             declined: self.declined,
             groups: self.groups,
             answered: self.answered,
+            stepped_up: self.stepped_up,
         }
     }
 

@@ -24,6 +24,7 @@ fn signed_in() -> SignedIn {
         declined: vec![],
         groups: None,
         answered: None,
+        stepped_up: vec![],
     }
 }
 
