@@ -49,7 +49,10 @@ use proc_macro::TokenStream;
 /// the path, query or headers with any `FromRequestParts` extractor. Its path is called as
 /// written, from a function of its own: name a free function or an associated one through its
 /// type (`Docs::owns`), not `Self::owns`. `app_permissions` beside `acr` or `max_age` is a
-/// contradiction (an app-only token has no user sign-in), as beside `auth_context`.
+/// contradiction (an app-only token has no user sign-in), as beside `auth_context`; so are
+/// `acr` lists that must hold together and share no level. `acr` and `max_age` cannot be
+/// negated: most tokens carry no `acr`, and one without `auth_time` is not recent, so their
+/// `not` would let those in.
 ///
 /// ```ignore
 /// use axum::extract::{FromRequestParts, Path};
@@ -80,8 +83,9 @@ use proc_macro::TokenStream;
 ///
 /// Every misuse (an empty value, an unknown or duplicated key, a non-string value, a tenant
 /// that is not a GUID, an authentication context that is not `c1`…`c99`, a `max_age` that is
-/// not a duration from one minute to 365 days, a `check` that is not a function path, `not`
-/// with more than one item, a contradiction, a handler that is not an `async fn`…) is a
+/// not a duration from one minute to 365 days, an `acr` level that is not printable ASCII,
+/// a `check` that is not a function path, `not` with more than one item or around `acr` or
+/// `max_age`, a contradiction, a handler that is not an `async fn`…) is a
 /// compile error on the token to change, all of them in one compile. For protecting a nested
 /// router or a `ServeDir` rather than one handler, [`msal_rule!`] takes the same language.
 #[proc_macro_attribute]

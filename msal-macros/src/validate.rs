@@ -1,11 +1,102 @@
 //! What the DSL means: no empty sets, no duplicates, no contradictions, well-formed ids,
 //! a `max_age` a sign-in can meet. Nothing is implied and nothing fails open.
 
-use crate::parse::{Attr, Combinator, Item, Key, path_text};
+use proc_macro2::Span;
+
+use crate::parse::{Attr, Combinator, Item, Key, Value, path_text};
 use crate::{Errors, duration};
 
 pub(crate) fn attr(attr: &Attr, errors: &mut Errors) {
     level(&attr.items, true, errors);
+    acr_component(&attr.items, errors);
+}
+
+/// A step-up negated would let in whoever lacks the fact: most tokens carry no `acr`, and
+/// one without `auth_time` counts as not recent. Reported on every such key inside `not`.
+fn forbid_negated(items: &[Item], errors: &mut Errors) {
+    for item in items {
+        match item {
+            Item::List {
+                key: Key::Acr,
+                key_span,
+                ..
+            } => errors.push(syn::Error::new(
+                *key_span,
+                "`acr` cannot be negated: a token without an `acr` (most have none) would pass `not(acr = ...)`; list the levels that may pass in `acr = [...]`",
+            )),
+            Item::MaxAge { key_span, .. } => errors.push(syn::Error::new(
+                *key_span,
+                "`max_age` cannot be negated: a token without `auth_time` counts as not recent and would pass `not(max_age = ...)`",
+            )),
+            Item::Group { items, .. } => forbid_negated(items, errors),
+            _ => {}
+        }
+    }
+}
+
+/// The `acr` lists that must all hold at once along `items` (this level and the `all(...)`
+/// inside it), each with the span of its key and whether it sits inside an `all(...)`.
+fn anded_acrs<'a>(items: &'a [Item], nested: bool, out: &mut Vec<(&'a [Value], Span, bool)>) {
+    for item in items {
+        match item {
+            Item::List {
+                key: Key::Acr,
+                key_span,
+                values,
+                ..
+            } => out.push((values, *key_span, nested)),
+            Item::Group {
+                combinator: Combinator::All,
+                items,
+                ..
+            } => anded_acrs(items, true, out),
+            _ => {}
+        }
+    }
+}
+
+/// A token has one `acr`: two lists that must hold at once and share no level refuse
+/// everyone (and would send a browser between two step-ups). Checked for every set of
+/// items that must hold together.
+fn acr_component(items: &[Item], errors: &mut Errors) {
+    let mut anded = Vec::new();
+    anded_acrs(items, false, &mut anded);
+    // Lists side by side at one level are already a duplicate `acr`.
+    let nested = anded.iter().any(|(_, _, nested)| *nested);
+    if let Some(((first, _, _), rest)) = anded.split_first().filter(|_| nested) {
+        let mut common: Vec<&str> = first.iter().map(|v| v.text.as_str()).collect();
+        for (values, span, _) in rest {
+            common.retain(|c| values.iter().any(|v| v.text == *c));
+            if common.is_empty() {
+                errors.push(syn::Error::new(
+                    *span,
+                    "contradiction: a token has one `acr`, and no level is in every `acr` list that must hold here, so nobody could pass; keep one list of the levels that may pass",
+                ));
+                break;
+            }
+        }
+    }
+    // Each alternative of an `any`, and what a `not` holds, is a set of its own.
+    fn alternatives<'a>(items: &'a [Item], out: &mut Vec<&'a Item>) {
+        for item in items {
+            if let Item::Group {
+                combinator,
+                items: inner,
+                ..
+            } = item
+            {
+                match combinator {
+                    Combinator::All => alternatives(inner, out),
+                    Combinator::Any | Combinator::Not => out.extend(inner.iter()),
+                }
+            }
+        }
+    }
+    let mut separate = Vec::new();
+    alternatives(items, &mut separate);
+    for item in separate {
+        acr_component(std::slice::from_ref(item), errors);
+    }
 }
 
 /// Items side by side; `and` when they are all required (top level, `all`).
@@ -135,11 +226,13 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
                         ));
                     }
                     Combinator::Not if items.len() != 1 => {
+                        forbid_negated(items, errors);
                         errors.push(syn::Error::new(
                             *span,
                             format!("`not` takes exactly one item, found {}: use not(any(...)) or not(all(...))", items.len()),
                         ));
                     }
+                    Combinator::Not => forbid_negated(items, errors),
                     _ => {}
                 }
                 level(items, *combinator == Combinator::All, errors);
@@ -147,6 +240,9 @@ fn level(items: &[Item], and: bool, errors: &mut Errors) {
         }
     }
 }
+
+/// The longest `acr` level the DSL takes (the sign-in route takes 512 characters of them).
+const MAX_ACR: usize = 128;
 
 fn list(
     key: Key,
@@ -179,6 +275,21 @@ fn list(
                 message.push_str(&format!("; did you mean {fixed:?}?"));
             }
             errors.push(syn::Error::new(value.span, message));
+        }
+        if key == Key::Acr
+            && (value.text.len() > MAX_ACR
+                || !value
+                    .text
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+        {
+            errors.push(syn::Error::new(
+                value.span,
+                format!(
+                    "{:?} cannot be an `acr` level: levels travel in a URL and a WWW-Authenticate header, so write printable ASCII without quotes or backslashes, at most {MAX_ACR} characters",
+                    value.text
+                ),
+            ));
         }
         if key == Key::Tenants && !is_guid(&value.text) {
             errors.push(syn::Error::new(

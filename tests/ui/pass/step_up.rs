@@ -30,7 +30,7 @@ async fn acr_list() {}
 #[msal_protected(scopes = "Tasks.Write", auth_context = "c1", acr = "phr", max_age = "5m")]
 async fn with_other_keys() {}
 
-#[msal_protected(any(max_age = "5m", max_age = "1h"), not(acr = "0"))]
+#[msal_protected(any(max_age = "5m", max_age = "1h"), not(roles = "Guest"))]
 async fn under_combinators() {}
 
 #[msal_protected(any(app_permissions = "Tasks.ReadWrite.All", all(acr = "phr", max_age = "15m")))]
