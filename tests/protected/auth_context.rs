@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::routing::get;
 use msal_runtime::msal_protected;
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Mint, MintKey, TestIdp};
-use msal_tests::{TestApp, app_sign_in, browser, token_request};
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, Mint, MintKey, TestIdp};
+use msal_tests::{TestApp, app_only_token, app_sign_in, browser};
 
 static RAN: AtomicUsize = AtomicUsize::new(0);
 
@@ -84,20 +84,7 @@ async fn a_bearer_token_that_met_the_context_passes_and_one_that_did_not_never_r
 async fn an_app_only_token_is_refused_even_with_acrs() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_api(&idp, |c| c, routes()).await;
-    let body: serde_json::Value = token_request(
-        &idp,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let app_token = body["access_token"].as_str().unwrap();
+    let app_token = &app_only_token(&idp).await;
     let client = reqwest::Client::new();
     let (status, body) = get_keys(&client, &app, Some(app_token)).await;
     assert_eq!(status, 403, "{body}");

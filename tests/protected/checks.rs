@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, TestIdp};
+use msal_runtime::testing::TestIdp;
 use msal_runtime::{CheckError, User, msal_protected};
-use msal_tests::{TestApp, app_sign_in, browser, navigate, token_request};
+use msal_tests::{TestApp, app_only_token, app_sign_in, browser, navigate};
 
 // Each counter belongs to one route and one test: the tests run side by side.
 static OWNS_CHECKS: AtomicUsize = AtomicUsize::new(0);
@@ -242,20 +242,7 @@ async fn a_check_runs_only_when_the_rest_of_the_rule_leaves_the_outcome_open() {
 async fn an_app_only_token_is_denied_without_running_a_check() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_api(&idp, |c| c, routes()).await;
-    let body: serde_json::Value = token_request(
-        &idp,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let token = body["access_token"].as_str().unwrap();
+    let token = &app_only_token(&idp).await;
     let response = reqwest::Client::new()
         .get(app.url("/stored/99"))
         .bearer_auth(token)

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::routing::get;
 use msal_runtime::msal_protected;
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Mint, TestIdp};
-use msal_tests::{TestApp, app_sign_in, browser, navigate, token_request};
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, Mint, TestIdp};
+use msal_tests::{TestApp, app_only_token, app_sign_in, browser, navigate};
 use reqwest::Url;
 use serde_json::json;
 
@@ -157,20 +157,7 @@ async fn a_bearer_token_of_another_authentication_level_is_told_which_levels_cou
 async fn an_app_only_token_has_no_sign_in_to_step_up() {
     let idp = TestIdp::start().await.unwrap();
     let app = TestApp::start_api(&idp, |c| c, routes()).await;
-    let body: serde_json::Value = token_request(
-        &idp,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("scope", &format!("api://{DEFAULT_CLIENT_ID}/.default")),
-        ],
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let app_token = body["access_token"].as_str().unwrap();
+    let app_token = &app_only_token(&idp).await;
     let (status, challenge, _) = api_get(&app, "/audit", app_token).await;
     assert_eq!(status, 403);
     assert!(!challenge.contains("insufficient_user_authentication"));

@@ -768,3 +768,30 @@ pub async fn follow(browser: &reqwest::Client, mut url: String, hops: usize) -> 
     }
     panic!("more than {hops} redirects");
 }
+
+/// An app-only (client credentials) access token of the default app for its own API.
+pub async fn app_only_token(idp: &TestIdp) -> String {
+    let body: Value = token_request(
+        idp,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", msal_runtime::testing::DEFAULT_CLIENT_ID),
+            (
+                "client_secret",
+                msal_runtime::testing::DEFAULT_CLIENT_SECRET,
+            ),
+            (
+                "scope",
+                &format!(
+                    "api://{}/.default",
+                    msal_runtime::testing::DEFAULT_CLIENT_ID
+                ),
+            ),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
