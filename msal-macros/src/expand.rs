@@ -19,6 +19,9 @@ use crate::parse::{self, Attr, Combinator, Item, Key};
 
 /// The whole macro: `salt` makes guard ids unique per call site (file, line, column).
 pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -> TokenStream {
+    if let Some(error) = too_deep(&attr) {
+        return quote!(#error #item);
+    }
     let mut errors = Errors::default();
     let id = guard_id(salt, &attr, &item);
     let parsed = parse::attr(attr, &mut errors);
@@ -60,6 +63,9 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
 
 /// The function-like macro: the same DSL as an expression, `salt` as for the attribute.
 pub(crate) fn msal_rule(tokens: TokenStream, salt: &str) -> TokenStream {
+    if let Some(error) = too_deep(&tokens) {
+        return quote!({ #error });
+    }
     let mut errors = Errors::default();
     let id = guard_id(salt, &tokens, &TokenStream::new());
     let parsed = parse::attr(tokens, &mut errors);
@@ -92,20 +98,27 @@ pub(crate) fn msal_rule(tokens: TokenStream, salt: &str) -> TokenStream {
     }
 }
 
+/// The refusal of input nested far deeper than the DSL allows, before anything parses it:
+/// parsing (syn's, and the DSL's) recurses once per level.
+fn too_deep(tokens: &TokenStream) -> Option<TokenStream> {
+    // any/all/not are the parentheses; a list of values may sit inside the deepest.
+    let span = crate::tokens::too_deep(tokens, parse::MAX_NESTING, parse::MAX_NESTING + 1)?;
+    let message = format!(
+        "any(...), all(...) and not(...) nest at most {} levels deep: flatten the rule (any(a, any(b, c)) is any(a, b, c))",
+        parse::MAX_NESTING
+    );
+    Some(syn::Error::new(span, message).to_compile_error())
+}
+
 /// A 64-bit FNV-1a hash of where and what: stable across builds, distinct per handler.
 fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in salt
-        .bytes()
-        .chain([0])
-        .chain(attr.to_string().bytes())
-        .chain([0])
-        .chain(item.to_string().bytes())
-    {
+    for byte in salt.bytes().chain([0]) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash
+    let hash = crate::tokens::hash(hash, attr);
+    crate::tokens::hash(hash ^ 0xff, item)
 }
 
 fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> TokenStream {

@@ -757,3 +757,49 @@ fn hostile_generators_reach_both_outcomes() {
         "accepted {accepted}, refused {refused}"
     );
 }
+
+/// Nesting far past any rule a person writes (thousands of `any(`): a spanned error naming
+/// the limit, not a stack overflow that crashes the user's build.
+#[test]
+fn hostile_deep_nesting_is_refused_with_its_limit_not_a_stack_overflow() {
+    for depth in [
+        crate::parse::MAX_NESTING,
+        crate::parse::MAX_NESTING + 1,
+        5_000,
+    ] {
+        let text = format!(
+            "{}roles = \"Admin\"{}",
+            "any(".repeat(depth),
+            ")".repeat(depth)
+        );
+        let tokens = lex(&text).expect("balanced parentheses lex");
+        // Outside a compiler, proc-macro2's own tokens drop recursively: keep them alive
+        // (rustc owns the real ones).
+        std::mem::forget(tokens.clone());
+        let output = crate::expand::msal_protected(
+            tokens.clone(),
+            quote::quote!(
+                async fn h() {}
+            ),
+            "hostile",
+        )
+        .to_string();
+        let refused = output.contains("compile_error");
+        assert_eq!(
+            refused,
+            depth > crate::parse::MAX_NESTING,
+            "depth {depth}: {}",
+            &output[..output.len().min(300)]
+        );
+        if refused {
+            assert!(output.contains("levels deep"), "depth {depth}");
+            assert!(!output.contains("empty"), "one error, no cascade: {output}");
+        }
+        let rule = crate::expand::msal_rule(tokens, "hostile").to_string();
+        assert_eq!(
+            rule.contains("compile_error"),
+            refused,
+            "msal_rule! at depth {depth}"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 mod duration;
 mod expand;
 mod parse;
+mod tokens;
 mod validate;
 
 /// Hostile input (proptest): the DSL parser never panics.
@@ -85,7 +86,7 @@ use proc_macro::TokenStream;
 /// that is not a GUID, an authentication context that is not `c1`…`c99`, a `max_age` that is
 /// not a duration from one minute to 365 days, an `acr` level that is not printable ASCII,
 /// a `check` that is not a function path, `not` with more than one item or around `acr` or
-/// `max_age`, a contradiction, a handler that is not an `async fn`…) is a
+/// `max_age`, combinators nested more than 16 levels deep, a contradiction, a handler that is not an `async fn`…) is a
 /// compile error on the token to change, all of them in one compile. For protecting a nested
 /// router or a `ServeDir` rather than one handler, [`msal_rule!`] takes the same language.
 #[proc_macro_attribute]

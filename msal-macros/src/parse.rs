@@ -175,6 +175,11 @@ pub(crate) fn attr(tokens: TokenStream, errors: &mut Errors) -> Attr {
     attr
 }
 
+/// How deep `any`/`all`/`not` may nest: far beyond what a person writes, far short of what
+/// would overflow the compiler's stack parsing it. The macros refuse deeper input before
+/// anything here reads it (`expand::too_deep`).
+pub(crate) const MAX_NESTING: usize = 16;
+
 /// Entries up to the end of `input`. `top` allows `on_denied` and `crate`.
 fn entries(
     input: ParseStream,

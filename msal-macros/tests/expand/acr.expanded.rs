@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<13499968251402551851>) {
+async fn h(_: ::msal_runtime::__private::Guard<1942344755133924176>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 13499968251402551851,
+        id: 1942344755133924176,
         rule: ::msal_runtime::__private::Rule::Acr(&["phr"]),
         on_denied: ::core::option::Option::None,
         handler: "h",

@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<7833640155074328680>) {
+async fn h(_: ::msal_runtime::__private::Guard<6574606033861792721>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 7833640155074328680,
+        id: 6574606033861792721,
         rule: ::msal_runtime::__private::Rule::All(
             &[
                 ::msal_runtime::__private::Rule::Roles(&["Admin"]),

@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<9853917969711266802>) {
+async fn h(_: ::msal_runtime::__private::Guard<15948283381520662885>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 9853917969711266802,
+        id: 15948283381520662885,
         rule: ::msal_runtime::__private::Rule::All(
             &[
                 ::msal_runtime::__private::Rule::Roles(&["Admin"]),

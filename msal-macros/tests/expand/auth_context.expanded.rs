@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<17940744881939336979>) {
+async fn h(_: ::msal_runtime::__private::Guard<14388662434678259848>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 17940744881939336979,
+        id: 14388662434678259848,
         rule: ::msal_runtime::__private::Rule::All(
             &[
                 ::msal_runtime::__private::Rule::Scopes(&["Tasks.Write"]),

@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<1896501157259665729>) {
+async fn h(_: ::msal_runtime::__private::Guard<10110082556469208454>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 1896501157259665729,
+        id: 10110082556469208454,
         rule: ::msal_runtime::__private::Rule::Any(
             &[
                 ::msal_runtime::__private::Rule::Roles(&["Admin"]),

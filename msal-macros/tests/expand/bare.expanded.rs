@@ -1,5 +1,5 @@
 async fn me(
-    _: ::msal_runtime::__private::Guard<6673141599002989264>,
+    _: ::msal_runtime::__private::Guard<17727058681535198367>,
     user: User,
 ) -> Json<User> {
     #[::msal_runtime::__private::linkme::distributed_slice(
@@ -7,7 +7,7 @@ async fn me(
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 6673141599002989264,
+        id: 17727058681535198367,
         rule: ::msal_runtime::__private::Rule::Authenticated,
         on_denied: ::core::option::Option::None,
         handler: "me",

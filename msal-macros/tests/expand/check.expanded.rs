@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<13998068237459078354>) {
+async fn h(_: ::msal_runtime::__private::Guard<7378096996138646329>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 13998068237459078354,
+        id: 7378096996138646329,
         rule: ::msal_runtime::__private::Rule::Check(
             &::msal_runtime::__private::Check {
                 name: "documents::owns_document",

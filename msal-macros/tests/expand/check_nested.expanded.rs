@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<12803912562335688911>) {
+async fn h(_: ::msal_runtime::__private::Guard<6356245224214873400>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 12803912562335688911,
+        id: 6356245224214873400,
         rule: ::msal_runtime::__private::Rule::All(
             &[
                 ::msal_runtime::__private::Rule::MaxAge(600),

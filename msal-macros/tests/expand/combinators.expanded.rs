@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<2546261941989180302>) {
+async fn h(_: ::msal_runtime::__private::Guard<17096234477775975047>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 2546261941989180302,
+        id: 17096234477775975047,
         rule: ::msal_runtime::__private::Rule::Any(
             &[
                 ::msal_runtime::__private::Rule::Roles(&["Admin"]),

@@ -1,7 +1,7 @@
 /// Docs stay.
 #[allow(unused)]
 async fn h<T>(
-    _: ::msal_runtime::__private::Guard<3011064215290803271>,
+    _: ::msal_runtime::__private::Guard<17044309808577992198>,
     Path(id): Path<u32>,
 ) -> String
 where
@@ -12,7 +12,7 @@ where
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 3011064215290803271,
+        id: 17044309808577992198,
         rule: ::msal_runtime::__private::Rule::Roles(&["Admin"]),
         on_denied: ::core::option::Option::None,
         handler: "h",

@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<11369319779445742459>) {
+async fn h(_: ::msal_runtime::__private::Guard<3157979157977607936>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 11369319779445742459,
+        id: 3157979157977607936,
         rule: ::msal_runtime::__private::Rule::All(
             &[
                 ::msal_runtime::__private::Rule::Scopes(&["Tasks.Write"]),

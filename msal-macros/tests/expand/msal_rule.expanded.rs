@@ -5,7 +5,7 @@ fn router() {
         )]
         #[linkme(crate = ::my_msal::__private::linkme)]
         static __MSAL_RULE: ::my_msal::__private::Protected = ::my_msal::__private::Protected {
-            id: 6878903884076536929,
+            id: 7103745940145907096,
             rule: ::my_msal::__private::Rule::All(
                 &[
                     ::my_msal::__private::Rule::Roles(&["Admin"]),

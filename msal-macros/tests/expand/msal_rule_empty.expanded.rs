@@ -5,7 +5,7 @@ fn router() {
         )]
         #[linkme(crate = ::msal_runtime::__private::linkme)]
         static __MSAL_RULE: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-            id: 17444267469208463285,
+            id: 7985841140407068960,
             rule: ::msal_runtime::__private::Rule::Authenticated,
             on_denied: ::core::option::Option::None,
             handler: "",

@@ -1,11 +1,11 @@
 pub(crate) async fn h(
-    _: ::my_msal::__private::Guard<10921835991623019480>,
+    _: ::my_msal::__private::Guard<4104355264888911091>,
     State(s): State<AppState>,
 ) -> impl IntoResponse {
     #[::my_msal::__private::linkme::distributed_slice(::my_msal::__private::PROTECTED)]
     #[linkme(crate = ::my_msal::__private::linkme)]
     static __MSAL_PROTECTED: ::my_msal::__private::Protected = ::my_msal::__private::Protected {
-        id: 10921835991623019480,
+        id: 4104355264888911091,
         rule: ::my_msal::__private::Rule::Roles(&["Admin"]),
         on_denied: ::core::option::Option::Some({
             fn __msal_on_denied(

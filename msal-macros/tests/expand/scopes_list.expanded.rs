@@ -1,10 +1,10 @@
-async fn h(_: ::msal_runtime::__private::Guard<10245839030078572146>) {
+async fn h(_: ::msal_runtime::__private::Guard<14005609427047087615>) {
     #[::msal_runtime::__private::linkme::distributed_slice(
         ::msal_runtime::__private::PROTECTED
     )]
     #[linkme(crate = ::msal_runtime::__private::linkme)]
     static __MSAL_PROTECTED: ::msal_runtime::__private::Protected = ::msal_runtime::__private::Protected {
-        id: 10245839030078572146,
+        id: 14005609427047087615,
         rule: ::msal_runtime::__private::Rule::Scopes(&["User.Read", "Mail.Read"]),
         on_denied: ::core::option::Option::None,
         handler: "h",
