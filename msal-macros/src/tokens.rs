@@ -12,9 +12,7 @@ pub(crate) fn too_deep(stream: &TokenStream, parens: usize, groups: usize) -> Op
     let mut open = vec![(stream.clone().into_iter(), 0, None::<Span>)];
     loop {
         let depth = open.len();
-        let Some((level, enclosing, named)) = open.last_mut() else {
-            return None;
-        };
+        let (level, enclosing, named) = open.last_mut()?;
         match level.next() {
             Some(TokenTree::Group(group)) => {
                 let inside = *enclosing + usize::from(group.delimiter() == Delimiter::Parenthesis);
