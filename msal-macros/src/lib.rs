@@ -2,9 +2,11 @@
 //! the language is documented there (`msal_runtime::msal_protected`, `msal_runtime::msal_rule`).
 //!
 //! `lib.rs` is one line per macro; `parse` reads the DSL (`duration` its `max_age` values),
-//! `validate` checks its meaning, `expand` writes the code.
+//! `validate` checks its meaning, `expand` writes the code; `errors` gathers every problem into
+//! one compile error.
 
 mod duration;
+mod errors;
 mod expand;
 mod parse;
 mod tokens;
@@ -15,6 +17,8 @@ mod validate;
 mod hostile_tests;
 
 use proc_macro::TokenStream;
+
+pub(crate) use errors::Errors;
 
 /// Protects an axum handler: the request reaches the body only if the caller meets the
 /// requirement. Nothing is implied; top-level items are ANDed.
@@ -124,24 +128,4 @@ pub fn msal_rule(tokens: TokenStream) -> TokenStream {
     let site = proc_macro::Span::call_site();
     let salt = format!("{}:{}:{}", site.file(), site.line(), site.column());
     expand::msal_rule(tokens.into(), &salt).into()
-}
-
-/// Every problem found, combined into one error.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn into_result(self) -> syn::Result<()> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
 }
