@@ -63,6 +63,11 @@ pub mod openapi;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
+
 pub use config::MsalConfig;
 pub use error::{AuthError, AuthRejection, Error};
 pub use extract::{Claims, SignOutCsrf};

@@ -31,13 +31,13 @@ pub(super) struct Key {
 }
 
 #[derive(Default)]
-pub(super) struct KeySet {
+pub(crate) struct KeySet {
     pub(super) keys: Vec<Arc<Key>>,
 }
 
 impl KeySet {
     /// Parses a JWKS, skipping keys that are not usable signing keys.
-    pub(super) fn parse(body: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, String> {
         let doc: Value =
             serde_json::from_slice(body).map_err(|e| format!("the JWKS is not JSON: {e}"))?;
         let entries = doc
@@ -216,7 +216,7 @@ impl KeyCache {
         self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
     }
 
-    fn install(&self, set: KeySet) {
+    pub(crate) fn install(&self, set: KeySet) {
         tracing::debug!(keys = set.keys.len(), uri = %self.uri, "fetched signing keys");
         self.keys.store(Arc::new(set));
         self.fetched_at

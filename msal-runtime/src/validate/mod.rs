@@ -19,6 +19,8 @@ use crate::error::untrusted;
 pub(crate) use cache::TokenCache;
 use keys::Family;
 pub(crate) use keys::KeyCache;
+#[cfg(feature = "fuzzing")]
+pub(crate) use keys::KeySet;
 
 /// How a token's issuer is checked, once discovery has confirmed the provider's issuer.
 #[derive(Clone, Debug, PartialEq, Eq)]
