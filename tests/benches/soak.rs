@@ -3,7 +3,7 @@
 //! stayed flat, and whether sessions outlived a Redis restart.
 //!
 //! ```text
-//! cargo bench -p msal-tests --bench soak                          # 180 s, 300 browsers
+//! cargo bench -p msal-tests --bench soak                          # 360 s, 300 browsers
 //! SOAK_SECONDS=600 SOAK_BROWSERS=500 cargo bench -p msal-tests --bench soak
 //! SOAK_REDIS_STOP=kill cargo bench -p msal-tests --bench soak     # Redis crashes instead
 //! ```
@@ -37,17 +37,18 @@
 //! the provider's sign-out and back), or closes the browser (a new cookie jar; the session
 //! is left to expire). A fifth of the browsers (`SOAK_SENTINELS`) never sign out: the
 //! Redis restart is checked on them. `SOAK_BEARERS` (default 20) API clients call `/me`,
-//! `/files/hello.txt`, `/graph/me` (on-behalf-of) and `/admin` with tokens from TestIdp for
-//! the demo's API (`access_as_user`), minted again every minute and after a key rotation,
-//! plus now and then a forged one (401 expected).
+//! `/files/hello.txt`, `/admin` and `/graph/me` (403 `insufficient_scope`: the demo's lock
+//! asks a bearer token for `User.Read`) with tokens from TestIdp for the demo's API
+//! (`access_as_user`), minted again every minute and after a key rotation, plus now and then
+//! a forged one (401 expected).
 //!
 //! Every page is checked: the right user on `/`, `/me`, `/profile` and `/graph/me`, a
 //! finished sign-in and sign-out, and a signed-in browser never sent back to sign in. A
 //! step that goes otherwise is recorded with its time.
 //!
 //! The faults, at fixed fractions of the run (`W` = a twelfth of it, 10–60 s):
-//! - 22 %: the token endpoint answers 503 for `W` (sign-ins, refreshes and on-behalf-of
-//!   calls fail), grace 5 s after it;
+//! - 22 %: the token endpoint answers 503 for `W` (sign-ins and refreshes fail), grace 5 s
+//!   after it;
 //! - 42 %: the JWKS endpoint takes 20 s to answer (the demo gives up after 5 s) for `W`,
 //!   and TestIdp starts signing with a new key at once, so the demo must refetch; grace
 //!   17 s (the 10 s cooldown of unknown-`kid` refetches, plus a 5 s fetch, plus 2 s);
@@ -64,7 +65,13 @@
 //! at the end, and the sessions lost across the restart. It exits non-zero when a must-hold
 //! fails: no 5xx (nor unanswered request) and no step gone wrong outside the faults, memory
 //! flat (from the middle to the end, growth ≤ 10 % of the middle or 8 MiB, whichever is
-//! larger), the demo still running, and no session lost across the restart.
+//! larger), the demo still running, and no session lost across the restart. The demo's
+//! memory is bounded rather than constant: it keeps up to 4,096 decoded sessions (about 4 KiB
+//! each), and new sessions fill that cache until it is full; at the default rate (about 18
+//! sign-ins a second) that takes about four minutes, so the default 360 s ends in the steady
+//! state and its middle still sees the last part of the filling (a few MiB, within the
+//! allowance). A much shorter run may fail the criterion for that reason alone; a longer one
+//! (`SOAK_SECONDS=600`) shows the plateau.
 //! `SOAK_SAMPLES_CSV=path` also writes every request (times, route, status) for a closer look.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -121,7 +128,7 @@ impl Knobs {
             other => panic!("soak: SOAK_REDIS_STOP is term or kill, not {other:?}"),
         };
         Self {
-            seconds: knob("SOAK_SECONDS", 180.0f32).max(30.0),
+            seconds: knob("SOAK_SECONDS", 360.0f32).max(30.0),
             browsers,
             sentinels: knob("SOAK_SENTINELS", (browsers / 5).max(1)).min(browsers),
             bearers: knob("SOAK_BEARERS", 20),
@@ -851,6 +858,7 @@ async fn schedule(
 fn log_lines(log: &str) -> Vec<(String, usize)> {
     let mut groups: std::collections::HashMap<String, usize> = Default::default();
     for line in log.lines() {
+        let line = strip_ansi(line);
         let Some(at) = line.find(" WARN ").or_else(|| line.find(" ERROR ")) else {
             continue;
         };
@@ -865,6 +873,25 @@ fn log_lines(log: &str) -> Vec<(String, usize)> {
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     groups
+}
+
+/// `text` without ANSI escape sequences (colours), should the log have them.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, ended by a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[tokio::main]
@@ -924,6 +951,7 @@ async fn main() {
         ("MSAL_HTTP_TIMEOUT", format!("{HTTP_TIMEOUT}s")),
         ("MSAL_JWKS_COOLDOWN", format!("{JWKS_COOLDOWN}s")),
         ("RUST_LOG", "warn".to_owned()),
+        ("NO_COLOR", "1".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -368,6 +368,13 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
             })
             .collect()
     };
+    // Resident memory at the end of each slice.
+    let resident_cells: Vec<String> = (0..run.slices)
+        .map(|i| {
+            let at = (i + 1) as f32 * slice;
+            format!("{:.1}", memory_at(&run.memory, at) as f64 / MIB)
+        })
+        .collect();
     let _ = writeln!(text, "\np99 latency (ms) per route per time slice:");
     let _ = write!(text, "{:<22}", "route");
     for (name, mark) in slice_names.iter().zip(&marks) {
@@ -393,6 +400,11 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
     }
     for n in &per_slice {
         let _ = write!(text, " {:>11.0}", *n as f32 / slice);
+    }
+    let _ = writeln!(text);
+    let _ = write!(text, "{:<22}", "demo resident MiB");
+    for cell in &resident_cells {
+        let _ = write!(text, " {cell:>11}");
     }
     let _ = writeln!(text);
     let _ = writeln!(
@@ -626,6 +638,11 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
         }
         let _ = writeln!(md, " {} |", samples.len());
     }
+    let _ = write!(md, "| demo resident MiB at the slice's end |");
+    for cell in &resident_cells {
+        let _ = write!(md, " {cell} |");
+    }
+    let _ = writeln!(md, " |");
     let _ = writeln!(md);
     for (what, held) in &holds {
         let _ = writeln!(md, "- {} {what}", if *held { "PASS" } else { "FAIL" });
