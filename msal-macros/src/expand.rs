@@ -9,7 +9,7 @@
 //! `msal_rule!(...)` writes the same registration as an expression: a block holding the static
 //! and ending in a `Protection` that points at it, for `Msal::require`.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Path};
@@ -51,7 +51,13 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
         }
     }
     match (errors.into_result(), function) {
-        (Ok(()), Some(f)) => expand(&parsed, f, id),
+        (Ok(()), Some(f)) => match expand(&parsed, f, id) {
+            Ok(expanded) => expanded,
+            Err(e) => {
+                let compile_errors = e.to_compile_error();
+                quote!(#compile_errors #item)
+            }
+        },
         // The errors and the item untouched: one real error, no cascade.
         (Err(e), _) => {
             let compile_errors = e.to_compile_error();
@@ -121,19 +127,32 @@ fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
     crate::tokens::hash(hash ^ 0xff, item)
 }
 
-fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> TokenStream {
+/// The handler with its guard and registration; an error only if the code written with
+/// `crate = "…"`'s path does not parse (never a panic).
+fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> syn::Result<TokenStream> {
     let name = f.sig.ident.to_string();
     let (private, fields) = protected(attr, id, &name);
     let id = Literal::u64_unsuffixed(id);
-    let guard: FnArg = syn::parse_quote!(_: #private::Guard<#id>);
+    let unusable = |_| {
+        let span = attr
+            .krate
+            .as_ref()
+            .map_or_else(Span::call_site, Spanned::span);
+        syn::Error::new(
+            span,
+            "`crate` names msal-runtime by a module path, like crate = \"::my_msal\"",
+        )
+    };
+    let guard: FnArg = syn::parse2(quote!(_: #private::Guard<#id>)).map_err(unusable)?;
     f.sig.inputs.insert(0, guard);
-    let registration: syn::Stmt = syn::parse_quote! {
+    let registration: syn::Stmt = syn::parse2(quote! {
         #[#private::linkme::distributed_slice(#private::PROTECTED)]
         #[linkme(crate = #private::linkme)]
         static __MSAL_PROTECTED: #private::Protected = #private::Protected #fields;
-    };
+    })
+    .map_err(unusable)?;
     f.block.stmts.insert(0, registration);
-    quote!(#f)
+    Ok(quote!(#f))
 }
 
 /// The path to the runtime's `__private`, and the fields of the `Protected` registered for

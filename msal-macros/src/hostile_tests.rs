@@ -803,3 +803,160 @@ fn hostile_deep_nesting_is_refused_with_its_limit_not_a_stack_overflow() {
         );
     }
 }
+
+/// Attributes whose path values nest `depth` levels in every way syn's path and type parsers
+/// recurse without a group the nesting limit would see: `<` (generic arguments, qualified
+/// paths), `&`, `*const`, `fn() ->`, `impl Fn() ->`, in `check`, `on_denied`, `crate`
+/// strings and `check` strings, at the top level and inside `any(...)`.
+fn deep_paths(depth: usize) -> Vec<String> {
+    let n = depth;
+    vec![
+        format!("check = Docs::{}", "<".repeat(n)),
+        format!("check = a::<{}T{}>", "b<".repeat(n), ">".repeat(n)),
+        format!("on_denied = a::<{}T{}>", "b<".repeat(n), ">".repeat(n)),
+        format!("check = a::<{}T>", "&".repeat(n)),
+        format!("check = a::<{}T>", "& mut ".repeat(n)),
+        format!("check = a::<{}T>", "*const ".repeat(n)),
+        format!("check = a::<{}T>", "fn() -> ".repeat(n)),
+        format!("check = a::<{}T>", "impl Fn() -> ".repeat(n)),
+        format!("check = {}T{}", "<".repeat(n), " as A>::b".repeat(n)),
+        format!("roles = \"Admin\", any(check = a::<{}T>)", "&".repeat(n)),
+        format!("crate = \"a::<{}T{}>\"", "b<".repeat(n), ">".repeat(n)),
+        format!("crate = \"a{}\"", "<".repeat(n)),
+        format!("check = \"a::<{}T>\"", "&".repeat(n)),
+    ]
+}
+
+/// Runs `f` on a thread of `stack` bytes: a stack overflow there fails the test (the process
+/// aborts) instead of passing unseen on a main thread's larger stack.
+fn on_stack<T: Send + 'static>(stack: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// Paths nested thousands of levels deep through `<`, `&`, `*`, `->` (punctuation, which the
+/// group-depth limit does not see; found by the `dsl` fuzz target): refused with a spanned
+/// error naming the limit before syn reads them, on a stack of a sixteenth of the 8 MiB rustc
+/// gives a proc macro, in this unoptimised build. Without the bound, syn's parsers overflow.
+#[test]
+fn hostile_deep_generic_paths_are_refused_not_a_stack_overflow() {
+    for text in deep_paths(5_000) {
+        let shown = text[..text.len().min(60)].to_owned();
+        // Token streams are not `Send`: lexed on the small stack, too.
+        let (attribute, rule) = on_stack(512 * 1024, move || {
+            let tokens = lex(&text).expect("the hostile attribute lexes");
+            // Outside a compiler, proc-macro2's own tokens drop recursively: keep them alive.
+            std::mem::forget(tokens.clone());
+            let attribute = crate::expand::msal_protected(
+                tokens.clone(),
+                quote!(
+                    async fn h() {}
+                ),
+                "hostile",
+            );
+            let rule = crate::expand::msal_rule(tokens, "hostile");
+            (attribute.to_string(), rule.to_string())
+        });
+        for output in [&attribute, &rule] {
+            assert!(output.contains("compile_error"), "{shown}: accepted");
+            // A string after `check` is refused for being a string, whatever it holds.
+            assert!(
+                output.contains("at most 64 tokens") || output.contains("not a string"),
+                "{shown}: refused for another reason: {}",
+                &output[..output.len().min(400)]
+            );
+        }
+        if shown.starts_with("roles") {
+            assert!(!attribute.contains("expected"), "no cascade: {attribute}");
+        }
+    }
+}
+
+/// The same shapes at every depth up to the bound expand within a quarter of the 8 MiB rustc
+/// gives a proc macro, in this unoptimised build (as cargo's dev profile builds proc macros):
+/// the bound, not luck, keeps syn within the compiler's stack. The deepest a shape gets
+/// within 64 tokens is the case that matters (about 58 `&`: some 1.8 MiB here, against 1 MiB
+/// for 33 of them); each shape reaches syn at some depth.
+#[test]
+fn paths_up_to_the_token_bound_expand_within_a_quarter_of_the_compilers_stack() {
+    let deepest = on_stack(2 << 20, || {
+        let shapes = deep_paths(1).len();
+        let mut deepest = vec![0; shapes];
+        for depth in 1..=64 {
+            for (shape, text) in deep_paths(depth).into_iter().enumerate() {
+                let Some(tokens) = lex(&text) else { continue };
+                let output = crate::expand::msal_protected(
+                    tokens,
+                    quote!(
+                        async fn h() {}
+                    ),
+                    "hostile",
+                )
+                .to_string();
+                if !output.contains("at most 64 tokens") {
+                    deepest[shape] = depth;
+                }
+            }
+        }
+        deepest
+    });
+    assert!(
+        deepest.iter().all(|&d| d >= 8),
+        "every shape reached syn: {deepest:?}"
+    );
+    let real = "check = crate::documents::access::owns_document::<Document, Reader>";
+    let output = crate::expand::msal_protected(
+        lex(real).unwrap(),
+        quote!(
+            async fn h() {}
+        ),
+        "hostile",
+    )
+    .to_string();
+    assert!(!output.contains("compile_error"), "{output}");
+}
+
+/// `crate = "…"` with generic arguments (found by the bound's own test: the expansion's
+/// attribute paths do not take them, and syn's `parse_quote!` panicked on the result), and
+/// every keyword a module path may start with: refused or expanded, never a macro panic.
+#[test]
+fn crate_paths_are_module_paths_refused_with_a_message_not_a_panic() {
+    for (krate, accepted) in [
+        ("a::<b<T>>", false),
+        ("a::b<T>", false),
+        ("a<T>::b", false),
+        ("a(u8)", false),
+        ("::my_msal", true),
+        ("my_app::auth::msal", true),
+        ("crate::msal", true),
+        ("self::msal", true),
+        ("super::msal", true),
+        ("Self", true),
+        ("r#type::msal", true),
+    ] {
+        let attr = lex(&format!("roles = \"Admin\", crate = \"{krate}\"")).unwrap();
+        let output = crate::expand::msal_protected(
+            attr.clone(),
+            quote!(
+                async fn h() {}
+            ),
+            "hostile",
+        )
+        .to_string();
+        let rule = crate::expand::msal_rule(attr, "hostile").to_string();
+        for output in [&output, &rule] {
+            assert_eq!(
+                !output.contains("compile_error"),
+                accepted,
+                "{krate}: {output}"
+            );
+            if !accepted {
+                assert!(output.contains("is not a module path"), "{krate}: {output}");
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Path, Token, bracketed, parenthesized};
 
-use crate::{Errors, duration};
+use crate::{Errors, duration, tokens};
 
 /// A key that takes strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +180,92 @@ pub(crate) fn attr(tokens: TokenStream, errors: &mut Errors) -> Attr {
 /// anything here reads it (`expand::too_deep`).
 pub(crate) const MAX_NESTING: usize = 16;
 
+/// How many tokens a path the DSL takes (`check`, `on_denied`, `crate`) may hold, generic
+/// arguments included: several times a real handler's path, and few enough that syn's
+/// parsers, which recurse once per `<`, `&` or group, never come near the compiler's stack.
+pub(crate) const MAX_PATH_TOKENS: usize = 64;
+
+/// Refuses a path value of more than [`MAX_PATH_TOKENS`] tokens before syn reads it,
+/// consuming it up to the next `,` (outside `<…>`) so the items after it still parse.
+fn bounded_path(input: ParseStream, key: &str, usage: &str) -> syn::Result<()> {
+    let trees = std::iter::successors(input.cursor().token_tree(), |(_, next)| next.token_tree())
+        .map(|(tree, _)| tree);
+    let (taken, len) = tokens::path_value(trees, MAX_PATH_TOKENS);
+    if len <= MAX_PATH_TOKENS {
+        return Ok(());
+    }
+    let span = input.span();
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        for _ in 0..taken {
+            if let Some((_, next)) = rest.token_tree() {
+                rest = next;
+            }
+        }
+        Ok(((), rest))
+    })?;
+    Err(too_long(span, key, usage))
+}
+
+/// The path written in a string (`crate = "…"`, or `check = "…"` by mistake), refused when
+/// it is none or longer than [`MAX_PATH_TOKENS`] tokens.
+fn path_in_string(lit: &LitStr, key: &str, usage: &str) -> syn::Result<Path> {
+    path_in_string_with(lit, key, usage, "a path", |input| input.parse())
+}
+
+/// [`path_in_string`] for `crate`: a module path, without generic arguments (`a::<T>` names
+/// no crate, and would not parse where the expansion writes it: in attributes).
+fn module_path_in_string(lit: &LitStr) -> syn::Result<Path> {
+    path_in_string_with(
+        lit,
+        "crate",
+        "crate = \"my_msal\"",
+        "a module path",
+        Path::parse_mod_style,
+    )
+}
+
+fn path_in_string_with(
+    lit: &LitStr,
+    key: &str,
+    usage: &str,
+    what: &str,
+    parser: fn(ParseStream) -> syn::Result<Path>,
+) -> syn::Result<Path> {
+    let not_a_path = || {
+        syn::Error::new(
+            lit.span(),
+            format!("{:?} is not {what}: {usage}", shortened(&lit.value())),
+        )
+    };
+    // Lexing recurses per group too: a string far longer than any path is not lexed.
+    if lit.value().len() > 8 * MAX_PATH_TOKENS {
+        return Err(too_long(lit.span(), key, usage));
+    }
+    let stream: TokenStream = lit.parse().map_err(|_| not_a_path())?;
+    if tokens::len(&stream, MAX_PATH_TOKENS) > MAX_PATH_TOKENS {
+        return Err(too_long(lit.span(), key, usage));
+    }
+    parser.parse2(stream).map_err(|_| not_a_path())
+}
+
+/// At most the first 40 characters of `text`, for quoting it in a message.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+fn too_long(span: Span, key: &str, usage: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "`{key}` takes a path of at most {MAX_PATH_TOKENS} tokens, generic arguments included: bring it into scope with `use` or name the type with a `type` alias ({usage})"
+        ),
+    )
+}
+
 /// Entries up to the end of `input`. `top` allows `on_denied` and `crate`.
 fn entries(
     input: ParseStream,
@@ -242,9 +328,7 @@ fn entry(
                 "`crate` takes the path as a string: crate = \"my_msal\"",
             )
         })?;
-        let path: Path = lit
-            .parse()
-            .map_err(|_| syn::Error::new(lit.span(), format!("{:?} is not a path", lit.value())))?;
+        let path = module_path_in_string(&lit)?;
         if !top {
             errors.push(syn::Error::new(
                 token.span,
@@ -320,6 +404,7 @@ fn entry(
                 "`on_denied` takes a function path, not a string: on_denied = my_module::denied",
             ));
         }
+        bounded_path(input, "on_denied", "on_denied = my_module::denied")?;
         let path: Path = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
@@ -426,7 +511,7 @@ fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `check`: {USAGE}")))?;
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
-        let usage = match lit.parse::<Path>() {
+        let usage = match path_in_string(&lit, "check", USAGE) {
             Ok(path) => format!("check = {}", path_text(&path)),
             Err(_) => USAGE.to_owned(),
         };
@@ -441,6 +526,7 @@ fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
             format!("expected a function path after `check =`: {USAGE}"),
         ));
     }
+    bounded_path(input, "check", USAGE)?;
     let path: Path = input.parse().map_err(|e| {
         syn::Error::new(e.span(), format!("`check` takes a function path: {USAGE}"))
     })?;
