@@ -34,17 +34,25 @@ async fn a_new_kid_after_rotation_is_fetched_once_and_accepted() {
 
 #[tokio::test]
 async fn rotation_while_the_jwks_endpoint_fails_keeps_the_last_known_good_keys() {
+    // The default cooldown (5 minutes): a failed refetch is not the cooldown's one.
     let idp = TestIdp::start().await.unwrap();
-    let app = api(&idp, |c| c.jwks_cooldown(Duration::from_secs(1))).await;
+    let app = api(&idp, |c| c).await;
     let old = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
     assert_eq!(call(&app, "/api/hello", &old).await.status(), 200);
     idp.set_fault(Endpoint::Jwks, Fault::status(503));
     idp.rotate_keys(KeyRotation::KeepOld).unwrap();
     let new = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    let refused = call(&app, "/api/hello", &new).await;
     assert_eq!(
-        call(&app, "/api/hello", &new).await.status(),
-        401,
-        "the new kid cannot be fetched"
+        refused.status(),
+        503,
+        "whether the new kid is the provider's cannot be known: unavailable, not a bad token"
+    );
+    assert!(refused.headers().contains_key("retry-after"));
+    let challenge = refused.headers().get("www-authenticate");
+    assert!(
+        challenge.is_none_or(|c| !c.to_str().unwrap().contains("invalid_token")),
+        "the caller's token is not blamed: {challenge:?}"
     );
     let old_again = mint(
         &idp,
@@ -58,13 +66,62 @@ async fn rotation_while_the_jwks_endpoint_fails_keeps_the_last_known_good_keys()
         "known keys still verify"
     );
     idp.clear_faults();
-    // The failed refetch was the cooldown's one; after it, the new kid is fetched.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // After the failed fetch's backoff (200 ms), not the 5-minute cooldown, the new kid is
+    // fetched.
+    tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
         call(&app, "/api/hello", &new).await.status(),
         200,
         "recovered"
     );
+}
+
+#[tokio::test]
+async fn a_failing_refetch_is_retried_after_a_backoff_not_per_request() {
+    let idp = TestIdp::start().await.unwrap();
+    let app = api(&idp, |c| c).await;
+    let warm = user_token(&idp, "alice@contoso.test", "Tasks.Read").await;
+    assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
+    // Minted before the clock matters: signing is slow in a debug build.
+    let mut tokens: Vec<String> = (0..153).map(|i| random_kid_token(&idp, i)).collect();
+    let (flood, later) = (tokens.split_off(53), tokens);
+    idp.set_fault(Endpoint::Jwks, Fault::status(500));
+    idp.reset_counts();
+    // A flood of unknown kids while the endpoint fails: one fetch, whose failure answers
+    // them all (503: unavailable, not a bad token).
+    let client = reqwest::Client::new();
+    let mut requests = tokio::task::JoinSet::new();
+    for token in flood {
+        requests.spawn(client.get(app.url("/api/hello")).bearer_auth(token).send());
+    }
+    let statuses = msal_tests::statuses_of(requests).await;
+    assert_eq!(statuses, [503; 100]);
+    assert_eq!(idp.requests(Endpoint::Jwks), 1, "one fetch for the flood");
+    // After the first backoff (200 ms), one more fetch; it fails too.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(call(&app, "/api/hello", &later[0]).await.status(), 503);
+    assert_eq!(idp.requests(Endpoint::Jwks), 2, "one more after 200 ms");
+    // The second failure doubles the wait: nothing is fetched within 400 ms of it.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(call(&app, "/api/hello", &later[1]).await.status(), 503);
+    assert_eq!(
+        idp.requests(Endpoint::Jwks),
+        2,
+        "250 ms after the second failure"
+    );
+    // Recovered: the provider answers, the unknown kids are not among its keys (401), and
+    // from now on the cooldown holds further refetches back.
+    idp.clear_faults();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for token in &later[2..] {
+        assert_eq!(call(&app, "/api/hello", token).await.status(), 401);
+    }
+    assert_eq!(
+        idp.requests(Endpoint::Jwks),
+        3,
+        "one fetch, then the cooldown"
+    );
+    assert_eq!(call(&app, "/api/hello", &warm).await.status(), 200);
 }
 
 #[tokio::test]
@@ -263,12 +320,13 @@ async fn a_jwks_without_a_usable_key_does_not_replace_the_known_keys() {
         "keys": [{"kty": "oct", "kid": "symmetric", "k": "c2VjcmV0"}]
     })));
     idp.reset_counts();
-    // An unknown kid makes the app refetch: the document has nothing usable.
+    // An unknown kid makes the app refetch: the document has nothing usable, which says
+    // nothing about the kid (a provider fault: 503, not the token's).
     assert_eq!(
         call(&app, "/api/hello", &random_kid_token(&idp, 0))
             .await
             .status(),
-        401
+        503
     );
     assert_eq!(idp.requests(Endpoint::Jwks), 1);
     // A new token under the known key (not from the validated-token cache) still verifies.

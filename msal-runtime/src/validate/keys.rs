@@ -1,8 +1,9 @@
 //! The provider's signing keys: parsed from the JWKS (unusable keys skipped), found by
 //! `kid`, swapped atomically. An unknown `kid` refetches them at once unless the last
-//! refetch *for an unknown `kid`* was within the cooldown (so an issuer may rotate right
-//! after this app starts); while no keys are known at all, fetches are single-flight with
-//! a backoff. A fetch that yields no usable key never replaces the keys in hand.
+//! refetch *for an unknown `kid`* brought a key set within the cooldown (so an issuer may
+//! rotate right after this app starts). Fetches are single-flight; one that fails (no
+//! answer, an error status, no usable key) answers 503, never "unknown key", is retried
+//! after a backoff rather than the cooldown, and never replaces the keys in hand.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,16 +110,17 @@ pub(crate) struct KeyCache {
 /// What rate-limits fetches.
 #[derive(Default)]
 struct Fetches {
-    /// The last refetch caused by an unknown `kid` (the start-up fetch and the daily
-    /// refresh do not count): the cooldown counts from here.
+    /// The last refetch caused by an unknown `kid` that brought a usable key set (the
+    /// start-up fetch and the daily refresh do not count): the cooldown counts from here.
     unknown_kid: Option<Instant>,
-    /// While no keys are known: the failed fetches in a row, the last one's time and error.
+    /// The failed fetches in a row (no answer, an error status, or no usable key), the last
+    /// one's time and error.
     failures: u32,
     last_failure: Option<(Instant, String)>,
 }
 
-/// How long after the `failures`-th failed fetch in a row (with no keys known) the keys
-/// are not fetched again: 200 ms, doubling, at most 30 s.
+/// How long after the `failures`-th failed fetch in a row the keys are not fetched again
+/// on a request's behalf: 200 ms, doubling, at most 30 s.
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis(200)
         .saturating_mul(1 << failures.saturating_sub(1).min(8))
@@ -175,42 +177,45 @@ impl KeyCache {
         if let Some(key) = self.keys.load().find(kid) {
             return Ok(key);
         }
-        if self.keys.load().keys.is_empty() {
-            // Nothing known yet (the first fetch failed): one fetch at a time, with backoff.
-            if let Some((at, error)) = &fetches.last_failure
-                && at.elapsed() < backoff(fetches.failures)
-            {
-                return Err(ValidationError::KeysUnavailable(error.clone()));
-            }
-            match self.fetch().await {
-                Ok(set) => {
-                    self.install(set);
-                    fetches.failures = 0;
-                    fetches.last_failure = None;
-                }
-                Err(e) => {
-                    fetches.failures = fetches.failures.saturating_add(1);
-                    tracing::warn!(error = %e, failures = fetches.failures, retry_in = ?backoff(fetches.failures), "fetching signing keys failed");
-                    fetches.last_failure = Some((Instant::now(), e.clone()));
-                    return Err(ValidationError::KeysUnavailable(e));
-                }
-            }
-        } else {
-            // An unknown `kid` with keys in hand: a rotation, or a forgery. At most one
-            // refetch per cooldown, counted from the last one an unknown `kid` caused.
-            if fetches
+        // A failed fetch is retried no sooner than its backoff; until then the answer is the
+        // failure (503): whether the key exists cannot be known.
+        if let Some((at, error)) = &fetches.last_failure
+            && at.elapsed() < backoff(fetches.failures)
+        {
+            return Err(ValidationError::KeysUnavailable(error.clone()));
+        }
+        let keys_known = !self.keys.load().keys.is_empty();
+        // An unknown `kid` with keys in hand: a rotation, or a forgery. At most one
+        // refetch that answers per cooldown, counted from the last one an unknown `kid`
+        // caused; the document it brought stands for the provider's keys until then.
+        if keys_known
+            && fetches
                 .unknown_kid
                 .is_some_and(|t| t.elapsed() < self.cooldown)
-            {
-                return Err(unknown_key(kid));
-            }
-            fetches.unknown_kid = Some(Instant::now());
-            match self.fetch().await {
-                Ok(set) => self.install(set),
-                Err(e) => {
-                    tracing::warn!(error = %e, "refetching signing keys failed; keeping the last known good ones");
-                    return Err(unknown_key(kid));
+        {
+            return Err(unknown_key(kid));
+        }
+        match self.fetch().await {
+            Ok(set) => {
+                self.install(set);
+                fetches.failures = 0;
+                fetches.last_failure = None;
+                if keys_known {
+                    fetches.unknown_kid = Some(Instant::now());
                 }
+            }
+            Err(e) => {
+                // Not the cooldown's: the provider did not say which keys it publishes,
+                // so the next request after the backoff asks again.
+                fetches.failures = fetches.failures.saturating_add(1);
+                let retry_in = backoff(fetches.failures);
+                if keys_known {
+                    tracing::warn!(error = %e, failures = fetches.failures, ?retry_in, "refetching signing keys for an unknown kid failed; keeping the last known good ones");
+                } else {
+                    tracing::warn!(error = %e, failures = fetches.failures, ?retry_in, "fetching signing keys failed");
+                }
+                fetches.last_failure = Some((Instant::now(), e.clone()));
+                return Err(ValidationError::KeysUnavailable(e));
             }
         }
         self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
