@@ -144,6 +144,43 @@ pub fn memory_flat(middle: u64, end: u64) -> (bool, u64) {
 }
 
 /// The report as plain text, as a markdown block, and the must-holds (`(what, held)`).
+/// A status as the report names it: 0 is a request that got no answer.
+fn status_name(status: u16) -> String {
+    if status == 0 {
+        "no answer".to_owned()
+    } else {
+        status.to_string()
+    }
+}
+
+/// `401×12  503×3 (expected)`: each error status with its count, `times` between them,
+/// `sep` between entries, and whether the step expected it.
+fn errors_by_status(errors: &BTreeMap<(u16, bool), usize>, times: &str, sep: &str) -> String {
+    if errors.is_empty() {
+        return "none".to_owned();
+    }
+    errors
+        .iter()
+        .map(|((status, failed), n)| {
+            let expected = if *failed { "" } else { " (expected)" };
+            format!("{}{times}{n}{expected}", status_name(*status))
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// `5099 (token endpoint), 328 (Redis)`: requests per fault window, or `0`.
+fn per_fault(counts: &BTreeMap<&'static str, usize>) -> String {
+    if counts.is_empty() {
+        return "0".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(fault, n)| format!("{n} ({fault})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
     let mut text = String::new();
     let mut md = String::new();
@@ -173,13 +210,6 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
             }
         }
     }
-    let status_name = |s: u16| {
-        if s == 0 {
-            "no answer".to_owned()
-        } else {
-            s.to_string()
-        }
-    };
     let _ = writeln!(
         text,
         "\n== soak: {} s, {} browsers, {} bearer clients ==",
@@ -203,34 +233,12 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
     let _ = writeln!(
         text,
         "errors by status (a 4xx the step expected is not a failure): {}",
-        if errors.is_empty() {
-            "none".to_owned()
-        } else {
-            errors
-                .iter()
-                .map(|((s, failed), n)| {
-                    format!(
-                        "{}×{n}{}",
-                        status_name(*s),
-                        if *failed { "" } else { " (expected)" }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("  ")
-        }
+        errors_by_status(&errors, "×", "  ")
     );
     let _ = writeln!(
         text,
         "5xx or no answer inside fault windows: {}; outside: {}",
-        if fivexx_in.is_empty() {
-            "0".to_owned()
-        } else {
-            fivexx_in
-                .iter()
-                .map(|(f, n)| format!("{n} ({f})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        per_fault(&fivexx_in),
         fivexx_out.len()
     );
     for s in fivexx_out.iter().take(10) {
@@ -550,34 +558,12 @@ pub fn report(run: &Run) -> (String, String, Vec<(String, bool)>) {
     let _ = writeln!(
         md,
         "| errors by status | {} |",
-        if errors.is_empty() {
-            "none".to_owned()
-        } else {
-            errors
-                .iter()
-                .map(|((s, failed), n)| {
-                    format!(
-                        "{} × {n}{}",
-                        status_name(*s),
-                        if *failed { "" } else { " (expected)" }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+        errors_by_status(&errors, " × ", ", ")
     );
     let _ = writeln!(
         md,
         "| 5xx inside fault windows | {} |",
-        if fivexx_in.is_empty() {
-            "0".to_owned()
-        } else {
-            fivexx_in
-                .iter()
-                .map(|(f, n)| format!("{n} ({f})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+        per_fault(&fivexx_in)
     );
     let _ = writeln!(
         md,
