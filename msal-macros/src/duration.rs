@@ -37,9 +37,16 @@ pub(crate) fn parse(text: &str) -> Result<u64, String> {
         } else {
             "has no sign"
         };
-        return Err(match parse(rest) {
-            Ok(_) => format!("a duration {what}: write {rest:?}"),
-            Err(_) => format!("a duration {what}: write it {EXAMPLE}"),
+        // One sign is read back without it; more are not (a recursion per sign would
+        // overflow the compiler's stack on a string of thousands of them).
+        let unsigned = if rest.starts_with(['-', '+']) {
+            None
+        } else {
+            parse(rest).ok()
+        };
+        return Err(match unsigned {
+            Some(_) => format!("a duration {what}: write {rest:?}"),
+            None => format!("a duration {what}: write it {EXAMPLE}"),
         });
     }
     if text.contains(['.', ',']) {
@@ -220,6 +227,19 @@ mod tests {
         assert_eq!(error("+10m"), "a duration has no sign: write \"10m\"");
         assert!(error("-x").starts_with("a duration cannot be negative: write it like"));
         assert!(error("--10m").starts_with("a duration cannot be negative: write it like"));
+    }
+
+    /// Found by review: each leading sign recursed once, so a string of 100,000 of them
+    /// overflowed the compiler's stack. Read here on a 256 KiB stack.
+    #[test]
+    fn thousands_of_signs_are_refused_without_recursing() {
+        let message = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| error(&format!("{}1m", "-+".repeat(50_000))))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(message.starts_with("a duration cannot be negative: write it like"));
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! `msal_rule!(...)` writes the same registration as an expression: a block holding the static
 //! and ending in a `Protection` that points at it, for `Msal::require`.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, Path};
+use syn::{Attribute, FnArg, Pat, PatType, PatWild, Path, Signature, Type, Visibility};
 
 use crate::Errors;
 use crate::parse::{self, Attr, Combinator, Item, Key};
@@ -26,9 +27,9 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
     let id = guard_id(salt, &attr, &item);
     let parsed = parse::attr(attr, &mut errors);
     crate::validate::attr(&parsed, &mut errors);
-    let function = match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(f) => Some(f),
-        Err(_) => {
+    let function = match Handler::read(&item) {
+        Some(f) => Some(f),
+        None => {
             errors.push(syn::Error::new_spanned(
                 &item,
                 "#[msal_protected] goes on an `async fn` handler",
@@ -51,19 +52,72 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
         }
     }
     match (errors.into_result(), function) {
-        (Ok(()), Some(f)) => match expand(&parsed, f, id) {
-            Ok(expanded) => expanded,
-            Err(e) => {
-                let compile_errors = e.to_compile_error();
-                quote!(#compile_errors #item)
-            }
-        },
+        (Ok(()), Some(f)) => expand(&parsed, f, id),
         // The errors and the item untouched: one real error, no cascade.
         (Err(e), _) => {
             let compile_errors = e.to_compile_error();
             quote!(#compile_errors #item)
         }
         (Ok(()), None) => item,
+    }
+}
+
+/// A handler as the attribute reads it: attributes, visibility and signature parsed, the
+/// body kept as the compiler's tokens. The body is not the attribute's to read, and syn's
+/// statement and expression parsers recurse: a body the compiler takes must never crash the
+/// macro (nor cost it the time of parsing it).
+struct Handler {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    /// The body's inner attributes (`#![...]`), which stay first in it.
+    inner: Vec<TokenTree>,
+    /// The rest of the body.
+    body: TokenStream,
+    brace: Span,
+}
+
+impl Handler {
+    /// `None` unless `item` is a function with a body.
+    fn read(item: &TokenStream) -> Option<Self> {
+        let mut trees: Vec<TokenTree> = item.clone().into_iter().collect();
+        let Some(TokenTree::Group(block)) = trees.pop() else {
+            return None;
+        };
+        if block.delimiter() != Delimiter::Brace {
+            return None;
+        }
+        let head = |input: ParseStream| {
+            let attrs = input.call(Attribute::parse_outer)?;
+            let vis: Visibility = input.parse()?;
+            let sig: Signature = input.parse()?;
+            Ok((attrs, vis, sig))
+        };
+        let (attrs, vis, sig) = head.parse2(trees.into_iter().collect()).ok()?;
+        // `#` `!` `[...]`, as often as they come first.
+        let mut body: Vec<TokenTree> = block.stream().into_iter().collect();
+        let mut inner_len = 0;
+        while let [
+            TokenTree::Punct(hash),
+            TokenTree::Punct(bang),
+            TokenTree::Group(group),
+            ..,
+        ] = &body[inner_len..]
+            && hash.as_char() == '#'
+            && bang.as_char() == '!'
+            && group.delimiter() == Delimiter::Bracket
+        {
+            inner_len += 3;
+        }
+        let rest = body.split_off(inner_len);
+        Some(Self {
+            attrs,
+            vis,
+            sig,
+            inner: body,
+            body: rest.into_iter().collect(),
+            brace: block.span(),
+        })
     }
 }
 
@@ -127,32 +181,44 @@ fn guard_id(salt: &str, attr: &TokenStream, item: &TokenStream) -> u64 {
     crate::tokens::hash(hash ^ 0xff, item)
 }
 
-/// The handler with its guard and registration; an error only if the code written with
-/// `crate = "…"`'s path does not parse (never a panic).
-fn expand(attr: &Attr, mut f: ItemFn, id: u64) -> syn::Result<TokenStream> {
-    let name = f.sig.ident.to_string();
+/// The handler with its guard first among its parameters and its rule registered first in
+/// its body. Nothing here is parsed again: the user's paths are written as tokens.
+fn expand(attr: &Attr, f: Handler, id: u64) -> TokenStream {
+    let Handler {
+        attrs,
+        vis,
+        mut sig,
+        inner,
+        body,
+        brace,
+    } = f;
+    let name = sig.ident.to_string();
     let (private, fields) = protected(attr, id, &name);
     let id = Literal::u64_unsuffixed(id);
-    let unusable = |_| {
-        let span = attr
-            .krate
-            .as_ref()
-            .map_or_else(Span::call_site, Spanned::span);
-        syn::Error::new(
-            span,
-            "`crate` names msal-runtime by a module path, like crate = \"::my_msal\"",
-        )
-    };
-    let guard: FnArg = syn::parse2(quote!(_: #private::Guard<#id>)).map_err(unusable)?;
-    f.sig.inputs.insert(0, guard);
-    let registration: syn::Stmt = syn::parse2(quote! {
-        #[#private::linkme::distributed_slice(#private::PROTECTED)]
-        #[linkme(crate = #private::linkme)]
-        static __MSAL_PROTECTED: #private::Protected = #private::Protected #fields;
-    })
-    .map_err(unusable)?;
-    f.block.stmts.insert(0, registration);
-    Ok(quote!(#f))
+    sig.inputs.insert(
+        0,
+        FnArg::Typed(PatType {
+            attrs: Vec::new(),
+            pat: Box::new(Pat::Wild(PatWild {
+                attrs: Vec::new(),
+                underscore_token: Default::default(),
+            })),
+            colon_token: Default::default(),
+            ty: Box::new(Type::Verbatim(quote!(#private::Guard<#id>))),
+        }),
+    );
+    let mut block = Group::new(
+        Delimiter::Brace,
+        quote! {
+            #(#inner)*
+            #[#private::linkme::distributed_slice(#private::PROTECTED)]
+            #[linkme(crate = #private::linkme)]
+            static __MSAL_PROTECTED: #private::Protected = #private::Protected #fields;
+            #body
+        },
+    );
+    block.set_span(brace);
+    quote!(#(#attrs)* #vis #sig #block)
 }
 
 /// The path to the runtime's `__private`, and the fields of the `Protected` registered for
@@ -176,7 +242,8 @@ fn protected(attr: &Attr, id: u64, handler: &str) -> (TokenStream, TokenStream) 
         None => quote!(::core::option::Option::None),
         Some(path) => {
             // Spanned on the user's path: a wrong signature is reported there.
-            let call = quote_spanned!(path.span()=> #path(rejection));
+            let callee = callee(path);
+            let call = quote_spanned!(path.span()=> #callee(rejection));
             quote!(::core::option::Option::Some({
                 fn __msal_on_denied(rejection: #private::AuthRejection) -> #private::Response {
                     #private::IntoResponse::into_response(#call)
@@ -232,17 +299,23 @@ fn rule(item: &Item, private: &TokenStream) -> TokenStream {
     }
 }
 
-/// `check = path`: the user's async function behind a plain `fn` pointer, in a block of its
-/// own so that several checks in one rule never clash.
-fn check(path: &Path, private: &TokenStream) -> TokenStream {
-    let name = parse::path_text(path);
-    // `a<T>` reads as a comparison in an expression: written out as `a::<T>`.
+/// A function's path as an expression calls it: `a<T>` would read as a comparison there, so
+/// it is written `a::<T>`.
+fn callee(path: &Path) -> Path {
     let mut callee = path.clone();
     for segment in &mut callee.segments {
         if let syn::PathArguments::AngleBracketed(arguments) = &mut segment.arguments {
             arguments.colon2_token.get_or_insert_with(Default::default);
         }
     }
+    callee
+}
+
+/// `check = path`: the user's async function behind a plain `fn` pointer, in a block of its
+/// own so that several checks in one rule never clash.
+fn check(path: &Path, private: &TokenStream) -> TokenStream {
+    let name = parse::path_text(path);
+    let callee = callee(path);
     // Spanned on the user's path: a wrong signature, or something that is no function at
     // all, is reported there.
     let outcome = quote_spanned!(path.span()=> #private::check_outcome(#callee(user, parts).await));

@@ -960,3 +960,134 @@ fn crate_paths_are_module_paths_refused_with_a_message_not_a_panic() {
         }
     }
 }
+
+/// Found by review: a macro's fragment arrives as an invisible (None-delimited) group, which
+/// syn reads through as if it were not there. `check = $e` with `$e = a < b` hid a `<` from
+/// the token count, and syn, inside generic arguments, read on past the comma into thousands
+/// of `&`. The value is now parsed from exactly the tokens counted.
+#[test]
+fn an_invisible_group_hides_no_angle_bracket_from_the_path_bound() {
+    for rule in [false, true] {
+        let output = on_stack(512 * 1024, move || {
+            use proc_macro2::{Delimiter, Group};
+            let hidden = Group::new(Delimiter::None, lex("a < b").unwrap());
+            let mut tokens = lex("check =").unwrap();
+            tokens.extend([proc_macro2::TokenTree::Group(hidden)]);
+            tokens.extend(lex(&format!(", {}T>", "&".repeat(5_000))).unwrap());
+            std::mem::forget(tokens.clone());
+            if rule {
+                crate::expand::msal_rule(tokens, "hostile").to_string()
+            } else {
+                crate::expand::msal_protected(
+                    tokens,
+                    quote!(
+                        async fn h() {}
+                    ),
+                    "hostile",
+                )
+                .to_string()
+            }
+        });
+        assert!(output.contains("compile_error"), "accepted: {output:.300}");
+    }
+}
+
+/// The deepest rule the DSL takes (16 levels of `any`) around the longest path it takes,
+/// expanded within a quarter of the compiler's stack in this unoptimised build.
+#[test]
+fn the_deepest_rule_around_the_longest_path_expands_within_a_quarter_of_the_stack() {
+    let depth = crate::parse::MAX_NESTING;
+    let text = format!(
+        "{}check = a::<{}T>{}",
+        "any(".repeat(depth),
+        "&".repeat(58),
+        ")".repeat(depth)
+    );
+    let (attribute, rule) = on_stack(2 << 20, move || {
+        let tokens = lex(&text).unwrap();
+        let attribute = crate::expand::msal_protected(
+            tokens.clone(),
+            quote!(
+                async fn h() {}
+            ),
+            "hostile",
+        );
+        (
+            attribute.to_string(),
+            crate::expand::msal_rule(tokens, "hostile").to_string(),
+        )
+    });
+    for output in [attribute, rule] {
+        assert!(!output.contains("compile_error"), "{output:.300}");
+    }
+}
+
+/// Found by review: the handler's body was parsed by syn, whose expression parsers recurse;
+/// a body the compiler takes (thousands of nested blocks) overflowed the macro's stack. The
+/// body is now the compiler's tokens, passed through unread, inner attributes first.
+#[test]
+fn a_deeply_nested_handler_body_is_passed_through_unread() {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let (refused, inner_first, depth) = on_stack(512 * 1024, || {
+        // Built inside out, without recursion (the compiler's lexer made the real one).
+        let mut body = lex("1").unwrap();
+        for _ in 0..5_000 {
+            body = TokenTree::Group(Group::new(Delimiter::Brace, body)).into();
+        }
+        let mut item = lex("async fn h() -> u8").unwrap();
+        let mut block = lex("#![allow(unused_braces)] #![allow(clippy::all)]").unwrap();
+        block.extend(body);
+        item.extend([TokenTree::Group(Group::new(Delimiter::Brace, block))]);
+        let output =
+            crate::expand::msal_protected(lex("roles = \"Admin\"").unwrap(), item, "hostile");
+        let trees: Vec<TokenTree> = output.into_iter().collect();
+        let refused = trees
+            .iter()
+            .any(|t| matches!(t, TokenTree::Ident(i) if i == "compile_error"));
+        let Some(TokenTree::Group(block)) = trees.last() else {
+            panic!("no body");
+        };
+        let inside: Vec<TokenTree> = block.stream().into_iter().collect();
+        let text = |t: &TokenTree| t.to_string();
+        let inner_first = inside.len() > 7
+            && text(&inside[0]) == "#"
+            && text(&inside[1]) == "!"
+            && text(&inside[2]).contains("unused_braces")
+            && text(&inside[5]).contains("clippy")
+            && inside[6..].iter().any(|t| text(t) == "__MSAL_PROTECTED");
+        // How deep the body the handler ends with nests, walked without recursion.
+        let mut depth = 0;
+        let mut level = inside.last().cloned();
+        while let Some(TokenTree::Group(group)) = level {
+            depth += 1;
+            level = group.stream().into_iter().next();
+        }
+        (refused, inner_first, depth)
+    });
+    assert!(!refused, "refused");
+    assert!(
+        inner_first,
+        "inner attributes stay first, the registration after them"
+    );
+    assert_eq!(depth, 5_000, "the body came through whole");
+}
+
+/// Found by review: `on_denied = pages::denied<Html>` was written as a comparison in the
+/// call the expansion makes (and, re-parsed, blamed on `crate`); it is a turbofish now, as
+/// `check`'s path always was.
+#[test]
+fn an_on_denied_path_with_generic_arguments_is_called_with_a_turbofish() {
+    let output = crate::expand::msal_protected(
+        lex("roles = \"Admin\", on_denied = pages::denied<Html>").unwrap(),
+        quote!(
+            async fn h() {}
+        ),
+        "hostile",
+    )
+    .to_string();
+    assert!(!output.contains("compile_error"), "{output}");
+    assert!(
+        output.contains("pages :: denied :: < Html > (rejection)"),
+        "{output}"
+    );
+}

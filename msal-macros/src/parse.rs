@@ -1,7 +1,7 @@
 //! The DSL into a small AST. Every problem is collected; parsing goes on after an error so
 //! one compile reports them all.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Path, Token, bracketed, parenthesized};
 
@@ -185,26 +185,67 @@ pub(crate) const MAX_NESTING: usize = 16;
 /// parsers, which recurse once per `<`, `&` or group, never come near the compiler's stack.
 pub(crate) const MAX_PATH_TOKENS: usize = 64;
 
-/// Refuses a path value of more than [`MAX_PATH_TOKENS`] tokens before syn reads it,
-/// consuming it up to the next `,` (outside `<…>`) so the items after it still parse.
-fn bounded_path(input: ParseStream, key: &str, usage: &str) -> syn::Result<()> {
+/// The path after `key =` and what follows it in the value. The value runs to the next `,`
+/// outside `<…>` (or the end) and is taken out of `input` whole; syn parses those tokens
+/// alone, so it never reads past what was counted (whatever `<` a macro's invisible group
+/// hides), and a value of more than [`MAX_PATH_TOKENS`] tokens is refused unparsed.
+fn path_value(input: ParseStream, key: &str, usage: &str) -> syn::Result<(Path, TokenStream)> {
+    let span = input.span();
     let trees = std::iter::successors(input.cursor().token_tree(), |(_, next)| next.token_tree())
         .map(|(tree, _)| tree);
     let (taken, len) = tokens::path_value(trees, MAX_PATH_TOKENS);
-    if len <= MAX_PATH_TOKENS {
-        return Ok(());
-    }
-    let span = input.span();
-    input.step(|cursor| {
+    let value = input.step(|cursor| {
         let mut rest = *cursor;
+        let mut value = TokenStream::new();
         for _ in 0..taken {
-            if let Some((_, next)) = rest.token_tree() {
+            if let Some((tree, next)) = rest.token_tree() {
+                value.extend([tree]);
                 rest = next;
             }
         }
-        Ok(((), rest))
+        Ok((value, rest))
     })?;
-    Err(too_long(span, key, usage))
+    if taken == 0 {
+        return Err(syn::Error::new(
+            span,
+            format!("expected a function path after `{key} =`: {usage}"),
+        ));
+    }
+    if len > MAX_PATH_TOKENS {
+        return Err(too_long(span, key, usage));
+    }
+    let parser = |value: ParseStream| {
+        let path: Path = value.parse()?;
+        let rest: TokenStream = value.parse()?;
+        Ok((path, rest))
+    };
+    parser.parse2(value).map_err(|e| {
+        // Running out of the value is reported on it, not on the whole attribute.
+        let at = if e.to_string().contains("end of input") {
+            span
+        } else {
+            e.span()
+        };
+        syn::Error::new(at, format!("`{key}` takes a function path: {usage}"))
+    })
+}
+
+/// What follows a path in its value is an error: a call (`f(x)`) is named as one, anything
+/// else wants the `,` that ends an item.
+fn nothing_after(path: &Path, rest: TokenStream, key: &str) -> syn::Result<()> {
+    match rest.into_iter().next() {
+        None => Ok(()),
+        Some(TokenTree::Group(call)) if call.delimiter() == Delimiter::Parenthesis => {
+            Err(syn::Error::new(
+                call.span(),
+                format!(
+                    "`{key}` takes the function itself, not a call: {key} = {}",
+                    path_text(path)
+                ),
+            ))
+        }
+        Some(other) => Err(syn::Error::new(other.span(), "expected `,` between items")),
+    }
 }
 
 /// The path written in a string (`crate = "…"`, or `check = "…"` by mistake), refused when
@@ -261,7 +302,7 @@ fn too_long(span: Span, key: &str, usage: &str) -> syn::Error {
     syn::Error::new(
         span,
         format!(
-            "`{key}` takes a path of at most {MAX_PATH_TOKENS} tokens, generic arguments included: bring it into scope with `use` or name the type with a `type` alias ({usage})"
+            "`{key}` takes a path of at most {MAX_PATH_TOKENS} tokens (generic arguments included, `::` counts as two): bring it into scope with `use` or name the type with a `type` alias ({usage})"
         ),
     )
 }
@@ -404,13 +445,8 @@ fn entry(
                 "`on_denied` takes a function path, not a string: on_denied = my_module::denied",
             ));
         }
-        bounded_path(input, "on_denied", "on_denied = my_module::denied")?;
-        let path: Path = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "`on_denied` takes a function path: on_denied = my_module::denied",
-            )
-        })?;
+        let (path, rest) = path_value(input, "on_denied", "on_denied = my_module::denied")?;
+        nothing_after(&path, rest, "on_denied")?;
         if !top {
             errors.push(syn::Error::new(
                 span,
@@ -526,20 +562,8 @@ fn check(input: ParseStream, key_span: Span) -> syn::Result<Item> {
             format!("expected a function path after `check =`: {USAGE}"),
         ));
     }
-    bounded_path(input, "check", USAGE)?;
-    let path: Path = input.parse().map_err(|e| {
-        syn::Error::new(e.span(), format!("`check` takes a function path: {USAGE}"))
-    })?;
-    if input.peek(syn::token::Paren) {
-        let call: TokenTree = input.parse()?;
-        return Err(syn::Error::new(
-            call.span(),
-            format!(
-                "`check` takes the function itself, not a call: check = {}",
-                path_text(&path)
-            ),
-        ));
-    }
+    let (path, rest) = path_value(input, "check", USAGE)?;
+    nothing_after(&path, rest, "check")?;
     for segment in &path.segments {
         if let syn::PathArguments::Parenthesized(arguments) = &segment.arguments {
             return Err(syn::Error::new(
