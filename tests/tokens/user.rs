@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use msal_runtime::config::MsalConfigBuilder;
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, TestIdp};
+use msal_runtime::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, KeyRotation, TestIdp};
 use msal_tests::{TestApp, app_sign_in, browser, decode_unverified};
 
 use crate::app::routes;
@@ -248,6 +248,34 @@ async fn a_refreshed_id_token_for_another_user_is_refused() {
             .unwrap()
             .contains("another user")
     );
+}
+
+/// Found by review: a refresh whose new ID token is signed with a key the app cannot fetch
+/// right now (the provider rotated keys during a JWKS outage) sent the user to sign in again
+/// and threw the refreshed tokens away. It is an outage: 503, and the session and its
+/// refresh token stay for the next try.
+#[tokio::test]
+async fn a_refresh_during_a_jwks_outage_is_503_and_keeps_the_session() {
+    let idp = short_lived_tokens().await;
+    let app = app(&idp, |c| c).await;
+    let browser = browser();
+    app_sign_in(&browser, &app, "alice@contoso.test", "/").await;
+    idp.set_fault(Endpoint::Jwks, Fault::status(503));
+    idp.rotate_keys(KeyRotation::KeepOld).unwrap();
+    let unavailable = get(&browser, &app, "/token").await;
+    assert_eq!(
+        unavailable.status(),
+        503,
+        "an outage, not a sign-in to repeat"
+    );
+    assert!(unavailable.headers().contains_key("retry-after"));
+    idp.clear_faults();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    idp.reset_counts();
+    let token = get(&browser, &app, "/token").await;
+    assert_eq!(token.status(), 200, "the same session, refreshed");
+    assert_eq!(idp.requests(Endpoint::Token), 1, "by its refresh token");
+    assert_eq!(idp.requests(Endpoint::Authorize), 0, "no sign-in");
 }
 
 /// A token refresh that takes a second, with a sign-out in the middle of it: the refresh's

@@ -13,7 +13,7 @@ use crate::challenge::ClaimsRequest;
 use crate::client::{ProviderError, RefusalKind};
 use crate::error::AuthError;
 use crate::session;
-use crate::validate::{IdTokenExpectations, validate_id_token};
+use crate::validate::{IdTokenExpectations, ValidationError, validate_id_token};
 
 /// The signed-in user's token for `scopes`: from the session's cache while it has more than
 /// five minutes left, else refreshed: one refresh at a time per user in this process, and
@@ -171,7 +171,12 @@ async fn refresh_locked(
         };
         let fresh = validate_id_token(&d.keys, id_token.expose_secret(), &expect)
             .await
-            .map_err(|e| reauth(format!("the refreshed ID token was refused: {e}")))?;
+            .map_err(|e| match e {
+                // The provider's keys cannot be fetched: an outage, not a reason to sign in
+                // again (the refresh token stays, for the next try).
+                ValidationError::KeysUnavailable(why) => AuthError::ProviderUnavailable(why),
+                e => reauth(format!("the refreshed ID token was refused: {e}")),
+            })?;
         let same = |name: &str, value: &str| {
             fresh.get(name).and_then(serde_json::Value::as_str) == Some(value)
         };

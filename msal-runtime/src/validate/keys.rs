@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
+use tokio::sync::OwnedMutexGuard;
 use url::Url;
 
 use super::{ValidationError, invalid, now};
@@ -102,8 +103,9 @@ pub(crate) struct KeyCache {
     /// When the keys were last fetched (seconds since the epoch); older than
     /// [`REFRESH_AFTER`] starts a refresh in the background.
     fetched_at: std::sync::atomic::AtomicI64,
-    /// Holding it is being the one fetching.
-    fetching: tokio::sync::Mutex<Fetches>,
+    /// Holding it is being the one fetching. Shared with the fetch's own task, which holds
+    /// it until the outcome is recorded, whether or not the request that started it waits.
+    fetching: Arc<tokio::sync::Mutex<Fetches>>,
     cooldown: Duration,
 }
 
@@ -134,7 +136,7 @@ impl KeyCache {
             uri,
             keys: ArcSwap::from_pointee(KeySet::default()),
             fetched_at: std::sync::atomic::AtomicI64::new(0),
-            fetching: tokio::sync::Mutex::new(Fetches::default()),
+            fetching: Arc::new(tokio::sync::Mutex::new(Fetches::default())),
             cooldown,
         }
     }
@@ -172,7 +174,7 @@ impl KeyCache {
             self.refresh_if_old();
             return Ok(key);
         }
-        let mut fetches = self.fetching.lock().await;
+        let fetches = Arc::clone(&self.fetching).lock_owned().await;
         // Whoever held the lock before may have fetched what we need.
         if let Some(key) = self.keys.load().find(kid) {
             return Ok(key);
@@ -195,30 +197,52 @@ impl KeyCache {
         {
             return Err(unknown_key(kid));
         }
+        // The fetch runs as a task of its own, holding the lock: a request that gives up
+        // (its client hung up, a timeout layer) leaves it to finish and be recorded, so
+        // dropping requests cannot start fetch after fetch past the cooldown and backoff.
+        let cache = Arc::clone(self);
+        let fetched =
+            tokio::spawn(async move { cache.fetch_and_record(fetches, keys_known).await })
+                .await
+                .unwrap_or_else(|e| Err(format!("the signing-key fetch did not finish: {e}")));
+        if let Err(e) = fetched {
+            return Err(ValidationError::KeysUnavailable(e));
+        }
+        self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
+    }
+
+    /// One fetch on a request's behalf, its outcome recorded under the lock it holds: keys
+    /// installed (and, for an unknown `kid` with keys in hand, the cooldown started), or the
+    /// failure and its backoff.
+    async fn fetch_and_record(
+        &self,
+        mut fetches: OwnedMutexGuard<Fetches>,
+        unknown_kid: bool,
+    ) -> Result<(), String> {
         match self.fetch().await {
             Ok(set) => {
                 self.install(set);
                 fetches.failures = 0;
                 fetches.last_failure = None;
-                if keys_known {
+                if unknown_kid {
                     fetches.unknown_kid = Some(Instant::now());
                 }
+                Ok(())
             }
             Err(e) => {
                 // Not the cooldown's: the provider did not say which keys it publishes,
                 // so the next request after the backoff asks again.
                 fetches.failures = fetches.failures.saturating_add(1);
                 let retry_in = backoff(fetches.failures);
-                if keys_known {
+                if unknown_kid {
                     tracing::warn!(error = %e, failures = fetches.failures, ?retry_in, "refetching signing keys for an unknown kid failed; keeping the last known good ones");
                 } else {
                     tracing::warn!(error = %e, failures = fetches.failures, ?retry_in, "fetching signing keys failed");
                 }
                 fetches.last_failure = Some((Instant::now(), e.clone()));
-                return Err(ValidationError::KeysUnavailable(e));
+                Err(e)
             }
         }
-        self.keys.load().find(kid).ok_or_else(|| unknown_key(kid))
     }
 
     pub(crate) fn install(&self, set: KeySet) {
@@ -235,17 +259,21 @@ impl KeyCache {
         if now().saturating_sub(fetched) < REFRESH_AFTER.as_secs() as i64 {
             return;
         }
-        let Ok(fetches) = self.fetching.try_lock() else {
+        let Ok(mut fetches) = Arc::clone(&self.fetching).try_lock_owned() else {
             return; // someone is fetching already
         };
-        // Claim this refresh before releasing the lock, so nobody else starts one.
+        // Claimed now: nobody else starts one, and a failure waits for the next day.
         self.fetched_at
             .store(now(), std::sync::atomic::Ordering::Relaxed);
-        drop(fetches);
         let cache = self.clone();
+        // Under the lock, so it never installs an older document over a newer refetch.
         tokio::spawn(async move {
             match cache.fetch().await {
-                Ok(set) => cache.install(set),
+                Ok(set) => {
+                    cache.install(set);
+                    fetches.failures = 0;
+                    fetches.last_failure = None;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "periodic key refresh failed; keeping the current keys")
                 }

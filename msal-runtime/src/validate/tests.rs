@@ -75,7 +75,7 @@ mod signed {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::testing::{DEFAULT_CLIENT_ID, JsonObject, Mint, MintKey, TestIdp};
+    use crate::testing::{DEFAULT_CLIENT_ID, Endpoint, Fault, JsonObject, Mint, MintKey, TestIdp};
 
     use super::*;
 
@@ -178,5 +178,42 @@ mod signed {
         assert!(err.to_string().contains("no user flow"), "{err}");
         // Outside B2C the claim is not looked at.
         assert!(validate(&idp, &with("tfp", "anything"), &[]).await.is_ok());
+    }
+
+    /// Found by review: the refetch for an unknown `kid` ran in the request's future and
+    /// recorded its outcome only when it finished, so a request dropped mid-fetch (a client
+    /// hanging up, a timeout layer) left no cooldown and no backoff behind: dropping
+    /// requests with random `kid`s started fetch after fetch. The fetch is now a task of its
+    /// own that records its outcome whoever waits for it.
+    #[tokio::test]
+    async fn a_request_dropped_during_the_refetch_still_counts_it() {
+        let idp = TestIdp::start().await.unwrap();
+        let cache = keys(&idp);
+        let kid = idp.current_kid().unwrap();
+        assert!(cache.key(Some(&kid)).await.is_ok());
+        idp.reset_counts();
+        idp.set_fault(Endpoint::Jwks, Fault::delay(Duration::from_millis(300)));
+        for i in 0..5 {
+            let given_up =
+                tokio::time::timeout(Duration::from_millis(30), cache.key(Some(&format!("x{i}"))))
+                    .await;
+            assert!(
+                given_up.is_err(),
+                "the caller gave up before the fetch answered"
+            );
+        }
+        // Everyone after waits for the fetch in flight, then the cooldown holds.
+        for i in 0..20 {
+            let refused = cache.key(Some(&format!("y{i}"))).await.err().unwrap();
+            assert!(
+                refused.to_string().contains("does not publish"),
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            idp.requests(Endpoint::Jwks),
+            1,
+            "one refetch, however many callers gave up on it"
+        );
     }
 }
