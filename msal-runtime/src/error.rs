@@ -1,6 +1,9 @@
 //! Errors, and the one place that turns an authentication failure into an HTTP response
 //! (the README's response table: browsers get redirects and pages, everything else problem+json).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -353,6 +356,24 @@ impl Asker {
     }
 }
 
+/// Logs a refusal for an outage (provider, store, check): at most one ERROR line a second,
+/// saying how many were quieter since; the rest at DEBUG. During an outage every request
+/// that needs the dependency is one, and anyone can send requests.
+fn log_unavailable(error: &AuthError, cause: &str) {
+    static SECOND: AtomicU64 = AtomicU64::new(0);
+    static QUIETER: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if SECOND.swap(now, Ordering::Relaxed) != now {
+        let since = QUIETER.swap(0, Ordering::Relaxed);
+        tracing::error!(error = %error, cause = %cause, more_at_debug = since, "authentication dependency unavailable");
+    } else {
+        QUIETER.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(error = %error, cause = %cause, "authentication dependency unavailable");
+    }
+}
+
 /// A browser navigation: GET/HEAD, `Accept: text/html`, no `Authorization`.
 pub(crate) fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
     (method == Method::GET || method == Method::HEAD)
@@ -385,7 +406,7 @@ impl IntoResponse for AuthRejection {
             AuthError::ProviderUnavailable(cause)
             | AuthError::StoreUnavailable(cause)
             | AuthError::CheckUnavailable(cause) => {
-                tracing::error!(error = %error, cause = %cause, "authentication dependency unavailable");
+                log_unavailable(&error, cause);
             }
             AuthError::Misconfigured(_) | AuthError::AppTokenRefused { .. } => {
                 tracing::error!(error = %error, "msal-axum misconfigured")

@@ -1,6 +1,7 @@
-//! Secrets stay secret: what tracing prints during a full sign-in, a token refresh and an
-//! API call, and what `Debug` shows of every public type holding one, contain no token,
-//! refresh token, authorization code, client secret or session id.
+//! What msal writes to the log. Secrets stay secret: what tracing prints during a full
+//! sign-in, a token refresh and an API call, and what `Debug` shows of every public type
+//! holding one, contain no token, refresh token, authorization code, client secret or session
+//! id. An outage does not flood the log at ERROR.
 //!
 //! A test binary of its own: tracing's subscriber is process-wide here, so every event of
 //! every task is captured (a per-thread subscriber misses events whose call sites another
@@ -14,7 +15,9 @@ use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use msal_runtime::testing::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Mint, TestIdp};
+use msal_runtime::testing::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Endpoint, Fault, Mint, TestIdp,
+};
 use msal_runtime::{Msal, MsalConfig};
 use msal_tests::{TestApp, app_callback_url, browser, param, set_cookie};
 use serde_json::Value;
@@ -295,4 +298,55 @@ async fn untrusted_text_cannot_forge_a_log_line() {
     for line in logs.lines() {
         assert!(!line.starts_with("FORGED"), "a forged log line: {line}");
     }
+}
+
+/// Found by review: every request answered 503 during an outage wrote one ERROR line, and
+/// during a JWKS outage anyone can make such requests (a token naming a key nobody knows).
+/// At most one a second now, counting the rest, which go to DEBUG.
+#[tokio::test]
+async fn an_outage_writes_at_most_one_error_line_a_second() {
+    let captured = captured();
+    let idp = TestIdp::start().await.unwrap();
+    let api = TestApp::start_api(&idp, |c| c, routes()).await;
+    idp.set_fault(Endpoint::Jwks, Fault::status(503));
+    let claims = idp
+        .access_token_claims(ALICE, DEFAULT_CLIENT_ID, &["Tasks.Read"])
+        .unwrap();
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let from = captured.text().len();
+    for i in 0..300 {
+        let token = idp
+            .mint(&Mint::new(claims.clone()).header("kid", format!("unknown-{i}")))
+            .unwrap();
+        let answer = client
+            .get(api.url("/who"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 503);
+    }
+    let seconds = started.elapsed().as_secs();
+    let logs = captured.text();
+    let lines: Vec<&str> = logs[from..]
+        .lines()
+        .filter(|l| l.contains("authentication dependency unavailable"))
+        .collect();
+    let errors = lines.iter().filter(|l| l.contains("ERROR")).count();
+    assert_eq!(
+        lines.len(),
+        300,
+        "every refusal is logged, at one level or the other"
+    );
+    assert!(
+        errors as u64 <= seconds + 1,
+        "{errors} ERROR lines in {seconds} s"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("more_at_debug=")),
+        "the ERROR line counts the quieter ones"
+    );
 }
