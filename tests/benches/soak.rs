@@ -50,8 +50,9 @@
 //! - 22 %: the token endpoint answers 503 for `W` (sign-ins and refreshes fail), grace 5 s
 //!   after it;
 //! - 42 %: the JWKS endpoint takes 20 s to answer (the demo gives up after 5 s) for `W`,
-//!   and TestIdp starts signing with a new key at once, so the demo must refetch; grace
-//!   17 s (the 10 s cooldown of unknown-`kid` refetches, plus a 5 s fetch, plus 2 s);
+//!   and TestIdp starts signing with a new key at once, so the demo must refetch (tokens
+//!   under the new key are 503 until it can); grace 37 s (the longest backoff between
+//!   failed key fetches, 30 s, plus a 5 s fetch, plus 2 s);
 //! - 68 %: Redis stops (`SOAK_REDIS_STOP`: `term`, the default, as a service manager's
 //!   restart; or `kill`, a crash, the server then running `appendfsync always`), stays down
 //!   `SOAK_REDIS_DOWN` seconds (default 3), and starts again on the same port and data
@@ -145,6 +146,11 @@ impl Knobs {
 /// The demo's unknown-`kid` refetch cooldown and provider time limit, as configured.
 const JWKS_COOLDOWN: u64 = 10;
 const HTTP_TIMEOUT: u64 = 5;
+
+/// The longest the library waits after failed key fetches before it tries again (their
+/// backoff doubles from 200 ms to this): how long after the JWKS endpoint answers again a
+/// token under a new key may still wait for it.
+const KEY_BACKOFF_MAX: u64 = 30;
 
 /// What every simulated user shares: the clock, the demo's address, the counters.
 struct Shared {
@@ -783,7 +789,7 @@ async fn schedule(
         "JWKS timeouts + new key",
         start,
         shared.now(),
-        (JWKS_COOLDOWN + HTTP_TIMEOUT + 2) as f32,
+        (KEY_BACKOFF_MAX + HTTP_TIMEOUT + 2) as f32,
     );
 
     // Redis restarts.
