@@ -13,7 +13,7 @@ use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, Pat, PatType, PatWild, Path, Signature, Type, Visibility};
+use syn::{FnArg, Pat, PatType, PatWild, Path, Signature, Type, Visibility};
 
 use crate::Errors;
 use crate::parse::{self, Attr, Combinator, Item, Key};
@@ -28,12 +28,9 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
     let parsed = parse::attr(attr, &mut errors);
     crate::validate::attr(&parsed, &mut errors);
     let function = match Handler::read(&item) {
-        Some(f) => Some(f),
-        None => {
-            errors.push(syn::Error::new_spanned(
-                &item,
-                "#[msal_protected] goes on an `async fn` handler",
-            ));
+        Ok(f) => Some(f),
+        Err(e) => {
+            errors.push(e);
             None
         }
     };
@@ -58,16 +55,22 @@ pub(crate) fn msal_protected(attr: TokenStream, item: TokenStream, salt: &str) -
             let compile_errors = e.to_compile_error();
             quote!(#compile_errors #item)
         }
-        (Ok(()), None) => item,
+        // Unreachable (no handler is an error above), and never an unguarded handler.
+        (Ok(()), None) => {
+            let error = syn::Error::new_spanned(&item, "#[msal_protected] found no handler")
+                .to_compile_error();
+            quote!(#error #item)
+        }
     }
 }
 
-/// A handler as the attribute reads it: attributes, visibility and signature parsed, the
-/// body kept as the compiler's tokens. The body is not the attribute's to read, and syn's
-/// statement and expression parsers recurse: a body the compiler takes must never crash the
-/// macro (nor cost it the time of parsing it).
+/// A handler as the attribute reads it: its signature (and visibility) parsed, its outer
+/// attributes and body kept as the compiler's tokens. Neither is the attribute's to read, and
+/// syn's parsers recurse (an attribute's value is an expression): an item the compiler takes
+/// must never crash the macro (nor cost it the time of parsing its body).
 struct Handler {
-    attrs: Vec<Attribute>,
+    /// The outer attributes (`#[...]`, doc comments included), as written.
+    attrs: Vec<TokenTree>,
     vis: Visibility,
     sig: Signature,
     /// The body's inner attributes (`#![...]`), which stay first in it.
@@ -77,47 +80,79 @@ struct Handler {
     brace: Span,
 }
 
+/// How deep groups may nest in a handler's visibility and signature (its attributes and body
+/// are not parsed): far beyond any real signature, and short of what syn's parsers could
+/// meet on the compiler's stack.
+const MAX_SIGNATURE_NESTING: usize = 32;
+
 impl Handler {
-    /// `None` unless `item` is a function with a body.
-    fn read(item: &TokenStream) -> Option<Self> {
+    /// The handler, or the error to report: not a function with a body, or a signature
+    /// nested deeper than [`MAX_SIGNATURE_NESTING`].
+    fn read(item: &TokenStream) -> syn::Result<Self> {
+        let not_a_handler =
+            || syn::Error::new_spanned(item, "#[msal_protected] goes on an `async fn` handler");
         let mut trees: Vec<TokenTree> = item.clone().into_iter().collect();
         let Some(TokenTree::Group(block)) = trees.pop() else {
-            return None;
+            return Err(not_a_handler());
         };
         if block.delimiter() != Delimiter::Brace {
-            return None;
+            return Err(not_a_handler());
+        }
+        let attrs_len = leading_attributes(&trees, false);
+        let signature: TokenStream = trees.split_off(attrs_len).into_iter().collect();
+        if let Some(span) =
+            crate::tokens::too_deep(&signature, MAX_SIGNATURE_NESTING, MAX_SIGNATURE_NESTING)
+        {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "#[msal_protected] reads the handler's signature, and this one nests more than {MAX_SIGNATURE_NESTING} levels deep: name the type with a `type` alias"
+                ),
+            ));
         }
         let head = |input: ParseStream| {
-            let attrs = input.call(Attribute::parse_outer)?;
             let vis: Visibility = input.parse()?;
             let sig: Signature = input.parse()?;
-            Ok((attrs, vis, sig))
+            Ok((vis, sig))
         };
-        let (attrs, vis, sig) = head.parse2(trees.into_iter().collect()).ok()?;
-        // `#` `!` `[...]`, as often as they come first.
+        let (vis, sig) = head.parse2(signature).map_err(|_| not_a_handler())?;
         let mut body: Vec<TokenTree> = block.stream().into_iter().collect();
-        let mut inner_len = 0;
-        while let [
-            TokenTree::Punct(hash),
-            TokenTree::Punct(bang),
-            TokenTree::Group(group),
-            ..,
-        ] = &body[inner_len..]
-            && hash.as_char() == '#'
-            && bang.as_char() == '!'
-            && group.delimiter() == Delimiter::Bracket
-        {
-            inner_len += 3;
-        }
-        let rest = body.split_off(inner_len);
-        Some(Self {
-            attrs,
+        let rest = body.split_off(leading_attributes(&body, true));
+        Ok(Self {
+            attrs: trees,
             vis,
             sig,
             inner: body,
             body: rest.into_iter().collect(),
             brace: block.span(),
         })
+    }
+}
+
+/// How many of `trees` are attributes at their start: `#` `[...]` pairs, or with `inner`,
+/// `#` `!` `[...]` triples.
+fn leading_attributes(trees: &[TokenTree], inner: bool) -> usize {
+    let mut len = 0;
+    loop {
+        let rest = &trees[len..];
+        let (bang, group) = match rest {
+            [
+                TokenTree::Punct(hash),
+                TokenTree::Punct(bang),
+                TokenTree::Group(group),
+                ..,
+            ] if inner && hash.as_char() == '#' && bang.as_char() == '!' => (1, group),
+            [TokenTree::Punct(hash), TokenTree::Group(group), ..]
+                if !inner && hash.as_char() == '#' =>
+            {
+                (0, group)
+            }
+            _ => return len,
+        };
+        if group.delimiter() != Delimiter::Bracket {
+            return len;
+        }
+        len += 2 + bang;
     }
 }
 

@@ -645,9 +645,17 @@ proptest! {
             return Ok(());
         };
         let (_, dsl_result) = parse_and_validate(attr.clone());
-        let handler_ok = syn::parse2::<syn::ItemFn>(item.clone())
-            .is_ok_and(|f| f.sig.asyncness.is_some()
-                && !matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_))));
+        // A handler by its signature: the body is the compiler's to read, not the macro's.
+        let mut head: Vec<proc_macro2::TokenTree> = item.clone().into_iter().collect();
+        let body_is_block = matches!(
+            head.pop(),
+            Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace
+        );
+        head.push(proc_macro2::Group::new(proc_macro2::Delimiter::Brace, TokenStream::new()).into());
+        let handler_ok = body_is_block
+            && syn::parse2::<syn::ItemFn>(head.into_iter().collect())
+                .is_ok_and(|f| f.sig.asyncness.is_some()
+                    && !matches!(f.sig.inputs.first(), Some(syn::FnArg::Receiver(_))));
         let output = crate::expand::msal_protected(attr, item, "hostile");
         let text = output.to_string();
         if dsl_result.is_ok() && handler_ok {
@@ -655,10 +663,17 @@ proptest! {
             let f = syn::parse2::<syn::ItemFn>(output);
             prop_assert!(f.is_ok(), "the expansion is not a fn: {}", text);
             let f = f.unwrap();
-            let guard = f.sig.inputs.first().map(|a| quote!(#a).to_string());
+            let guard = f.sig.inputs.first().map(|a| quote!(#a).to_string()).unwrap_or_default();
+            let id = guard
+                .split_once("Guard < ")
+                .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect::<String>())
+                .unwrap_or_default();
+            prop_assert!(!id.is_empty(), "no guard parameter: {}", text);
+            // The rule is registered under the guard's id, in the body.
             prop_assert!(
-                guard.is_some_and(|g| g.contains("Guard")),
-                "no guard parameter: {}",
+                text.contains("static __MSAL_PROTECTED") && text.contains(&format!("{{ id : {id} ,")),
+                "the rule is not registered under the guard's id {}: {}",
+                id,
                 text
             );
         } else {
@@ -1090,4 +1105,80 @@ fn an_on_denied_path_with_generic_arguments_is_called_with_a_turbofish() {
         output.contains("pages :: denied :: < Html > (rejection)"),
         "{output}"
     );
+}
+
+/// Found by the second review: what precedes the body was still syn's to read whole. An outer
+/// attribute's value is an expression to syn (thousands of nested parentheses overflowed it),
+/// and a signature can nest groups in array lengths and const generics. Outer attributes now
+/// pass through as tokens; a signature nested past 32 levels is refused, before syn reads it,
+/// with a spanned error.
+#[test]
+fn deep_outer_attributes_pass_through_and_deep_signatures_are_refused() {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let nested = |delimiter, inside: &str| {
+        let mut stream = lex(inside).unwrap();
+        for _ in 0..5_000 {
+            stream = TokenTree::Group(Group::new(delimiter, stream)).into();
+        }
+        stream
+    };
+    let (attribute_refused, attribute_kept, signature_refused, message) = on_stack(
+        512 * 1024,
+        move || {
+            // #[doc = ((((…1…))))] async fn h() {}
+            let mut doc = lex("doc =").unwrap();
+            doc.extend(nested(Delimiter::Parenthesis, "1"));
+            let mut item = lex("#").unwrap();
+            item.extend([TokenTree::Group(Group::new(Delimiter::Bracket, doc))]);
+            item.extend(lex("async fn h() {}").unwrap());
+            let output = crate::expand::msal_protected(TokenStream::new(), item, "hostile");
+            let trees: Vec<TokenTree> = output.into_iter().collect();
+            let attribute_refused = trees
+                .iter()
+                .any(|t| matches!(t, TokenTree::Ident(i) if i == "compile_error"));
+            let attribute_kept = matches!(&trees[..2], [TokenTree::Punct(p), TokenTree::Group(g)]
+                if p.as_char() == '#' && g.stream().into_iter().next().is_some_and(|t| t.to_string() == "doc"));
+            // async fn h(_: [u8; {{{{…0…}}}}]) {}
+            let mut length = lex("u8;").unwrap();
+            length.extend(nested(Delimiter::Brace, "0"));
+            let mut parameter = lex("_:").unwrap();
+            parameter.extend([TokenTree::Group(Group::new(Delimiter::Bracket, length))]);
+            let mut item = lex("async fn h").unwrap();
+            item.extend([TokenTree::Group(Group::new(
+                Delimiter::Parenthesis,
+                parameter,
+            ))]);
+            item.extend(lex("{}").unwrap());
+            let output = crate::expand::msal_protected(TokenStream::new(), item, "hostile");
+            // `::core::compile_error! { "…" }`, then the item as written (not printed here).
+            let trees: Vec<TokenTree> = output.into_iter().collect();
+            let at = trees
+                .iter()
+                .position(|t| matches!(t, TokenTree::Ident(i) if i == "compile_error"));
+            let signature_refused = at.is_some();
+            let message = at
+                .and_then(|at| trees.get(at + 2))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            (
+                attribute_refused,
+                attribute_kept,
+                signature_refused,
+                message,
+            )
+        },
+    );
+    assert!(
+        !attribute_refused,
+        "a deep attribute value is the compiler's to read"
+    );
+    assert!(
+        attribute_kept,
+        "the attribute comes through first, as written"
+    );
+    assert!(
+        signature_refused,
+        "a signature nested 5,000 deep is refused"
+    );
+    assert!(message.contains("more than 32 levels deep"), "{message}");
 }

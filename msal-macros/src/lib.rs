@@ -92,7 +92,8 @@ pub(crate) use errors::Errors;
 /// a `check` that is not a function path, `not` with more than one item or around `acr` or
 /// `max_age`, combinators nested more than 16 levels deep, a `check` or `on_denied` path of
 /// more than 64 tokens (`::` counts as two), a `crate` that is not a module path, a
-/// contradiction, a handler that is not an `async fn`…) is a
+/// contradiction, a handler that is not an `async fn` or whose signature nests more than 32
+/// levels deep…) is a
 /// compile error on the token to change, all of them in one compile. For protecting a nested
 /// router or a `ServeDir` rather than one handler, [`msal_rule!`] takes the same language.
 #[proc_macro_attribute]

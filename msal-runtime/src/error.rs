@@ -1,8 +1,9 @@
 //! Errors, and the one place that turns an authentication failure into an HTTP response
 //! (the README's response table: browsers get redirects and pages, everything else problem+json).
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -356,20 +357,38 @@ impl Asker {
     }
 }
 
-/// Logs a refusal for an outage (provider, store, check): at most one ERROR line a second,
-/// saying how many were quieter since; the rest at DEBUG. During an outage every request
-/// that needs the dependency is one, and anyone can send requests.
+/// Logs a refusal for an outage: at most one ERROR line a second for each kind (provider,
+/// store, check), saying how many of that kind went to DEBUG since the last one. During an
+/// outage every request that needs the dependency is one, and anyone can send requests; one
+/// kind never hides another.
 fn log_unavailable(error: &AuthError, cause: &str) {
-    static SECOND: AtomicU64 = AtomicU64::new(0);
-    static QUIETER: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    if SECOND.swap(now, Ordering::Relaxed) != now {
-        let since = QUIETER.swap(0, Ordering::Relaxed);
+    /// Per kind: the second (since the first outage logged) of its last ERROR line, and how
+    /// many were quieter since.
+    struct Bucket {
+        second: AtomicU64,
+        quieter: AtomicU64,
+    }
+    impl Bucket {
+        const fn new() -> Self {
+            Self {
+                second: AtomicU64::new(u64::MAX),
+                quieter: AtomicU64::new(0),
+            }
+        }
+    }
+    static BUCKETS: [Bucket; 3] = [Bucket::new(), Bucket::new(), Bucket::new()];
+    static START: OnceLock<Instant> = OnceLock::new();
+    let bucket = &BUCKETS[match error {
+        AuthError::StoreUnavailable(_) => 1,
+        AuthError::CheckUnavailable(_) => 2,
+        _ => 0,
+    }];
+    let now = START.get_or_init(Instant::now).elapsed().as_secs();
+    if bucket.second.swap(now, Ordering::Relaxed) != now {
+        let since = bucket.quieter.swap(0, Ordering::Relaxed);
         tracing::error!(error = %error, cause = %cause, more_at_debug = since, "authentication dependency unavailable");
     } else {
-        QUIETER.fetch_add(1, Ordering::Relaxed);
+        bucket.quieter.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(error = %error, cause = %cause, "authentication dependency unavailable");
     }
 }

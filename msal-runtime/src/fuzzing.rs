@@ -431,8 +431,8 @@ const JWKS_ISSUER: &str = "https://login.fuzz.test/c0ffee00-0000-4000-8000-00000
 
 struct Jwks {
     rt: tokio::runtime::Runtime,
-    /// Keys installed from each document; its URL answers nothing (an unknown `kid` asks
-    /// once, and keeps what it has).
+    /// Keys installed from each document; its URL answers nothing (an unknown `kid` asks,
+    /// fails, and keeps what it has; the failure's backoff holds the next ask back).
     cache: Arc<KeyCache>,
     /// Correct tokens signed by the harness's keys: `(kid, alg, token)`.
     tokens: Vec<(Option<&'static str>, &'static str, String)>,

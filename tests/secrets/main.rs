@@ -339,8 +339,9 @@ async fn an_outage_writes_at_most_one_error_line_a_second() {
         300,
         "every refusal is logged, at one level or the other"
     );
+    // A run of n.f seconds touches n + 2 clock seconds at most.
     assert!(
-        errors as u64 <= seconds + 1,
+        errors as u64 <= seconds + 2,
         "{errors} ERROR lines in {seconds} s"
     );
     assert!(

@@ -166,6 +166,9 @@ impl KeyCache {
         Ok(set)
     }
 
+    /// The key for `kid`, fetching the keys when it is unknown (see the module documentation).
+    /// Needs a tokio runtime that runs spawned tasks (any axum server's does): the fetch is a
+    /// task of its own.
     pub(super) async fn key(
         self: &Arc<Self>,
         kid: Option<&str>,
@@ -201,10 +204,9 @@ impl KeyCache {
         // (its client hung up, a timeout layer) leaves it to finish and be recorded, so
         // dropping requests cannot start fetch after fetch past the cooldown and backoff.
         let cache = Arc::clone(self);
-        let fetched =
-            tokio::spawn(async move { cache.fetch_and_record(fetches, keys_known).await })
-                .await
-                .unwrap_or_else(|e| Err(format!("the signing-key fetch did not finish: {e}")));
+        let fetched = tokio::spawn(cache.fetch_and_record(fetches, keys_known))
+            .await
+            .unwrap_or_else(|e| Err(format!("the signing-key fetch did not finish: {e}")));
         if let Err(e) = fetched {
             return Err(ValidationError::KeysUnavailable(e));
         }
@@ -215,11 +217,17 @@ impl KeyCache {
     /// installed (and, for an unknown `kid` with keys in hand, the cooldown started), or the
     /// failure and its backoff.
     async fn fetch_and_record(
-        &self,
+        self: Arc<Self>,
         mut fetches: OwnedMutexGuard<Fetches>,
         unknown_kid: bool,
     ) -> Result<(), String> {
-        match self.fetch().await {
+        // The fetch itself in a task of its own again: if it panics, that is a failure
+        // recorded here with its backoff, not a lock released with nothing recorded.
+        let cache = Arc::clone(&self);
+        let fetched = tokio::spawn(async move { cache.fetch().await })
+            .await
+            .unwrap_or_else(|e| Err(format!("the signing-key fetch did not finish: {e}")));
+        match fetched {
             Ok(set) => {
                 self.install(set);
                 fetches.failures = 0;
